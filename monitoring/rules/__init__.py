@@ -1,0 +1,35 @@
+"""Clinical rules engine of CAR T Tracker: pure Python, standard library only, no Django.
+
+Thresholds come from /work/shared/clinical-rules.md; every finding cites its section in ``source``.
+"""
+
+from .engine import evaluate, followups, highest_urgency, merge_findings, patient_instruction
+from .policy import POLICY_FIELDS, Policy
+from .types import (
+    CheckinInput,
+    EvaluationContext,
+    Finding,
+    FollowUp,
+    TherapyContext,
+    Urgency,
+    c_to_f,
+    f_to_c,
+)
+
+__all__ = [
+    "CheckinInput",
+    "EvaluationContext",
+    "Finding",
+    "FollowUp",
+    "POLICY_FIELDS",
+    "Policy",
+    "TherapyContext",
+    "Urgency",
+    "c_to_f",
+    "evaluate",
+    "f_to_c",
+    "followups",
+    "highest_urgency",
+    "merge_findings",
+    "patient_instruction",
+]

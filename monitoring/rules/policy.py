@@ -1,0 +1,147 @@
+"""Per-center settings of the rules engine.
+
+Every value clinical-rules marks **policy** (no published number) or **unverified** lives here, with the
+default the document gives. Where the document needs a number but gives none (trend rules, "persisting"
+heart rate), the default is a conservative choice of ours, marked as center policy.
+
+The Django side builds ``Policy(**values)`` from a per-center row and shows ``POLICY_FIELDS`` next to each
+setting ("published default", source, marker). Markers:
+
+- ``"policy"``: no published number; the default is a center policy (shown to staff as such).
+- ``"unverified"``: a published number whose current validity is not confirmed.
+- ``"guideline"``: a number taken from a guideline or trial the document cites; configurable all the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+POLICY = "policy"
+UNVERIFIED = "unverified"
+GUIDELINE = "guideline"
+
+_URGENCY_LABELS = ("none", "routine", "same-day", "urgent", "emergency")
+
+
+def _f(default, source: str, marker: str):
+    return field(default=default, metadata={"source": source, "marker": marker})
+
+
+@dataclass(frozen=True)
+class Policy:
+    # --- §1 home limits for "possible grade >= 2" CRS signs (also used by §4 pneumonitis) ---
+    systolic_bp_min: int = _f(
+        90, "clinical-rules §1: systolic BP < 90 mmHg (center policy; Chinese lymphoma consensus)", POLICY
+    )
+    spo2_min: int = _f(92, "clinical-rules §1 and §4: SpO2 < 92 % (center policy)", POLICY)
+    heart_rate_max: int = _f(100, "clinical-rules §1: heart rate > 100/min persisting (center policy)", POLICY)
+    hr_persist_readings: int = _f(
+        2,
+        "center policy: 'persisting' = this many consecutive readings above the limit, this one included "
+        "(clinical-rules §1 gives no number)",
+        POLICY,
+    )
+    hr_persist_window_hours: int = _f(
+        24,
+        "center policy: earlier readings count toward 'persisting' if taken within this many hours "
+        "(clinical-rules §1 gives no number)",
+        POLICY,
+    )
+    crs_peak_window_days: int = _f(
+        14, "clinical-rules §1 timing: peak-risk window days 0-14 (real-world series)", GUIDELINE
+    )
+
+    # --- Urgency levels table: staff targets ---
+    escalation_emergency_minutes: int = _f(
+        5, "clinical-rules Urgency levels: escalate emergency if not acknowledged in 5 min (center policy)", POLICY
+    )
+    escalation_urgent_minutes: int = _f(
+        15, "clinical-rules Urgency levels: escalate urgent in 15 min (center policy)", POLICY
+    )
+    same_day_review_hours: int = _f(
+        4, "clinical-rules Urgency levels: nurse review of same-day alerts within 4 h (center policy)", POLICY
+    )
+
+    # --- §2 Carvykti late neurotoxicity questions ---
+    carvykti_late_neuro_days: int = _f(
+        100, "clinical-rules §2 Carvykti late neurotoxicity: ask through day 100 (trial monitoring)", GUIDELINE
+    )
+    carvykti_late_neuro_interval_days: int = _f(
+        7, "clinical-rules §2 Carvykti late neurotoxicity: ask weekly", GUIDELINE
+    )
+
+    # --- §3 driving and proximity ---
+    neuro_driving_extension_weeks: int = _f(
+        8,
+        "clinical-rules §3: a neurologic event extends the no-driving window to at least 8 weeks after it "
+        "(center policy)",
+        POLICY,
+    )
+    center_driving_days: int | None = _f(
+        None,
+        "clinical-rules §3: center may lengthen the label's no-driving period, never shorten it "
+        "(None = label value)",
+        POLICY,
+    )
+    center_proximity_days: int | None = _f(
+        None,
+        "clinical-rules §3: center may lengthen the label's stay-nearby period, never shorten it "
+        "(None = label value)",
+        POLICY,
+    )
+    proximity_max_travel_hours: int = _f(
+        2, "clinical-rules §3: REMS-era 'within 2 hours' travel' (unverified for current labels)", UNVERIFIED
+    )
+
+    # --- §4 checkpoint inhibitors ---
+    irae_diarrhea_reask_days: int = _f(
+        3, "clinical-rules §4: grade 1 diarrhea, re-ask every 3 days (ASCO 2021)", GUIDELINE
+    )
+
+    # --- Trends: clinical-rules gives no numbers; conservative center-policy defaults ---
+    trend_window_hours: int = _f(
+        72, "center policy: earlier check-ins within this many hours count toward a trend", POLICY
+    )
+    trend_temp_readings: int = _f(
+        3, "center policy: temperature trend needs this many readings, each higher than the one before", POLICY
+    )
+    trend_temp_rise_c: float = _f(
+        0.5, "center policy: temperature trend needs a total rise of at least this many °C", POLICY
+    )
+    trend_temp_floor_c: float = _f(
+        37.5, "center policy: temperature trend fires only from this °C upward (toward 38.0 °C, §1)", POLICY
+    )
+    trend_hr_readings: int = _f(
+        3, "center policy: heart-rate trend needs this many readings, each higher than the one before", POLICY
+    )
+    trend_hr_rise: int = _f(
+        15, "center policy: heart-rate trend needs a total rise of at least this many beats/min", POLICY
+    )
+    trend_hr_floor: int = _f(
+        90, "center policy: heart-rate trend fires only from this rate upward (toward the §1 limit)", POLICY
+    )
+    trend_symptom_days: int = _f(
+        2,
+        "center policy: a symptom (extra stools, rash extent) worse than the day before on this many "
+        "consecutive days",
+        POLICY,
+    )
+    trend_urgency: str = _f(
+        "same-day", "center policy: urgency of trend alerts (none/routine/same-day/urgent/emergency)", POLICY
+    )
+
+    def __post_init__(self) -> None:
+        # Accept an Urgency, its label or its name; keep an int for speed (Urgency is an IntEnum).
+        u = self.trend_urgency
+        if isinstance(u, str):
+            key = u.strip().lower().replace("_", "-")
+            if key not in _URGENCY_LABELS:
+                raise ValueError(f"unknown urgency {u!r}")
+            u = _URGENCY_LABELS.index(key)
+        object.__setattr__(self, "trend_urgency_level", int(u))
+
+
+POLICY_FIELDS: dict[str, tuple[object, str, str]] = {
+    f.name: (f.default, f.metadata["source"], f.metadata["marker"]) for f in fields(Policy)
+}
+"""name -> (published default, source text, marker "policy" / "unverified" / "guideline")."""

@@ -1,0 +1,242 @@
+"""Value types of the rules engine (standard library only)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from .policy import Policy
+
+# clinical-rules §1 ASTCT CRS: fever is a temperature of at least 38.0 °C (100.4 °F).
+FEVER_C = 38.0
+FEVER_F = 100.4
+# Float slack for readings converted from °F (never widens the threshold by a clinically visible amount).
+EPS = 1e-9
+
+
+class Urgency(enum.IntEnum):
+    """clinical-rules "Urgency levels"; ordered, so max() gives the most urgent."""
+
+    NONE = 0
+    ROUTINE = 1
+    SAME_DAY = 2
+    URGENT = 3
+    EMERGENCY = 4
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+    @classmethod
+    def from_label(cls, label: str) -> "Urgency":
+        """Accept "same-day", "same_day", "SAME_DAY" ...; raise ValueError otherwise."""
+        key = str(label).strip().lower().replace("_", "-")
+        try:
+            return _BY_LABEL[key]
+        except KeyError:
+            raise ValueError(f"unknown urgency label {label!r}") from None
+
+
+_LABELS = {
+    Urgency.NONE: "none",
+    Urgency.ROUTINE: "routine",
+    Urgency.SAME_DAY: "same-day",
+    Urgency.URGENT: "urgent",
+    Urgency.EMERGENCY: "emergency",
+}
+_BY_LABEL = {v: k for k, v in _LABELS.items()}
+
+
+def f_to_c(fahrenheit: float, ndigits: int = 1) -> float:
+    """°F -> °C rounded to 0.1 °C; 100.4 °F gives exactly 38.0 (clinical-rules §1)."""
+    return round((fahrenheit - 32.0) * 5.0 / 9.0, ndigits)
+
+
+def c_to_f(celsius: float, ndigits: int = 1) -> float:
+    """°C -> °F rounded to 0.1 °F; 38.0 °C gives exactly 100.4."""
+    return round(celsius * 9.0 / 5.0 + 32.0, ndigits)
+
+
+def has_fever(temperature_c: float | None) -> bool:
+    """clinical-rules §1: fever is >= 38.0 °C."""
+    return temperature_c is not None and temperature_c >= FEVER_C - EPS
+
+
+CONSCIOUSNESS_LEVELS = ("alert", "drowsy_wakes_on_own", "wakes_to_voice", "wakes_to_touch", "unrousable")
+ABDOMINAL_PAIN_LEVELS = ("none", "mild", "severe")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinInput:
+    """One home check-in. Every field is optional: None means not asked or not answered."""
+
+    recorded_at: datetime | None = None
+    # vitals
+    temperature_c: float | None = None
+    heart_rate: int | None = None
+    systolic_bp: int | None = None
+    diastolic_bp: int | None = None
+    spo2: int | None = None
+    on_oxygen: bool | None = None
+    # CAR T / CRS signs (§1)
+    chills: bool | None = None
+    short_of_breath: bool | None = None
+    dizzy_or_fainting: bool | None = None
+    severe_nausea_vomiting_diarrhea: bool | None = None
+    fast_heartbeat: bool | None = None
+    severe_fatigue: bool | None = None
+    severe_muscle_joint_pain: bool | None = None
+    # neuro (§2)
+    confusion: bool | None = None
+    agitation: bool | None = None
+    speech_trouble: bool | None = None
+    balance_loss: bool | None = None
+    tremor: bool | None = None
+    consciousness: str | None = None
+    seizure: bool | None = None
+    seizure_prolonged: bool | None = None
+    focal_weakness: bool | None = None
+    # ICE screen (§2)
+    ice_orientation: int | None = None
+    ice_naming: int | None = None
+    ice_command: int | None = None
+    ice_writing: int | None = None
+    ice_counting: int | None = None
+    ice_score: int | None = None
+    capd_score: int | None = None
+    # Carvykti late neuro (§2)
+    handwriting_change: bool | None = None
+    slowed_movement: bool | None = None
+    personality_change: bool | None = None
+    coordination_loss: bool | None = None
+    facial_numbness_droop: bool | None = None
+    leg_numbness_weakness: bool | None = None
+    # checkpoint inhibitors (§4)
+    extra_stools: int | None = None
+    stool_blood_mucus: bool | None = None
+    abdominal_pain: str | None = None
+    diarrhea_limits_selfcare: bool | None = None
+    rash_percent: int | None = None
+    rash_blisters_or_sores: bool | None = None
+    cough: bool | None = None
+    breathless: bool | None = None
+    breathless_at_rest: bool | None = None
+    chest_pain: bool | None = None
+    yellow_skin_or_dark_urine: bool | None = None
+    right_belly_pain: bool | None = None
+    easy_bruising: bool | None = None
+    severe_headache: bool | None = None
+    vision_change: bool | None = None
+    extreme_thirst_urination: bool | None = None
+    muscle_weakness: bool | None = None
+    flushing_itching: bool | None = None
+    wheezing: bool | None = None
+    # driving (§3)
+    drove_since_last: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TherapyContext:
+    product: str
+    therapy_class: str  # "car_t" or "checkpoint"
+    days_since_start: int
+    days_since_last_dose: int | None = None
+
+
+CAR_T = "car_t"
+CHECKPOINT = "checkpoint"
+
+
+@dataclass(frozen=True)
+class EvaluationContext:
+    therapies: tuple[TherapyContext, ...] = ()
+    baseline_ice: int | None = 10  # clinical-rules §2: baseline is 10
+    patient_age_years: int | None = None
+    received_tocilizumab_or_steroids: bool = False
+    recent: tuple[CheckinInput, ...] = ()  # earlier check-ins, newest first
+    policy: Policy = Policy()
+    driving_window_active: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    condition: str
+    title: str
+    min_grade: int | None
+    grading_system: str
+    urgency: Urgency
+    patient_instruction: str
+    staff_rationale: str
+    rule_id: str
+    source: str
+    evidence: dict[str, object] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "condition": self.condition,
+            "title": self.title,
+            "min_grade": self.min_grade,
+            "grading_system": self.grading_system,
+            "urgency": Urgency(self.urgency).label,
+            "patient_instruction": self.patient_instruction,
+            "staff_rationale": self.staff_rationale,
+            "rule_id": self.rule_id,
+            "source": self.source,
+            "evidence": {k: _jsonable(v) for k, v in self.evidence.items()},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    kind: str
+    due_in_days: int
+    reason: str
+    source: str
+
+
+def _jsonable(value: object) -> object:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.name.lower()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return str(value)
+
+
+# Grading systems named in findings.
+ASTCT_CRS = "ASTCT CRS"
+ASTCT_ICANS = "ASTCT ICANS"
+CTCAE = "CTCAE v5"
+POLICY_SYSTEM = "policy"
+
+# Staff-facing base titles per condition (used when merged findings change the grade).
+CONDITION_TITLES = {
+    "crs": "Possible CRS",
+    "fever": "Fever on a checkpoint inhibitor",
+    "icans": "Possible ICANS",
+    "carvykti_late_neuro": "Possible late neurotoxicity after Carvykti",
+    "diarrhea_colitis": "Possible diarrhea/colitis",
+    "rash": "Possible skin reaction",
+    "pneumonitis": "Possible pneumonitis",
+    "hepatitis": "Possible hepatitis",
+    "endocrine": "Possible hormone-gland inflammation",
+    "myocarditis_myositis": "Possible myocarditis or myositis",
+    "infusion_reaction": "Possible infusion reaction",
+    "driving": "Drove during the no-driving window",
+    "trend_temperature": "Temperature rising across check-ins",
+    "trend_heart_rate": "Heart rate climbing across check-ins",
+    "trend_symptom": "Symptom worsening day over day",
+}
+
+
+def graded_title(condition: str, min_grade: int | None) -> str:
+    base = CONDITION_TITLES.get(condition, condition)
+    if min_grade:
+        return f"{base}, signs of at least grade {min_grade}"
+    return base

@@ -1,0 +1,88 @@
+"""Shared fixtures: one person per role, like the people of shared/journeys.md.
+
+`patient` has a CAR T course on team A; `caregiver` is linked to them; `nurse` is on team A,
+`other_nurse` on team B (with `other_patient`, on a checkpoint inhibitor); `physician` and
+`charge_nurse` on team A; `admin` sees everything.
+"""
+
+import os
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import CareTeamFactory, CaregiverLinkFactory, CourseFactory, PatientFactory, UserFactory
+from tracker.models import Role, Therapy
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture
+def team_a(db):
+    return CareTeamFactory(name="Cellular Therapy")
+
+
+@pytest.fixture
+def team_b(db):
+    return CareTeamFactory(name="Thoracic Oncology")
+
+
+@pytest.fixture
+def patient(team_a):
+    p = PatientFactory(care_team=team_a, first_name="Maria", last_name="Lopez")
+    CourseFactory(patient=p)
+    return p
+
+
+@pytest.fixture
+def other_patient(team_b):
+    p = PatientFactory(care_team=team_b, first_name="Robert", last_name="Chen", time_zone="America/Chicago")
+    CourseFactory(patient=p, therapy=Therapy.objects.get(code="pembrolizumab"))
+    return p
+
+
+@pytest.fixture
+def caregiver(patient):
+    return CaregiverLinkFactory(patient=patient).user
+
+
+@pytest.fixture
+def nurse(team_a):
+    return UserFactory(role=Role.NURSE, teams=[team_a])
+
+
+@pytest.fixture
+def charge_nurse(team_a):
+    return UserFactory(role=Role.CHARGE_NURSE, teams=[team_a])
+
+
+@pytest.fixture
+def physician(team_a):
+    return UserFactory(role=Role.PHYSICIAN, teams=[team_a])
+
+
+@pytest.fixture
+def other_nurse(team_b):
+    return UserFactory(role=Role.NURSE, teams=[team_b])
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(role=Role.ADMIN, is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def as_user(api):
+    """as_user(user) -> an APIClient authenticated as that user (None: anonymous)."""
+
+    def _as(user):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return _as

@@ -1,0 +1,122 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from tracker.models import CareTeam, CareTeamMembership, CaregiverLink, Center, CheckIn, Patient, Therapy, TreatmentCourse, User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ["username", "first_name", "last_name", "role", "is_active"]
+    list_filter = ["role", "is_active", "is_staff"]
+    search_fields = ["username", "first_name", "last_name", "email"]
+    readonly_fields = ["uuid", "last_login", "date_joined"]
+    fieldsets = BaseUserAdmin.fieldsets + (("Tracker", {"fields": ["uuid", "role", "phone", "preferred_language"]}),)
+    add_fieldsets = BaseUserAdmin.add_fieldsets + (("Tracker", {"fields": ["role", "first_name", "last_name", "email"]}),)
+
+
+@admin.register(Center)
+class CenterAdmin(admin.ModelAdmin):
+    list_display = ["name", "phone_24_7", "time_zone"]
+    search_fields = ["name"]
+    readonly_fields = ["uuid"]
+
+
+class MembershipInline(admin.TabularInline):
+    model = CareTeamMembership
+    raw_id_fields = ["user"]
+    readonly_fields = ["joined_at"]
+    extra = 0
+
+
+@admin.register(CareTeam)
+class CareTeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "center"]
+    list_select_related = ["center"]
+    list_filter = ["center"]
+    search_fields = ["name", "center__name"]
+    readonly_fields = ["uuid"]
+    inlines = [MembershipInline]
+
+
+@admin.register(CareTeamMembership)
+class CareTeamMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "team", "joined_at"]
+    list_select_related = ["user", "team__center"]
+    search_fields = ["user__username", "user__last_name", "team__name"]
+    raw_id_fields = ["user", "team"]
+    readonly_fields = ["joined_at"]
+
+
+class CaregiverInline(admin.TabularInline):
+    model = CaregiverLink
+    raw_id_fields = ["user"]
+    readonly_fields = ["created_at"]
+    extra = 0
+
+
+class CourseInline(admin.TabularInline):
+    model = TreatmentCourse
+    raw_id_fields = ["therapy", "care_team"]
+    readonly_fields = ["uuid", "created_at"]
+    extra = 0
+
+
+@admin.register(Patient)
+class PatientAdmin(admin.ModelAdmin):
+    list_display = ["last_name", "first_name", "mrn", "center", "care_team", "preferred_language"]
+    list_select_related = ["center", "care_team"]
+    list_filter = ["center", "care_team", "preferred_language"]
+    search_fields = ["last_name", "first_name", "mrn", "email"]
+    raw_id_fields = ["user", "center", "care_team"]
+    readonly_fields = ["uuid", "created_at"]
+    inlines = [CourseInline, CaregiverInline]
+
+
+@admin.register(CaregiverLink)
+class CaregiverLinkAdmin(admin.ModelAdmin):
+    list_display = ["user", "patient", "relationship", "created_at"]
+    list_select_related = ["user", "patient"]
+    search_fields = ["user__username", "patient__last_name", "patient__mrn"]
+    raw_id_fields = ["user", "patient"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(Therapy)
+class TherapyAdmin(admin.ModelAdmin):
+    list_display = ["brand_name", "generic_name", "therapy_class", "target", "driving_restriction_days", "proximity_days"]
+    list_filter = ["therapy_class"]
+    search_fields = ["brand_name", "generic_name", "code"]
+
+
+@admin.register(TreatmentCourse)
+class TreatmentCourseAdmin(admin.ModelAdmin):
+    list_display = ["patient", "therapy", "start_date", "status", "care_team"]
+    list_select_related = ["patient", "therapy", "care_team"]
+    list_filter = ["status", "therapy__therapy_class", "therapy"]
+    search_fields = ["patient__last_name", "patient__mrn", "therapy__brand_name"]
+    raw_id_fields = ["patient", "therapy", "care_team"]
+    readonly_fields = ["uuid", "created_at"]
+
+
+@admin.register(CheckIn)
+class CheckInAdmin(admin.ModelAdmin):
+    """Check-ins are clinical records: viewable here, never edited or deleted (corrections are amendments)."""
+
+    list_display = ["patient", "recorded_at", "local_date", "temperature_c", "is_complete", "entered_role", "channel"]
+    list_select_related = ["patient", "entered_by"]
+    list_filter = ["is_complete", "entered_role", "channel"]
+    search_fields = ["patient__last_name", "patient__mrn", "uuid"]
+    raw_id_fields = ["patient", "entered_by", "amends"]
+    date_hierarchy = "recorded_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

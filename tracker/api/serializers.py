@@ -1,0 +1,243 @@
+"""Check-in input and output. The patient page validates through the same input serializer, so the
+page and the API give the same answer for the same values."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from tracker.models import CheckIn, Patient, Therapy, TreatmentCourse, User
+from tracker.models import checkins as limits
+from tracker.models.checkins import AbdominalPain, Consciousness, TemperatureUnit
+from tracker.questions import YES_NO_FIELDS
+from tracker.units import celsius_to_fahrenheit, fahrenheit_to_celsius
+
+# A phone's clock may run a little ahead of the server's.
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+ICE_PARTS = {"ice_orientation": 4, "ice_naming": 3, "ice_command": 1, "ice_writing": 1, "ice_counting": 1}
+C_MIN, C_MAX = Decimal("%.1f" % limits.TEMPERATURE_C_MIN), Decimal("%.1f" % limits.TEMPERATURE_C_MAX)
+F_MIN = celsius_to_fahrenheit(Decimal(str(limits.TEMPERATURE_C_MIN)))
+F_MAX = celsius_to_fahrenheit(Decimal(str(limits.TEMPERATURE_C_MAX)))
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know, naming each, instead of silently dropping them."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            unknown = sorted(set(data.keys()) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: [_("Unknown field.")] for name in unknown})
+        return super().to_internal_value(data)
+
+
+def _yes_no(field: str) -> serializers.BooleanField:
+    return serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class CheckInInputSerializer(StrictSerializer):
+    patient = serializers.UUIDField(
+        required=False, help_text="The patient's id. Optional for a patient checking in for themselves."
+    )
+    recorded_at = serializers.DateTimeField(
+        required=False, help_text="When the readings were taken (ISO 8601 with offset). Defaults to now."
+    )
+    temperature = serializers.DecimalField(max_digits=4, decimal_places=1, required=False, allow_null=True)
+    temperature_unit = serializers.ChoiceField(choices=TemperatureUnit.choices, default=TemperatureUnit.CELSIUS)
+    heart_rate = serializers.IntegerField(
+        required=False, allow_null=True, min_value=limits.HEART_RATE_MIN, max_value=limits.HEART_RATE_MAX
+    )
+    systolic_bp = serializers.IntegerField(
+        required=False, allow_null=True, min_value=limits.SYSTOLIC_MIN, max_value=limits.SYSTOLIC_MAX
+    )
+    diastolic_bp = serializers.IntegerField(
+        required=False, allow_null=True, min_value=limits.DIASTOLIC_MIN, max_value=limits.DIASTOLIC_MAX
+    )
+    spo2 = serializers.IntegerField(required=False, allow_null=True, min_value=limits.SPO2_MIN, max_value=limits.SPO2_MAX)
+    consciousness = serializers.ChoiceField(choices=Consciousness.choices, required=False, allow_blank=True)
+    ice_orientation = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=4)
+    ice_naming = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=3)
+    ice_command = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=1)
+    ice_writing = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=1)
+    ice_counting = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=1)
+    capd_score = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=32)
+    extra_stools = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=50)
+    abdominal_pain = serializers.ChoiceField(choices=AbdominalPain.choices, required=False, allow_blank=True)
+    rash_percent = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=100)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name in YES_NO_FIELDS:
+            fields[name] = _yes_no(name)
+        return fields
+
+    def validate_temperature(self, value: Decimal | None) -> Decimal | None:
+        """The plausible range depends on the unit sent alongside (checked here so every bad field is named at once)."""
+        if value is None:
+            return value
+        unit = self.initial_data.get("temperature_unit") or TemperatureUnit.CELSIUS
+        if unit == TemperatureUnit.FAHRENHEIT:
+            low, high, symbol = F_MIN, F_MAX, "F"
+        else:
+            low, high, symbol = C_MIN, C_MAX, "C"
+        if not low <= value <= high:
+            raise serializers.ValidationError(
+                _("Enter a temperature between %(low)s and %(high)s °%(unit)s. Check the thermometer and try again.")
+                % {"low": low, "high": high, "unit": symbol}
+            )
+        return value
+
+    def validate_recorded_at(self, value: dt.datetime) -> dt.datetime:
+        if value > timezone.now() + FUTURE_TOLERANCE:
+            raise serializers.ValidationError(_("A check-in cannot be dated in the future."))
+        return value
+
+    def validate(self, attrs: dict) -> dict:
+        errors: dict[str, list[str]] = {}
+        temperature = attrs.pop("temperature", None)
+        unit = attrs.pop("temperature_unit", TemperatureUnit.CELSIUS)
+        if temperature is not None:
+            attrs["temperature_entered"] = temperature
+            attrs["temperature_unit"] = unit
+            attrs["temperature_c"] = (
+                fahrenheit_to_celsius(temperature) if unit == TemperatureUnit.FAHRENHEIT else temperature
+            )
+
+        systolic, diastolic = attrs.get("systolic_bp"), attrs.get("diastolic_bp")
+        if (systolic is None) != (diastolic is None):
+            missing = "diastolic_bp" if diastolic is None else "systolic_bp"
+            errors[missing] = [_("Enter both blood pressure numbers (top and bottom), or neither.")]
+        elif systolic is not None and diastolic >= systolic:
+            errors["diastolic_bp"] = [_("The bottom number must be lower than the top number.")]
+
+        given = {name: attrs.get(name) for name in ICE_PARTS if attrs.get(name) is not None}
+        if given and len(given) != len(ICE_PARTS):
+            for name in ICE_PARTS:
+                if name not in given:
+                    errors[name] = [_("Answer all five parts of the screen, or none.")]
+        elif given:
+            attrs["ice_score"] = sum(given.values())
+
+        if attrs.get("seizure_prolonged") and attrs.get("seizure") is False:
+            errors["seizure_prolonged"] = [_("A long seizure was reported, but 'seizure' was answered no.")]
+        if attrs.get("breathless_at_rest") and attrs.get("breathless") is False:
+            errors["breathless_at_rest"] = [_("Short of breath at rest was reported, but 'short of breath' was answered no.")]
+
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class AmendmentInputSerializer(CheckInInputSerializer):
+    reason = serializers.CharField(max_length=1000, help_text="Why the check-in is corrected.")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields.pop("patient")
+        return fields
+
+
+class CheckInOutputSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    patient = serializers.UUIDField(source="patient.uuid", read_only=True)
+    entered_by = serializers.UUIDField(source="entered_by.uuid", read_only=True)
+    amends = serializers.UUIDField(source="amends.uuid", read_only=True, allow_null=True, default=None)
+    superseded_by = serializers.SerializerMethodField()
+    temperature_f = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CheckIn
+        fields = [
+            "id", "patient", "entered_by", "entered_role", "channel", "recorded_at", "local_date", "submitted_at",
+            "is_complete", "amends", "amendment_reason", "superseded_by",
+            "temperature_c", "temperature_f", "temperature_entered", "temperature_unit",
+            "heart_rate", "systolic_bp", "diastolic_bp", "spo2", *YES_NO_FIELDS, "consciousness",
+            *ICE_PARTS, "ice_score", "capd_score", "extra_stools", "abdominal_pain", "rash_percent", "note",
+        ]
+        read_only_fields = fields
+
+    def get_superseded_by(self, obj) -> str | None:
+        value = getattr(obj, "superseded_by_uuid", None)
+        return str(value) if value else None
+
+    def get_temperature_f(self, obj) -> Decimal | None:
+        return None if obj.temperature_c is None else celsius_to_fahrenheit(obj.temperature_c)
+
+
+class TherapySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Therapy
+        fields = [
+            "code", "brand_name", "generic_name", "therapy_class", "target", "driving_restriction_days",
+            "proximity_days", "label_facts_unverified", "median_crs_onset_day", "median_neuro_onset_day",
+            "label_facts", "patient_summary", "source",
+        ]
+
+
+class CourseSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    therapy = serializers.CharField(source="therapy.code")
+    therapy_class = serializers.CharField(source="therapy.therapy_class")
+    care_team = serializers.CharField(source="care_team.name")
+
+    class Meta:
+        model = TreatmentCourse
+        fields = ["id", "therapy", "therapy_class", "start_date", "last_dose_date", "status", "care_team"]
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    center = serializers.CharField(source="center.name")
+    center_phone_24_7 = serializers.CharField(source="center.phone_24_7")
+    care_team = serializers.CharField(source="care_team.name")
+    courses = CourseSerializer(many=True)
+
+    class Meta:
+        model = Patient
+        fields = [
+            "id", "mrn", "first_name", "last_name", "date_of_birth", "time_zone", "preferred_language",
+            "phone", "email", "center", "center_phone_24_7", "care_team", "courses",
+        ]
+
+
+class MeSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="uuid", read_only=True)
+    name = serializers.CharField(source="get_full_name")
+    care_teams = serializers.SerializerMethodField()
+    patients = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "name", "email", "role", "preferred_language", "care_teams", "patients"]
+
+    def get_care_teams(self, obj) -> list[str]:
+        return [team.name for team in obj.care_teams.all()]
+
+    def get_patients(self, obj) -> list[dict]:
+        """The patients this user checks in for (their own record, or linked patients)."""
+        return [{"id": str(p.uuid), "name": p.full_name} for p in self.context.get("own_patients", [])]
+
+
+class TokenInputSerializer(StrictSerializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+
+class TokenOutputSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+def amendment_changes(supplied: set[str], validated: dict) -> dict:
+    """Only the values the caller actually sent (defaults of unsent fields must not erase the original)."""
+    changes = {name: value for name, value in validated.items() if name in supplied}
+    if "temperature" in supplied:
+        changes["temperature_c"] = validated.get("temperature_c")
+        changes["temperature_entered"] = validated.get("temperature_entered")
+        changes["temperature_unit"] = validated.get("temperature_unit", "")
+    if supplied & set(ICE_PARTS):
+        for name in (*ICE_PARTS, "ice_score"):
+            changes[name] = validated.get(name)
+    return changes

@@ -1,0 +1,183 @@
+"""REST API v1. Views parse, call a service or selector, and render; every queryset is scoped."""
+
+import django_filters
+from django.contrib.auth import authenticate
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tracker import selectors, services
+from tracker.api.serializers import (
+    AmendmentInputSerializer,
+    CheckInInputSerializer,
+    CheckInOutputSerializer,
+    MeSerializer,
+    PatientSerializer,
+    TherapySerializer,
+    TokenInputSerializer,
+    TokenOutputSerializer,
+    amendment_changes,
+)
+from tracker.errors import InputError
+from tracker.models import CheckIn, Patient, Role, Therapy
+from tracker.models.checkins import Channel
+
+
+
+ERROR_RESPONSES = {
+    400: OpenApiResponse(description='Invalid input: {"type", "detail", "fields": {field: [messages]}}'),
+    401: OpenApiResponse(description="Not signed in."),
+    404: OpenApiResponse(description="Not found, or not visible to you."),
+}
+
+
+class TokenView(APIView):
+    """Exchange a username and password for an API token."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(request=TokenInputSerializer, responses={200: TokenOutputSerializer, **ERROR_RESPONSES})
+    def post(self, request):
+        data = TokenInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request, **data.validated_data)
+        if user is None or not user.is_active:
+            raise InputError("Unable to sign in with that username and password.",
+                             fields={"password": ["Unable to sign in with that username and password."]})
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+def own_patients(user) -> list[Patient]:
+    """Patients a patient or caregiver checks in for."""
+    if user.role in (Role.PATIENT, Role.CAREGIVER):
+        return list(selectors.patients_visible_to(user).order_by("last_name", "first_name"))
+    return []
+
+
+class MeView(APIView):
+    @extend_schema(responses={200: MeSerializer})
+    def get(self, request):
+        user = type(request.user).objects.prefetch_related("care_teams").get(pk=request.user.pk)
+        return Response(MeSerializer(user, context={"own_patients": own_patients(user)}).data)
+
+
+class CheckInFilter(django_filters.FilterSet):
+    patient = django_filters.UUIDFilter(field_name="patient__uuid")
+    local_date_from = django_filters.DateFilter(field_name="local_date", lookup_expr="gte")
+    local_date_to = django_filters.DateFilter(field_name="local_date", lookup_expr="lte")
+    is_complete = django_filters.BooleanFilter()
+
+    class Meta:
+        model = CheckIn
+        fields = ["patient", "local_date_from", "local_date_to", "is_complete"]
+
+
+def resolve_patient(user, patient_id) -> Patient:
+    """The patient a check-in is for: as named, or the user's own record."""
+    visible = selectors.patients_visible_to(user).select_related("center")
+    if patient_id is not None:
+        patient = visible.filter(uuid=patient_id).first()
+        if patient is None:
+            raise InputError("No patient with that id is in your care.",
+                             fields={"patient": ["No patient with that id is in your care."]})
+        return patient
+    candidates = list(visible[:2]) if user.role in (Role.PATIENT, Role.CAREGIVER) else []
+    if len(candidates) != 1:
+        raise InputError("Say which patient this check-in is for.", fields={"patient": ["This field is required."]})
+    return candidates[0]
+
+
+def checkin_response_data(result, request) -> dict:
+    data = CheckInOutputSerializer(result.checkin, context={"request": request}).data
+    for assessment in result.assessments:
+        if isinstance(assessment, dict):
+            data.update(assessment)
+    return data
+
+
+class CheckInListCreateView(generics.ListCreateAPIView):
+    """List the check-ins you may see (newest first), or record a new one."""
+
+    serializer_class = CheckInOutputSerializer
+    filterset_class = CheckInFilter
+
+    def get_queryset(self):
+        include = self.request.query_params.get("include_superseded") in ("1", "true", "True")
+        return selectors.checkins_visible_to(self.request.user, include_superseded=include).select_related(
+            "patient", "entered_by", "amends"
+        )
+
+    @extend_schema(request=CheckInInputSerializer, responses={201: CheckInOutputSerializer, **ERROR_RESPONSES})
+    def post(self, request, *args, **kwargs):
+        data = CheckInInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        patient = resolve_patient(request.user, values.pop("patient", None))
+        result = services.checkin_submit(
+            patient=patient, entered_by=request.user, channel=Channel.API, values=values,
+            recorded_at=values.pop("recorded_at", None),
+        )
+        return Response(checkin_response_data(result, request), status=status.HTTP_201_CREATED)
+
+
+class CheckInDetailView(generics.RetrieveAPIView):
+    serializer_class = CheckInOutputSerializer
+    lookup_field = "uuid"
+    lookup_url_kwarg = "id"
+
+    def get_queryset(self):
+        return selectors.checkins_visible_to(self.request.user, include_superseded=True).select_related(
+            "patient", "entered_by", "amends"
+        )
+
+
+class CheckInAmendView(APIView):
+    """Correct a check-in: a new version is stored and the original is kept unchanged."""
+
+    @extend_schema(request=AmendmentInputSerializer, responses={201: CheckInOutputSerializer, 409: None, **ERROR_RESPONSES})
+    def post(self, request, id):
+        original = get_object_or_404(selectors.checkins_visible_to(request.user, include_superseded=True), uuid=id)
+        data = AmendmentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        reason = values.pop("reason")
+        result = services.checkin_amend(
+            original=original, entered_by=request.user, channel=Channel.API,
+            changes=amendment_changes(set(request.data.keys()), values), reason=reason,
+            recorded_at=values.get("recorded_at"),
+        )
+        return Response(checkin_response_data(result, request), status=status.HTTP_201_CREATED)
+
+
+class PatientListView(generics.ListAPIView):
+    serializer_class = PatientSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return (
+            selectors.patients_visible_to(self.request.user)
+            .select_related("center", "care_team")
+            .prefetch_related("courses__therapy", "courses__care_team")
+            .order_by("last_name", "first_name")
+        )
+
+
+class PatientDetailView(generics.RetrieveAPIView):
+    serializer_class = PatientSerializer
+    lookup_field = "uuid"
+    lookup_url_kwarg = "id"
+
+    def get_queryset(self):
+        return PatientListView.get_queryset(self)
+
+
+class TherapyListView(generics.ListAPIView):
+    serializer_class = TherapySerializer
+    pagination_class = None
+    queryset = Therapy.objects.all()

@@ -1,0 +1,110 @@
+"""Demo data for the quick start: one center, two care teams, the people of shared/journeys.md."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from tracker import services
+from tracker.catalogue import sync_catalogue
+from tracker.models import CareTeam, CareTeamMembership, CaregiverLink, Center, Patient, Role, Therapy, TreatmentCourse, User
+from tracker.models.checkins import Channel
+
+DEMO_PASSWORD = "tracker-demo-2026"  # noqa: S105 - demo accounts only; refused when DEBUG is off
+
+STAFF = [
+    ("nurse.cell", "Nora", "Quinn", Role.NURSE, "Cellular Therapy"),
+    ("nurse.thor", "Tomas", "Reyes", Role.NURSE, "Thoracic Oncology"),
+    ("charge.cell", "Carla", "Mendes", Role.CHARGE_NURSE, "Cellular Therapy"),
+    ("dr.cell", "Peter", "Okafor", Role.PHYSICIAN, "Cellular Therapy"),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo users, patients and check-ins (idempotent). Refuses to run with DEBUG off unless --force."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="Run even with DEBUG off (never in production).")
+
+    @transaction.atomic
+    def handle(self, *args, force=False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError("Demo data is for development only (DEBUG is off). Use --force to insist.")
+        sync_catalogue(Therapy)
+        center, _ = Center.objects.get_or_create(
+            name="Riverside Cancer Center", defaults={"phone_24_7": "(555) 010-0199", "time_zone": "America/New_York"}
+        )
+        teams = {
+            name: CareTeam.objects.get_or_create(center=center, name=name)[0]
+            for name in ("Cellular Therapy", "Thoracic Oncology")
+        }
+        for username, first, last, role, team in STAFF:
+            user = self._user(username, first, last, role)
+            CareTeamMembership.objects.get_or_create(user=user, team=teams[team])
+        admin = self._user("admin", "Ada", "Admin", Role.ADMIN)
+        if not admin.is_superuser:
+            admin.is_superuser = admin.is_staff = True
+            admin.save(update_fields=["is_superuser", "is_staff"])
+
+        today = timezone.localdate()
+        maria = self._patient(
+            "maria", "Maria", "Lopez", "RCC-100234", dt.date(1968, 3, 14), "America/New_York", teams["Cellular Therapy"]
+        )
+        self._course(maria, "yescarta", today - dt.timedelta(days=2), teams["Cellular Therapy"])
+        robert = self._patient(
+            "robert", "Robert", "Chen", "RCC-100871", dt.date(1962, 9, 2), "America/Chicago", teams["Thoracic Oncology"]
+        )
+        self._course(robert, "pembrolizumab", today - dt.timedelta(weeks=11), teams["Thoracic Oncology"],
+                     last_dose=today - dt.timedelta(days=6))
+        david = self._user("david", "David", "Lopez", Role.CAREGIVER)
+        CaregiverLink.objects.get_or_create(patient=maria, user=david, defaults={"relationship": "husband"})
+
+        if not maria.checkins.exists():
+            self._history(maria, david, days=2, temperature=Decimal("37.1"))
+        if not robert.checkins.exists():
+            self._history(robert, robert.user, days=5, temperature=Decimal("36.8"))
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready. Every demo login uses the password {DEMO_PASSWORD}"))
+
+    def _user(self, username, first, last, role):
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"first_name": first, "last_name": last, "role": role,
+                                         "email": f"{username}@example.org", "is_staff": role == Role.ADMIN},
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        return user
+
+    def _patient(self, username, first, last, mrn, dob, tz, team):
+        user = self._user(username, first, last, Role.PATIENT)
+        patient, _ = Patient.objects.get_or_create(
+            center=team.center, mrn=mrn,
+            defaults={"first_name": first, "last_name": last, "date_of_birth": dob, "time_zone": tz,
+                      "care_team": team, "user": user, "email": f"{username}@example.org", "phone": "(555) 010-0142"},
+        )
+        return patient
+
+    def _course(self, patient, code, start, team, last_dose=None):
+        TreatmentCourse.objects.get_or_create(
+            patient=patient, therapy=Therapy.objects.get(code=code),
+            defaults={"start_date": start, "care_team": team, "last_dose_date": last_dose},
+        )
+
+    def _history(self, patient, entered_by, *, days, temperature):
+        """Quiet past check-ins, entered through the same service as a real one."""
+        audiences = services.audiences_for(services.active_therapies(patient))
+        answers = {name: False for name in services.required_fields(audiences)
+                   if name in services.YES_NO_FIELDS}
+        extra = {"consciousness": "alert"} if "car_t" in audiences else {}
+        if "checkpoint" in audiences:
+            extra.update({"extra_stools": 0, "abdominal_pain": "none", "rash_percent": 0})
+        for n in range(days, 0, -1):
+            services.checkin_submit(
+                patient=patient, entered_by=entered_by, channel=Channel.WEB,
+                values={"temperature_c": temperature, "temperature_entered": temperature, "temperature_unit": "C",
+                        "heart_rate": 78, **answers, **extra},
+                recorded_at=timezone.now() - dt.timedelta(days=n),
+            )

@@ -1,0 +1,20 @@
+"""The records domain: who people are, which therapy they had, and what they reported."""
+
+from .centers import CareTeam, CareTeamMembership, Center
+from .checkins import CheckIn
+from .patients import CaregiverLink, Patient
+from .therapies import Therapy, TreatmentCourse
+from .users import Role, User
+
+__all__ = [
+    "CareTeam",
+    "CareTeamMembership",
+    "CaregiverLink",
+    "Center",
+    "CheckIn",
+    "Patient",
+    "Role",
+    "Therapy",
+    "TreatmentCourse",
+    "User",
+]

@@ -1,0 +1,69 @@
+import uuid
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not an IANA time zone (for example America/Chicago)."), params={"value": value})
+
+
+class Patient(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    center = models.ForeignKey("tracker.Center", on_delete=models.PROTECT, related_name="patients")
+    care_team = models.ForeignKey("tracker.CareTeam", on_delete=models.PROTECT, related_name="patients")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="patient_record"
+    )
+    mrn = models.CharField("MRN", max_length=32)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone], default="America/New_York")
+    preferred_language = models.CharField(max_length=8, default="en", choices=[("en", "English"), ("es", "Español")])
+    phone = models.CharField(max_length=32, blank=True)
+    email = models.EmailField(blank=True)
+    caregivers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="CaregiverLink", related_name="cared_for_patients", blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["center", "mrn"], name="patient_mrn_unique_per_center")]
+        indexes = [models.Index(fields=["care_team", "last_name"])]
+
+    def __str__(self) -> str:
+        return f"{self.last_name}, {self.first_name} ({self.mrn})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    def age_on(self, day) -> int:
+        years = day.year - self.date_of_birth.year
+        if (day.month, day.day) < (self.date_of_birth.month, self.date_of_birth.day):
+            years -= 1
+        return years
+
+
+class CaregiverLink(models.Model):
+    """A caregiver may log check-ins for, and see the records of, the patients linked here."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="caregiver_links")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="caregiver_links")
+    relationship = models.CharField(max_length=50, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["patient", "user"], name="caregiver_link_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} cares for {self.patient}"

@@ -1,0 +1,108 @@
+"""The check-in questionnaire: one definition drives the model's completeness rule, the patient
+page and the API documentation.
+
+The wording is our own plain language (clinical-rules §6: PRO-CTCAE items are not copied). Each
+question maps to a sign that the rules grade (clinical-rules §1-§4).
+"""
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+ALL = "all"
+CAR_T = "car_t"
+CHECKPOINT = "checkpoint"
+CARVYKTI = "carvykti"
+
+
+@dataclass(frozen=True)
+class Question:
+    field: str
+    text: str
+    section: str
+    applies_to: str  # ALL, CAR_T, CHECKPOINT or CARVYKTI
+    required: bool = False  # needed for the check-in to count as complete for that therapy
+
+
+SECTIONS = {
+    "vitals": _("Temperature and readings"),
+    "crs": _("How your body feels"),
+    "neuro": _("Thinking, speech and alertness"),
+    "ice": _("Caregiver word and memory screen"),
+    "carvykti": _("Movement and handwriting"),
+    "checkpoint": _("Stomach, skin, breathing and more"),
+    "driving": _("Driving"),
+}
+
+YES_NO_QUESTIONS: tuple[Question, ...] = (
+    Question("on_oxygen", _("Are you using oxygen at home?"), "vitals", CAR_T),
+    Question("chills", _("Chills or shaking"), "crs", CAR_T, True),
+    Question("short_of_breath", _("New shortness of breath"), "crs", CAR_T, True),
+    Question("dizzy_or_fainting", _("Dizzy or lightheaded when standing, or fainted"), "crs", ALL, True),
+    Question("severe_nausea_vomiting_diarrhea", _("Bad nausea, vomiting or diarrhea"), "crs", CAR_T, True),
+    Question("fast_heartbeat", _("Heart racing, pounding or skipping"), "crs", ALL, True),
+    Question("severe_fatigue", _("So tired you can hardly get out of bed"), "crs", ALL, True),
+    Question("severe_muscle_joint_pain", _("Bad muscle or joint pain"), "crs", CAR_T, True),
+    Question("confusion", _("Confused, or not making sense"), "neuro", ALL, True),
+    Question("agitation", _("Restless or agitated"), "neuro", CAR_T, True),
+    Question("speech_trouble", _("Trouble speaking, finding words or understanding"), "neuro", CAR_T, True),
+    Question("balance_loss", _("Losing balance or unsteady walking"), "neuro", CAR_T, True),
+    Question("tremor", _("New shaking of the hands (tremor)"), "neuro", CAR_T, True),
+    Question("seizure", _("A seizure (fit)"), "neuro", CAR_T, True),
+    Question("seizure_prolonged", _("The seizure lasted over 5 minutes, or came back before waking up"), "neuro", CAR_T),
+    Question("focal_weakness", _("Weakness on one side of the body, or in both legs"), "neuro", CAR_T, True),
+    Question("handwriting_change", _("Handwriting smaller or harder than usual"), "carvykti", CARVYKTI),
+    Question("slowed_movement", _("Moving more slowly than usual"), "carvykti", CARVYKTI),
+    Question("personality_change", _("Personality or mood change others noticed"), "carvykti", CARVYKTI),
+    Question("coordination_loss", _("Clumsy, or trouble with coordination"), "carvykti", CARVYKTI),
+    Question("facial_numbness_droop", _("Numbness or drooping of the face"), "carvykti", CARVYKTI),
+    Question("leg_numbness_weakness", _("Numbness or weakness in the legs"), "carvykti", CARVYKTI),
+    Question("stool_blood_mucus", _("Blood or mucus in the stool"), "checkpoint", CHECKPOINT, True),
+    Question("diarrhea_limits_selfcare", _("Diarrhea stops you washing or dressing, or you cannot hold it"), "checkpoint", CHECKPOINT),
+    Question("rash_blisters_or_sores", _("Blisters, peeling skin, or sores in the mouth or eyes"), "checkpoint", CHECKPOINT, True),
+    Question("cough", _("A new cough, or a cough that got worse"), "checkpoint", CHECKPOINT, True),
+    Question("breathless", _("Short of breath"), "checkpoint", CHECKPOINT, True),
+    Question("breathless_at_rest", _("Short of breath even when resting"), "checkpoint", CHECKPOINT),
+    Question("chest_pain", _("Chest pain"), "checkpoint", CHECKPOINT, True),
+    Question("yellow_skin_or_dark_urine", _("Yellow skin or eyes, or dark urine"), "checkpoint", CHECKPOINT, True),
+    Question("right_belly_pain", _("Pain on the right side of the belly"), "checkpoint", CHECKPOINT),
+    Question("easy_bruising", _("Bruising or bleeding easily"), "checkpoint", CHECKPOINT),
+    Question("severe_headache", _("A bad or unusual headache"), "checkpoint", CHECKPOINT, True),
+    Question("vision_change", _("Changes in your eyesight"), "checkpoint", CHECKPOINT, True),
+    Question("extreme_thirst_urination", _("Very thirsty, or passing much more urine"), "checkpoint", CHECKPOINT, True),
+    Question("muscle_weakness", _("Muscle weakness or muscle aches"), "checkpoint", CHECKPOINT, True),
+    Question("flushing_itching", _("Flushing or itching"), "checkpoint", CHECKPOINT),
+    Question("wheezing", _("Wheezing"), "checkpoint", CHECKPOINT),
+    Question("drove_since_last", _("Have you driven or used heavy machinery since your last check-in?"), "driving", CAR_T),
+)
+
+YES_NO_FIELDS: tuple[str, ...] = tuple(q.field for q in YES_NO_QUESTIONS)
+
+# Questions that are not yes/no but count toward completeness.
+OTHER_REQUIRED: dict[str, str] = {
+    "temperature_c": ALL,
+    "consciousness": CAR_T,
+    "extra_stools": CHECKPOINT,
+    "abdominal_pain": CHECKPOINT,
+    "rash_percent": CHECKPOINT,
+}
+
+
+def audiences_for(therapy_codes_and_classes: list[tuple[str, str]]) -> set[str]:
+    """Which question groups apply to a patient, from (therapy code, therapy class) of active courses."""
+    audiences = {ALL}
+    for code, klass in therapy_codes_and_classes:
+        audiences.add(klass)
+        if code == "carvykti":
+            audiences.add(CARVYKTI)
+    return audiences
+
+
+def required_fields(audiences: set[str]) -> list[str]:
+    fields = [q.field for q in YES_NO_QUESTIONS if q.required and q.applies_to in audiences]
+    fields += [f for f, aud in OTHER_REQUIRED.items() if aud in audiences]
+    return fields
+
+
+def questions_for(audiences: set[str]) -> list[Question]:
+    return [q for q in YES_NO_QUESTIONS if q.applies_to in audiences]

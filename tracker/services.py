@@ -1,0 +1,97 @@
+"""Writes for the records domain. Views and serializers parse input and call these."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from tracker.errors import ConflictError
+from tracker.models import CheckIn, Patient, Role, User
+from tracker.models.checkins import Channel, EnteredRole
+from tracker.questions import YES_NO_FIELDS, audiences_for, required_fields  # noqa: F401 (re-exported)
+from tracker.selectors import active_therapies
+from tracker.signals import checkin_recorded
+
+CLINICAL_FIELDS: tuple[str, ...] = (
+    "temperature_c", "temperature_entered", "temperature_unit", "heart_rate", "systolic_bp", "diastolic_bp",
+    "spo2", *YES_NO_FIELDS, "consciousness", "ice_orientation", "ice_naming", "ice_command", "ice_writing",
+    "ice_counting", "ice_score", "capd_score", "extra_stools", "abdominal_pain", "rash_percent", "note",
+)
+BLANK_AS_EMPTY = {"temperature_unit", "consciousness", "abdominal_pain", "note"}
+
+
+@dataclass
+class CheckinResult:
+    checkin: CheckIn
+    assessments: list = field(default_factory=list)  # whatever checkin_recorded receivers returned
+
+
+def entered_role_for(user: User) -> str:
+    if user.role == Role.PATIENT:
+        return EnteredRole.PATIENT
+    if user.role == Role.CAREGIVER:
+        return EnteredRole.CAREGIVER
+    return EnteredRole.STAFF
+
+
+def is_complete(values: dict, audiences: set[str]) -> bool:
+    return all(values.get(name) not in (None, "") for name in required_fields(audiences))
+
+
+def _clean(values: dict) -> dict:
+    cleaned = {name: values.get(name) for name in CLINICAL_FIELDS}
+    for name in BLANK_AS_EMPTY:
+        if cleaned[name] is None:
+            cleaned[name] = ""
+    return cleaned
+
+
+def _record(*, patient: Patient, entered_by: User, channel: str, values: dict, recorded_at: dt.datetime | None,
+            amends: CheckIn | None = None, reason: str = "") -> CheckinResult:
+    recorded_at = recorded_at or timezone.now()
+    clinical = _clean(values)
+    checkin = CheckIn.objects.create(
+        patient=patient,
+        entered_by=entered_by,
+        entered_role=entered_role_for(entered_by),
+        channel=channel,
+        recorded_at=recorded_at,
+        local_date=timezone.localtime(recorded_at, patient.tz).date(),
+        is_complete=is_complete(clinical, audiences_for(active_therapies(patient))),
+        amends=amends,
+        amendment_reason=reason,
+        **clinical,
+    )
+    responses = checkin_recorded.send(sender=CheckIn, checkin=checkin)
+    return CheckinResult(checkin=checkin, assessments=[r for _, r in responses if r is not None])
+
+
+@transaction.atomic
+def checkin_submit(*, patient: Patient, entered_by: User, channel: str, values: dict,
+                   recorded_at: dt.datetime | None = None) -> CheckinResult:
+    """Store a validated check-in and let monitoring grade it, all in one transaction."""
+    if channel == Channel.WEB and entered_by.is_staff_member:
+        channel = Channel.PHONE
+    return _record(patient=patient, entered_by=entered_by, channel=channel, values=values, recorded_at=recorded_at)
+
+
+@transaction.atomic
+def checkin_amend(*, original: CheckIn, entered_by: User, channel: str, changes: dict, reason: str,
+                  recorded_at: dt.datetime | None = None) -> CheckinResult:
+    """Correct a check-in by storing a new row that amends it; the original is never changed."""
+    original = CheckIn.objects.select_for_update().select_related("patient").get(pk=original.pk)
+    newer = original.amendments.order_by("-submitted_at").first()
+    if newer is not None:
+        raise ConflictError(
+            "This check-in was already corrected; amend the latest version.",
+            fields={"id": [f"Latest version: {newer.uuid}"]},
+        )
+    values = {name: getattr(original, name) for name in CLINICAL_FIELDS}
+    values.update({name: value for name, value in changes.items() if name in CLINICAL_FIELDS})
+    if channel == Channel.WEB and entered_by.is_staff_member:
+        channel = Channel.PHONE
+    return _record(
+        patient=original.patient, entered_by=entered_by, channel=channel, values=values,
+        recorded_at=recorded_at or original.recorded_at, amends=original, reason=reason,
+    )

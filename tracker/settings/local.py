@@ -1,0 +1,13 @@
+"""Local development and the quick start: SQLite and the filesystem broker unless configured."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="local-development-only-not-a-secret")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# The embedded defaults keep their files under var/ (git-ignored).
+for folder in (SQLITE_PATH.parent, CELERY_FILESYSTEM_DIR / "queue", CELERY_FILESYSTEM_DIR / "processed"):  # noqa: F405
+    folder.mkdir(parents=True, exist_ok=True)
