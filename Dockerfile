@@ -1,0 +1,19 @@
+# One image for web (gunicorn), worker and beat. Build: docker compose build
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    DJANGO_SETTINGS_MODULE=tracker.settings.production \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+
+COPY requirements/base.txt requirements/base.txt
+RUN pip install --no-cache-dir --require-hashes -r requirements/base.txt
+
+COPY . .
+# Static files are collected at build time; collectstatic needs only a placeholder configuration.
+RUN DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=build DATABASE_URL=sqlite:////tmp/build.sqlite3 \
+    REDIS_URL=redis://build:6379/0 python manage.py collectstatic --noinput \
+ && useradd --system --uid 10001 tracker && mkdir -p /app/var && chown tracker /app/var
+USER tracker
+EXPOSE 8000
+CMD ["gunicorn", "tracker.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
