@@ -11,35 +11,69 @@ import random
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from monitoring.rules import CheckinInput, EvaluationContext, TherapyContext, evaluate  # noqa: E402
 
-NOW = datetime(2025, 7, 1, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 7, 1, 8, 0, tzinfo=UTC)
 
 QUIET = dict(
-    temperature_c=36.9, heart_rate=78, systolic_bp=122, diastolic_bp=76, spo2=97, on_oxygen=False,
-    chills=False, short_of_breath=False, dizzy_or_fainting=False, severe_nausea_vomiting_diarrhea=False,
-    fast_heartbeat=False, severe_fatigue=False, severe_muscle_joint_pain=False, confusion=False,
-    agitation=False, speech_trouble=False, balance_loss=False, tremor=False, consciousness="alert",
-    seizure=False, seizure_prolonged=False, focal_weakness=False, ice_score=10, drove_since_last=False,
+    temperature_c=36.9,
+    heart_rate=78,
+    systolic_bp=122,
+    diastolic_bp=76,
+    spo2=97,
+    on_oxygen=False,
+    chills=False,
+    short_of_breath=False,
+    dizzy_or_fainting=False,
+    severe_nausea_vomiting_diarrhea=False,
+    fast_heartbeat=False,
+    severe_fatigue=False,
+    severe_muscle_joint_pain=False,
+    confusion=False,
+    agitation=False,
+    speech_trouble=False,
+    balance_loss=False,
+    tremor=False,
+    consciousness="alert",
+    seizure=False,
+    seizure_prolonged=False,
+    focal_weakness=False,
+    ice_score=10,
+    drove_since_last=False,
 )
 QUIET_ICI = dict(
-    temperature_c=36.8, heart_rate=72, extra_stools=0, stool_blood_mucus=False, abdominal_pain="none",
-    diarrhea_limits_selfcare=False, rash_percent=0, rash_blisters_or_sores=False, cough=False,
-    breathless=False, breathless_at_rest=False, chest_pain=False, yellow_skin_or_dark_urine=False,
-    right_belly_pain=False, easy_bruising=False, severe_headache=False, vision_change=False,
-    severe_fatigue=False, dizzy_or_fainting=False, extreme_thirst_urination=False, muscle_weakness=False,
+    temperature_c=36.8,
+    heart_rate=72,
+    extra_stools=0,
+    stool_blood_mucus=False,
+    abdominal_pain="none",
+    diarrhea_limits_selfcare=False,
+    rash_percent=0,
+    rash_blisters_or_sores=False,
+    cough=False,
+    breathless=False,
+    breathless_at_rest=False,
+    chest_pain=False,
+    yellow_skin_or_dark_urine=False,
+    right_belly_pain=False,
+    easy_bruising=False,
+    severe_headache=False,
+    vision_change=False,
+    severe_fatigue=False,
+    dizzy_or_fainting=False,
+    extreme_thirst_urination=False,
+    muscle_weakness=False,
 )
 
 
 def history(n: int, **overrides) -> tuple[CheckinInput, ...]:
     return tuple(
-        CheckinInput(recorded_at=NOW - timedelta(hours=12 * (i + 1)), **{**QUIET, **overrides})
-        for i in range(n)
+        CheckinInput(recorded_at=NOW - timedelta(hours=12 * (i + 1)), **{**QUIET, **overrides}) for i in range(n)
     )
 
 

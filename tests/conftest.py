@@ -10,7 +10,7 @@ import os
 import pytest
 from rest_framework.test import APIClient
 
-from tests.factories import CareTeamFactory, CaregiverLinkFactory, CourseFactory, PatientFactory, UserFactory
+from tests.factories import CaregiverLinkFactory, CareTeamFactory, CourseFactory, PatientFactory, UserFactory
 from tracker.models import Role, Therapy
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

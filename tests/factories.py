@@ -3,7 +3,17 @@ import datetime as dt
 import factory
 from django.utils import timezone
 
-from tracker.models import CareTeam, CareTeamMembership, CaregiverLink, Center, Patient, Role, Therapy, TreatmentCourse, User
+from tracker.models import (
+    CaregiverLink,
+    CareTeam,
+    CareTeamMembership,
+    Center,
+    Patient,
+    Role,
+    Therapy,
+    TreatmentCourse,
+    User,
+)
 
 
 class CenterFactory(factory.django.DjangoModelFactory):

@@ -1,7 +1,17 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from tracker.models import CareTeam, CareTeamMembership, CaregiverLink, Center, CheckIn, Patient, Therapy, TreatmentCourse, User
+from tracker.models import (
+    CaregiverLink,
+    CareTeam,
+    CareTeamMembership,
+    Center,
+    CheckIn,
+    Patient,
+    Therapy,
+    TreatmentCourse,
+    User,
+)
 
 
 @admin.register(User)

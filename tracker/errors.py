@@ -19,3 +19,8 @@ class InputError(ApplicationError):
 class ConflictError(ApplicationError):
     status_code = 409
     type = "conflict"
+
+
+class NotAllowedError(ApplicationError):
+    status_code = 403
+    type = "permission_denied"

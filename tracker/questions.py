@@ -13,6 +13,7 @@ ALL = "all"
 CAR_T = "car_t"
 CHECKPOINT = "checkpoint"
 CARVYKTI = "carvykti"
+DRIVING = "driving"
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ YES_NO_QUESTIONS: tuple[Question, ...] = (
     Question("muscle_weakness", _("Muscle weakness or muscle aches"), "checkpoint", CHECKPOINT, True),
     Question("flushing_itching", _("Flushing or itching"), "checkpoint", CHECKPOINT),
     Question("wheezing", _("Wheezing"), "checkpoint", CHECKPOINT),
-    Question("drove_since_last", _("Have you driven or used heavy machinery since your last check-in?"), "driving", CAR_T),
+    Question("drove_since_last", _("Have you driven or used heavy machinery since your last check-in?"), "driving", DRIVING),
 )
 
 YES_NO_FIELDS: tuple[str, ...] = tuple(q.field for q in YES_NO_QUESTIONS)
@@ -88,14 +89,29 @@ OTHER_REQUIRED: dict[str, str] = {
 }
 
 
+# Higher layers add audiences that depend on what they track (monitoring: an active no-driving
+# window, the Carvykti late-neurotoxicity period). Each provider takes a patient, returns a set.
+_audience_providers: list = []
+
+
+def register_audience_provider(provider) -> None:
+    if provider not in _audience_providers:
+        _audience_providers.append(provider)
+
+
 def audiences_for(therapy_codes_and_classes: list[tuple[str, str]]) -> set[str]:
-    """Which question groups apply to a patient, from (therapy code, therapy class) of active courses."""
+    """Which question groups apply, from (therapy code, therapy class) of the patient's active courses."""
     audiences = {ALL}
-    for code, klass in therapy_codes_and_classes:
+    for _code, klass in therapy_codes_and_classes:
         audiences.add(klass)
-        if code == "carvykti":
-            audiences.add(CARVYKTI)
     return audiences
+
+
+def extra_audiences(patient) -> set[str]:
+    extra: set[str] = set()
+    for provider in _audience_providers:
+        extra |= provider(patient)
+    return extra
 
 
 def required_fields(audiences: set[str]) -> list[str]:

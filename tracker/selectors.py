@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
 from tracker.models import CareTeamMembership, CheckIn, Patient, Role, TreatmentCourse, User
 from tracker.models.therapies import CourseStatus
-from tracker.questions import audiences_for
+from tracker.questions import audiences_for, extra_audiences
 
 
 def _team_ids(user: User):
@@ -41,16 +41,17 @@ def checkins_visible_to(user: User, *, include_superseded: bool = False) -> Quer
 
 
 def active_therapies(patient: Patient) -> list[tuple[str, str]]:
-    """(therapy code, therapy class) of the patient's planned or active courses."""
+    """(therapy code, therapy class) of the patient's active courses."""
     return list(
-        patient.courses.filter(status__in=[CourseStatus.ACTIVE, CourseStatus.PLANNED]).values_list(
+        patient.courses.filter(status=CourseStatus.ACTIVE).values_list(
             "therapy__code", "therapy__therapy_class"
         )
     )
 
 
 def patient_audiences(patient: Patient) -> set[str]:
-    return audiences_for(active_therapies(patient))
+    """Question groups for this patient: their therapies, plus what monitoring adds (driving window...)."""
+    return audiences_for(active_therapies(patient)) | extra_audiences(patient)
 
 
 def logged_dates(patient: Patient, *, start: dt.date, end: dt.date) -> set[dt.date]:

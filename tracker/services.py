@@ -10,7 +10,7 @@ from tracker.errors import ConflictError
 from tracker.models import CheckIn, Patient, Role, User
 from tracker.models.checkins import Channel, EnteredRole
 from tracker.questions import YES_NO_FIELDS, audiences_for, required_fields  # noqa: F401 (re-exported)
-from tracker.selectors import active_therapies
+from tracker.selectors import active_therapies, patient_audiences  # noqa: F401 (re-exported)
 from tracker.signals import checkin_recorded
 
 CLINICAL_FIELDS: tuple[str, ...] = (
@@ -58,7 +58,7 @@ def _record(*, patient: Patient, entered_by: User, channel: str, values: dict, r
         channel=channel,
         recorded_at=recorded_at,
         local_date=timezone.localtime(recorded_at, patient.tz).date(),
-        is_complete=is_complete(clinical, audiences_for(active_therapies(patient))),
+        is_complete=is_complete(clinical, patient_audiences(patient)),
         amends=amends,
         amendment_reason=reason,
         **clinical,

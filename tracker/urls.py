@@ -15,6 +15,7 @@ urlpatterns = [
     path("patients/<uuid:patient_id>/checkins/<uuid:checkin_id>/", views.checkin_detail, name="checkin-detail"),
     path("staff/patients/", views.staff_patients, name="staff-patients"),
     path("api/v1/", include("tracker.api.urls")),
+    path("api/v1/", include("monitoring.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

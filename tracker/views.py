@@ -92,7 +92,8 @@ def checkin_new(request: HttpRequest, patient_id) -> HttpResponse:
         data = _form_values(request.POST)
         serializer = CheckInInputSerializer(data=data)
         try:
-            serializer.is_valid(raise_exception=True)
+            with timezone.override(patient.tz):  # a typed time is the patient's local time
+                serializer.is_valid(raise_exception=True)
         except DRFValidationError as exc:
             errors = flatten_errors(exc.detail)
         else:

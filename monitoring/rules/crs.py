@@ -89,11 +89,13 @@ def grade2_signs(checkin: CheckinInput, ctx: EvaluationContext) -> list[tuple[st
         signs.append(("shortness_of_breath", "new shortness of breath", ev))
     sbp = c.systolic_bp
     if sbp is not None and sbp < p.systolic_bp_min:  # §1 systolic < 90 mmHg (policy)
-        signs.append((
-            "low_blood_pressure",
-            f"systolic BP {sbp} mmHg < {p.systolic_bp_min} mmHg (center limit)",
-            {"systolic_bp": sbp},
-        ))
+        signs.append(
+            (
+                "low_blood_pressure",
+                f"systolic BP {sbp} mmHg < {p.systolic_bp_min} mmHg (center limit)",
+                {"systolic_bp": sbp},
+            )
+        )
     spo2 = c.spo2
     if spo2 is not None and spo2 < p.spo2_min:  # §1 SpO2 < 92 % (policy)
         signs.append(("low_oxygen", f"SpO2 {spo2} % < {p.spo2_min} % (center limit)", {"spo2": spo2}))
@@ -101,11 +103,13 @@ def grade2_signs(checkin: CheckinInput, ctx: EvaluationContext) -> list[tuple[st
         signs.append(("on_oxygen", "using oxygen (ASTCT grade 2 needs low-flow oxygen)", {"on_oxygen": True}))
     n = hr_persisting_count(c, ctx)
     if n and n >= p.hr_persist_readings:  # §1 heart rate > 100/min persisting (policy)
-        signs.append((
-            "persistent_fast_pulse",
-            f"heart rate {c.heart_rate}/min > {p.heart_rate_max}/min on {n} consecutive readings (center limit)",
-            {"heart_rate": c.heart_rate},
-        ))
+        signs.append(
+            (
+                "persistent_fast_pulse",
+                f"heart rate {c.heart_rate}/min > {p.heart_rate_max}/min on {n} consecutive readings (center limit)",
+                {"heart_rate": c.heart_rate},
+            )
+        )
     return signs
 
 
@@ -124,18 +128,20 @@ def evaluate_crs(checkin: CheckinInput, ctx: EvaluationContext, out: list, days_
                 f"; beyond the day 0-{ctx.policy.crs_peak_window_days} peak CRS window: consider infection "
                 "(prolonged low blood counts, §3)"
             )
-        out.append(Finding(
-            condition="crs",
-            title=graded_title("crs", 1),
-            min_grade=1,
-            grading_system=ASTCT_CRS,
-            urgency=Urgency.URGENT,
-            patient_instruction=_I_FEVER,
-            staff_rationale=why,
-            rule_id="crs.fever",
-            source=SRC_CRS_LATE if late else SRC_CRS,
-            evidence={"temperature_c": t, "days_since_infusion": days_since_infusion},
-        ))
+        out.append(
+            Finding(
+                condition="crs",
+                title=graded_title("crs", 1),
+                min_grade=1,
+                grading_system=ASTCT_CRS,
+                urgency=Urgency.URGENT,
+                patient_instruction=_I_FEVER,
+                staff_rationale=why,
+                rule_id="crs.fever",
+                source=SRC_CRS_LATE if late else SRC_CRS,
+                evidence={"temperature_c": t, "days_since_infusion": days_since_infusion},
+            )
+        )
 
     if signs:
         toci = ctx.received_tocilizumab_or_steroids
@@ -153,18 +159,20 @@ def evaluate_crs(checkin: CheckinInput, ctx: EvaluationContext, out: list, days_
                 rule, urg, grade = "crs.sign_without_fever_" + suffix, Urgency.URGENT, None
                 why = f"{text[0].upper()}{text[1:]} without fever: infection or evolving CRS"
                 instr = _I_SIGN
-            out.append(Finding(
-                condition="crs",
-                title=graded_title("crs", grade) if grade else "Possible evolving CRS or infection",
-                min_grade=grade,
-                grading_system=ASTCT_CRS,
-                urgency=urg,
-                patient_instruction=instr,
-                staff_rationale=why,
-                rule_id=rule,
-                source=SRC_CRS_POLICY if suffix in _POLICY_SIGNS else SRC_CRS,
-                evidence=ev,
-            ))
+            out.append(
+                Finding(
+                    condition="crs",
+                    title=graded_title("crs", grade) if grade else "Possible evolving CRS or infection",
+                    min_grade=grade,
+                    grading_system=ASTCT_CRS,
+                    urgency=urg,
+                    patient_instruction=instr,
+                    staff_rationale=why,
+                    rule_id=rule,
+                    source=SRC_CRS_POLICY if suffix in _POLICY_SIGNS else SRC_CRS,
+                    evidence=ev,
+                )
+            )
 
     # Wallet-card call-now list (§1). A measured pulse above the center limit counts as a fast heartbeat.
     if (
@@ -185,18 +193,20 @@ def evaluate_crs(checkin: CheckinInput, ctx: EvaluationContext, out: list, days_
         if hr is not None and hr > ctx.policy.heart_rate_max:
             ev["heart_rate"] = hr
             names.append(f"heart rate {hr}/min > {ctx.policy.heart_rate_max}/min")
-        out.append(Finding(
-            condition="crs",
-            title="Call-now symptom after CAR T",
-            min_grade=None,
-            grading_system=ASTCT_CRS,
-            urgency=Urgency.URGENT,
-            patient_instruction=_I_WALLET,
-            staff_rationale="Wallet-card call-now symptom after CAR T: " + ", ".join(names),
-            rule_id="crs.call_now_symptom",
-            source=SRC_WALLET,
-            evidence=ev,
-        ))
+        out.append(
+            Finding(
+                condition="crs",
+                title="Call-now symptom after CAR T",
+                min_grade=None,
+                grading_system=ASTCT_CRS,
+                urgency=Urgency.URGENT,
+                patient_instruction=_I_WALLET,
+                staff_rationale="Wallet-card call-now symptom after CAR T: " + ", ".join(names),
+                rule_id="crs.call_now_symptom",
+                source=SRC_WALLET,
+                evidence=ev,
+            )
+        )
 
 
 _POLICY_SIGNS = frozenset({"low_blood_pressure", "low_oxygen", "persistent_fast_pulse"})

@@ -6,9 +6,9 @@ after an infusion on day D covers D .. D+13 and ends on D+14.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Iterable
 
 from .types import POLICY_SYSTEM, CheckinInput, EvaluationContext, Finding, Urgency
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .crs import evaluate_crs
 from .driving import driving_finding
@@ -90,18 +90,20 @@ def merge_findings(findings: Iterable[Finding]) -> list[Finding]:
                 sources.append(f.source)
         evidence.update(win.evidence)
         title = win.title if grade == win.min_grade else graded_title(cond, grade)
-        merged.append(Finding(
-            condition=cond,
-            title=title,
-            min_grade=grade,
-            grading_system=win.grading_system,
-            urgency=win.urgency,
-            patient_instruction=win.patient_instruction,
-            staff_rationale=notes[0] + "; also: " + "; ".join(notes[1:]),
-            rule_id=win.rule_id,
-            source="; ".join(sources),
-            evidence=evidence,
-        ))
+        merged.append(
+            Finding(
+                condition=cond,
+                title=title,
+                min_grade=grade,
+                grading_system=win.grading_system,
+                urgency=win.urgency,
+                patient_instruction=win.patient_instruction,
+                staff_rationale=notes[0] + "; also: " + "; ".join(notes[1:]),
+                rule_id=win.rule_id,
+                source="; ".join(sources),
+                evidence=evidence,
+            )
+        )
     merged.sort(key=lambda f: -f.urgency)
     return merged
 
@@ -118,8 +120,7 @@ def highest_urgency(findings: Iterable[Finding]) -> Urgency:
 _HEADLINES = {
     Urgency.EMERGENCY: "Call 911 or go to the emergency department now, then call your care team at {phone}.",
     Urgency.URGENT: "Call your care team now at {phone}. This number is answered 24 hours a day, 7 days a week.",
-    Urgency.SAME_DAY: "Your care team will call you today. If you feel worse before then, call them sooner at "
-    "{phone}.",
+    Urgency.SAME_DAY: "Your care team will call you today. If you feel worse before then, call them sooner at {phone}.",
     Urgency.ROUTINE: "Thank you. Your answers are saved and your care team will review them at your next visit. "
     "If anything gets worse, call {phone}.",
     Urgency.NONE: "Thank you, nothing in this check-in needs action now. If you feel unwell or something "
@@ -155,20 +156,24 @@ def followups(checkin: CheckinInput, ctx: EvaluationContext) -> list[FollowUp]:
     if checkpoint:
         grade, _ = diarrhea_grade(checkin)
         if grade == 1:  # §4: grade 1 diarrhea -> re-ask every 3 days (ASCO 2021)
-            out.append(FollowUp(
-                kind="irae_diarrhea_reask",
-                due_in_days=p.irae_diarrhea_reask_days,
-                reason=f"Grade 1 diarrhea ({checkin.extra_stools} stools/day above usual) on a checkpoint "
-                "inhibitor: ask again",
-                source="clinical-rules §4 (ASCO 2021)",
-            ))
+            out.append(
+                FollowUp(
+                    kind="irae_diarrhea_reask",
+                    due_in_days=p.irae_diarrhea_reask_days,
+                    reason=f"Grade 1 diarrhea ({checkin.extra_stools} stools/day above usual) on a checkpoint "
+                    "inhibitor: ask again",
+                    source="clinical-rules §4 (ASCO 2021)",
+                )
+            )
     if carvykti_days is not None:
         limit = p.carvykti_late_neuro_days
         if carvykti_days < limit:  # §2: weekly late-neurotoxicity questions through day 100
-            out.append(FollowUp(
-                kind="carvykti_late_neuro_questions",
-                due_in_days=max(1, min(p.carvykti_late_neuro_interval_days, limit - carvykti_days)),
-                reason=f"Carvykti day {carvykti_days}: weekly late-neurotoxicity questions through day {limit}",
-                source="clinical-rules §2 Carvykti late neurotoxicity",
-            ))
+            out.append(
+                FollowUp(
+                    kind="carvykti_late_neuro_questions",
+                    due_in_days=max(1, min(p.carvykti_late_neuro_interval_days, limit - carvykti_days)),
+                    reason=f"Carvykti day {carvykti_days}: weekly late-neurotoxicity questions through day {limit}",
+                    source="clinical-rules §2 Carvykti late neurotoxicity",
+                )
+            )
     return out

@@ -79,10 +79,7 @@ _I_URGENT = (
     "These changes in thinking, speech, alertness or balance can be an early sign of a reaction to the cell "
     "therapy. Call the care team now, day or night. Stay with the patient and do not let them drive."
 )
-_I_TREMOR = (
-    "A new shaking of the hands or body needs checking. Call the care team now, day or night, and do not "
-    "drive."
-)
+_I_TREMOR = "A new shaking of the hands or body needs checking. Call the care team now, day or night, and do not drive."
 _I_CARVYKTI = (
     "Changes in handwriting, slower movements, shaking, a change in personality, clumsiness, numbness or "
     "drooping of the face, or numbness or weakness in the legs can be late side effects of Carvykti. Call the "
@@ -90,8 +87,17 @@ _I_CARVYKTI = (
 )
 
 
-def _f(rule: str, urgency: Urgency, grade: int | None, instr: str, why: str, ev: dict, src: str = SRC_ICANS,
-       system: str = ASTCT_ICANS, title: str | None = None) -> Finding:
+def _f(
+    rule: str,
+    urgency: Urgency,
+    grade: int | None,
+    instr: str,
+    why: str,
+    ev: dict,
+    src: str = SRC_ICANS,
+    system: str = ASTCT_ICANS,
+    title: str | None = None,
+) -> Finding:
     return Finding(
         condition="icans",
         title=title or graded_title("icans", grade),
@@ -133,50 +139,116 @@ def evaluate_icans(checkin: CheckinInput, ctx: EvaluationContext, out: list) -> 
             if prev is not None:
                 ev["previous_ice"] = prev
             if ice <= 6:  # §2: ICE <= 6 -> emergency
-                out.append(_f("icans.ice_6_or_less", Urgency.EMERGENCY, g, _I_EMERGENCY,
-                              detail + f" ≤ 6: ICANS grade {g} range", ev))
+                out.append(
+                    _f(
+                        "icans.ice_6_or_less",
+                        Urgency.EMERGENCY,
+                        g,
+                        _I_EMERGENCY,
+                        detail + f" ≤ 6: ICANS grade {g} range",
+                        ev,
+                    )
+                )
             elif ice < baseline:  # §2: any ICE drop from baseline -> urgent
-                out.append(_f("icans.ice_drop", Urgency.URGENT, g or None, _I_URGENT,
-                              detail + ": drop from baseline", ev))
+                out.append(
+                    _f("icans.ice_drop", Urgency.URGENT, g or None, _I_URGENT, detail + ": drop from baseline", ev)
+                )
             elif prev is not None and ice < prev:  # §2: ICE falling across check-ins
-                out.append(_f("icans.ice_falling", Urgency.URGENT, g or None, _I_URGENT,
-                              detail + ": falling since the previous check-in", ev))
+                out.append(
+                    _f(
+                        "icans.ice_falling",
+                        Urgency.URGENT,
+                        g or None,
+                        _I_URGENT,
+                        detail + ": falling since the previous check-in",
+                        ev,
+                    )
+                )
 
     # CAPD for children 12 and under (§2); also applied when the age is unknown and a CAPD was entered.
     capd = c.capd_score
     if capd is not None and capd > 0 and (child or age is None):
         if capd >= CAPD_GRADE3:
-            out.append(_f("icans.capd_9_or_more", Urgency.EMERGENCY, 3, _I_EMERGENCY,
-                          f"CAPD {capd} ≥ {CAPD_GRADE3}: ICANS grade 3 range", {"capd_score": capd}, SRC_CAPD))
+            out.append(
+                _f(
+                    "icans.capd_9_or_more",
+                    Urgency.EMERGENCY,
+                    3,
+                    _I_EMERGENCY,
+                    f"CAPD {capd} ≥ {CAPD_GRADE3}: ICANS grade 3 range",
+                    {"capd_score": capd},
+                    SRC_CAPD,
+                )
+            )
         else:
-            out.append(_f("icans.capd_1_to_8", Urgency.URGENT, 1, _I_URGENT,
-                          f"CAPD {capd} (1-8): ICANS grade 1-2 range", {"capd_score": capd}, SRC_CAPD))
+            out.append(
+                _f(
+                    "icans.capd_1_to_8",
+                    Urgency.URGENT,
+                    1,
+                    _I_URGENT,
+                    f"CAPD {capd} (1-8): ICANS grade 1-2 range",
+                    {"capd_score": capd},
+                    SRC_CAPD,
+                )
+            )
 
     # Level of consciousness (§2).
     lc = c.consciousness
     if lc is not None:
         g = CONSCIOUSNESS_GRADE.get(lc, 0)
         if g >= 2:  # §2: wakes only to voice or worse -> emergency; unrousable -> call 911
-            out.append(_f("icans.consciousness", Urgency.EMERGENCY, g,
-                          _I_SEIZURE if g == 4 else _I_EMERGENCY,
-                          f"Consciousness: {_CONSCIOUSNESS_TEXT[lc]} (ICANS grade {g})", {"consciousness": lc}))
+            out.append(
+                _f(
+                    "icans.consciousness",
+                    Urgency.EMERGENCY,
+                    g,
+                    _I_SEIZURE if g == 4 else _I_EMERGENCY,
+                    f"Consciousness: {_CONSCIOUSNESS_TEXT[lc]} (ICANS grade {g})",
+                    {"consciousness": lc},
+                )
+            )
         elif g == 1:  # §2: drowsiness -> urgent
-            out.append(_f("icans.drowsiness", Urgency.URGENT, 1, _I_URGENT,
-                          "Consciousness: drowsy, wakes on own (ICANS grade 1)", {"consciousness": lc}))
+            out.append(
+                _f(
+                    "icans.drowsiness",
+                    Urgency.URGENT,
+                    1,
+                    _I_URGENT,
+                    "Consciousness: drowsy, wakes on own (ICANS grade 1)",
+                    {"consciousness": lc},
+                )
+            )
 
     # Seizure (§2): resolves quickly -> 3; over 5 minutes or repeated -> 4. Emergency.
     if c.seizure_prolonged:
-        out.append(_f("icans.seizure_prolonged", Urgency.EMERGENCY, 4, _I_SEIZURE,
-                      "Seizure over 5 minutes or repeated without recovery (ICANS grade 4)",
-                      {"seizure_prolonged": True}))
+        out.append(
+            _f(
+                "icans.seizure_prolonged",
+                Urgency.EMERGENCY,
+                4,
+                _I_SEIZURE,
+                "Seizure over 5 minutes or repeated without recovery (ICANS grade 4)",
+                {"seizure_prolonged": True},
+            )
+        )
     elif c.seizure:
-        out.append(_f("icans.seizure", Urgency.EMERGENCY, 3, _I_SEIZURE,
-                      "Seizure (ICANS grade ≥ 3)", {"seizure": True}))
+        out.append(
+            _f("icans.seizure", Urgency.EMERGENCY, 3, _I_SEIZURE, "Seizure (ICANS grade ≥ 3)", {"seizure": True})
+        )
 
     # Deep focal weakness (§2) -> grade 4, emergency.
     if c.focal_weakness:
-        out.append(_f("icans.focal_weakness", Urgency.EMERGENCY, 4, _I_SEIZURE,
-                      "Weakness of one side of the body or both legs (ICANS grade 4)", {"focal_weakness": True}))
+        out.append(
+            _f(
+                "icans.focal_weakness",
+                Urgency.EMERGENCY,
+                4,
+                _I_SEIZURE,
+                "Weakness of one side of the body or both legs (ICANS grade 4)",
+                {"focal_weakness": True},
+            )
+        )
 
     # New confusion, agitation, trouble speaking or understanding, loss of balance (§2) -> urgent.
     if c.confusion or c.agitation or c.speech_trouble or c.balance_loss:
@@ -190,14 +262,33 @@ def evaluate_icans(checkin: CheckinInput, ctx: EvaluationContext, out: list) -> 
         why = "New neurological symptoms: " + ", ".join(names)
         if prev is not None and any(getattr(prev, k) for k in ev):
             why += " (some also reported in the previous check-in)"
-        out.append(_f("icans.neuro_symptom", Urgency.URGENT, None, _I_URGENT, why, ev,
-                      title="Possible ICANS: new neurological symptoms"))
+        out.append(
+            _f(
+                "icans.neuro_symptom",
+                Urgency.URGENT,
+                None,
+                _I_URGENT,
+                why,
+                ev,
+                title="Possible ICANS: new neurological symptoms",
+            )
+        )
 
     # New tremor (§2) -> urgent; graded by CTCAE, not ICANS.
     if c.tremor:
-        out.append(_f("icans.tremor", Urgency.URGENT, None, _I_TREMOR,
-                      "New tremor (graded by CTCAE, not ICANS)", {"tremor": True}, SRC_TREMOR, CTCAE,
-                      title="New tremor after CAR T"))
+        out.append(
+            _f(
+                "icans.tremor",
+                Urgency.URGENT,
+                None,
+                _I_TREMOR,
+                "New tremor (graded by CTCAE, not ICANS)",
+                {"tremor": True},
+                SRC_TREMOR,
+                CTCAE,
+                title="New tremor after CAR T",
+            )
+        )
 
 
 _SYMPTOMS = (
@@ -241,18 +332,21 @@ def evaluate_carvykti_late(checkin: CheckinInput, ctx: EvaluationContext, out: l
             ev[key] = True
             names.append(label)
     ev["days_since_infusion"] = days
-    out.append(Finding(
-        condition="carvykti_late_neuro",
-        title=graded_title("carvykti_late_neuro", None),
-        min_grade=None,
-        grading_system=CTCAE,
-        urgency=Urgency.URGENT,
-        patient_instruction=_I_CARVYKTI,
-        staff_rationale=(
-            f"Carvykti day {days} (≤ day {limit}): " + ", ".join(names)
-            + " (boxed warning: parkinsonism, Guillain-Barré syndrome, cranial nerve palsy)"
-        ),
-        rule_id="carvykti.late_neuro_sign",
-        source=SRC_CARVYKTI,
-        evidence=ev,
-    ))
+    out.append(
+        Finding(
+            condition="carvykti_late_neuro",
+            title=graded_title("carvykti_late_neuro", None),
+            min_grade=None,
+            grading_system=CTCAE,
+            urgency=Urgency.URGENT,
+            patient_instruction=_I_CARVYKTI,
+            staff_rationale=(
+                f"Carvykti day {days} (≤ day {limit}): "
+                + ", ".join(names)
+                + " (boxed warning: parkinsonism, Guillain-Barré syndrome, cranial nerve palsy)"
+            ),
+            rule_id="carvykti.late_neuro_sign",
+            source=SRC_CARVYKTI,
+            evidence=ev,
+        )
+    )

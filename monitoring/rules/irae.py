@@ -74,19 +74,14 @@ _I_HORMONE_SAME_DAY = (
     "A bad headache, changes in your vision, extreme tiredness, dizziness or strong thirst can come from the "
     "treatment affecting your hormones. Your care team will call you today."
 )
-_I_HORMONE_URGENT = (
-    "Confusion or fainting needs attention now. Call your care team now, day or night. Do not drive."
-)
+_I_HORMONE_URGENT = "Confusion or fainting needs attention now. Call your care team now, day or night. Do not drive."
 _I_HEART = (
     "A racing heart, chest pain or new muscle weakness can be a rare but serious side effect of your "
     "treatment. Call your care team now, day or night."
 )
-_I_FEVER = (
-    "You have a fever (38.0 °C / 100.4 °F or higher). Call your care team now, day or night."
-)
+_I_FEVER = "You have a fever (38.0 °C / 100.4 °F or higher). Call your care team now, day or night."
 _I_INFUSION = (
-    "These symptoms so soon after your infusion may be a reaction to it. Call your care team now, day or "
-    "night."
+    "These symptoms so soon after your infusion may be a reaction to it. Call your care team now, day or night."
 )
 _I_INFUSION_EMERGENCY = (
     "Trouble breathing after your infusion is an emergency. Call 911 or go to the emergency department now."
@@ -167,8 +162,18 @@ def evaluate_irae(
             if c.abdominal_pain in ("mild", "severe"):
                 parts.append(f"{c.abdominal_pain} abdominal pain")
                 ev["abdominal_pain"] = c.abdominal_pain
-            out.append(_f("diarrhea_colitis", "irae.diarrhea_colitis", urg, g, _I_DIARRHEA[urg],
-                          f"Diarrhea/colitis: {', '.join(parts)} (CTCAE grade ≥ {g})", ev, SRC_DIARRHEA))
+            out.append(
+                _f(
+                    "diarrhea_colitis",
+                    "irae.diarrhea_colitis",
+                    urg,
+                    g,
+                    _I_DIARRHEA[urg],
+                    f"Diarrhea/colitis: {', '.join(parts)} (CTCAE grade ≥ {g})",
+                    ev,
+                    SRC_DIARRHEA,
+                )
+            )
 
     # Rash.
     pct = c.rash_percent
@@ -185,8 +190,18 @@ def evaluate_irae(
             urg = Urgency.URGENT  # §4 blisters, peeling, mouth or eye sores -> urgent
             parts.append("blisters, peeling, mouth or eye sores: possible severe skin reaction")
             ev["rash_blisters_or_sores"] = True
-        out.append(_f("rash", "irae.rash_blisters" if blisters else "irae.rash", urg, g or None, _I_RASH[urg],
-                      "Rash: " + "; ".join(parts), ev, SRC_RASH))
+        out.append(
+            _f(
+                "rash",
+                "irae.rash_blisters" if blisters else "irae.rash",
+                urg,
+                g or None,
+                _I_RASH[urg],
+                "Rash: " + "; ".join(parts),
+                ev,
+                SRC_RASH,
+            )
+        )
 
     # Lungs (pneumonitis).
     spo2 = c.spo2
@@ -203,18 +218,48 @@ def evaluate_irae(
         if low_spo2:
             parts.append(f"SpO2 {spo2} % < {p.spo2_min} % (center limit)")
             ev["spo2"] = spo2
-        out.append(_f("pneumonitis", "irae.pneumonitis_emergency", Urgency.EMERGENCY, None, _I_LUNG_EMERGENCY,
-                      "Lungs: " + ", ".join(parts), ev, SRC_LUNG_POLICY if low_spo2 else SRC_LUNG))
+        out.append(
+            _f(
+                "pneumonitis",
+                "irae.pneumonitis_emergency",
+                Urgency.EMERGENCY,
+                None,
+                _I_LUNG_EMERGENCY,
+                "Lungs: " + ", ".join(parts),
+                ev,
+                SRC_LUNG_POLICY if low_spo2 else SRC_LUNG,
+            )
+        )
     elif c.cough or c.breathless or c.short_of_breath:  # §4 -> same-day
         ev = {k: True for k in ("cough", "breathless", "short_of_breath") if getattr(c, k)}
-        out.append(_f("pneumonitis", "irae.pneumonitis", Urgency.SAME_DAY, None, _I_LUNG_SAME_DAY,
-                      "Lungs: " + ", ".join(k.replace("_", " ") for k in ev), ev, SRC_LUNG))
+        out.append(
+            _f(
+                "pneumonitis",
+                "irae.pneumonitis",
+                Urgency.SAME_DAY,
+                None,
+                _I_LUNG_SAME_DAY,
+                "Lungs: " + ", ".join(k.replace("_", " ") for k in ev),
+                ev,
+                SRC_LUNG,
+            )
+        )
 
     # Liver (§4) -> same-day.
     if c.yellow_skin_or_dark_urine or c.right_belly_pain or c.easy_bruising:
         ev = {k: True for k in ("yellow_skin_or_dark_urine", "right_belly_pain", "easy_bruising") if getattr(c, k)}
-        out.append(_f("hepatitis", "irae.liver", Urgency.SAME_DAY, None, _I_LIVER,
-                      "Liver signs: " + ", ".join(k.replace("_", " ") for k in ev), ev, SRC_LIVER))
+        out.append(
+            _f(
+                "hepatitis",
+                "irae.liver",
+                Urgency.SAME_DAY,
+                None,
+                _I_LIVER,
+                "Liver signs: " + ", ".join(k.replace("_", " ") for k in ev),
+                ev,
+                SRC_LIVER,
+            )
+        )
 
     # Hormones (§4): signs -> same-day; with confusion or fainting -> urgent. The check-in's
     # dizzy_or_fainting cannot tell dizziness from fainting, so it counts as fainting (conservative).
@@ -228,11 +273,20 @@ def evaluate_irae(
     ):
         ev = {k: True for k in _HORMONE_KEYS if getattr(c, k)}
         urgent = bool(c.confusion or c.dizzy_or_fainting)
-        out.append(_f("endocrine", "irae.endocrine_urgent" if urgent else "irae.endocrine",
-                      Urgency.URGENT if urgent else Urgency.SAME_DAY, None,
-                      _I_HORMONE_URGENT if urgent else _I_HORMONE_SAME_DAY,
-                      "Hormone signs: " + ", ".join(k.replace("_", " ") for k in ev)
-                      + ("; confusion or fainting present" if urgent else ""), ev, SRC_HORMONE))
+        out.append(
+            _f(
+                "endocrine",
+                "irae.endocrine_urgent" if urgent else "irae.endocrine",
+                Urgency.URGENT if urgent else Urgency.SAME_DAY,
+                None,
+                _I_HORMONE_URGENT if urgent else _I_HORMONE_SAME_DAY,
+                "Hormone signs: "
+                + ", ".join(k.replace("_", " ") for k in ev)
+                + ("; confusion or fainting present" if urgent else ""),
+                ev,
+                SRC_HORMONE,
+            )
+        )
 
     # Heart and muscles (§4): heart racing, chest pain, muscle weakness -> urgent. A measured pulse above
     # the center limit (§1 policy) counts as heart racing.
@@ -244,16 +298,36 @@ def evaluate_irae(
         if fast_hr:
             ev["heart_rate"] = hr
             parts.append(f"heart rate {hr}/min > {p.heart_rate_max}/min (center limit)")
-        out.append(_f("myocarditis_myositis", "irae.heart_muscle", Urgency.URGENT, None, _I_HEART,
-                      "Heart/muscle: " + ", ".join(parts), ev, SRC_HEART_POLICY if fast_hr else SRC_HEART))
+        out.append(
+            _f(
+                "myocarditis_myositis",
+                "irae.heart_muscle",
+                Urgency.URGENT,
+                None,
+                _I_HEART,
+                "Heart/muscle: " + ", ".join(parts),
+                ev,
+                SRC_HEART_POLICY if fast_hr else SRC_HEART,
+            )
+        )
 
     # Fever >= 38.0 °C once (§4) -> urgent. After CAR T the CRS rules own the fever.
     t = c.temperature_c
     fever = t is not None and t >= FEVER_C - EPS
     if fever and not car_t:
-        out.append(_f("fever", "irae.fever", Urgency.URGENT, None, _I_FEVER,
-                      f"Temperature {t:.1f} °C ≥ {FEVER_C:.1f} °C on a checkpoint inhibitor",
-                      {"temperature_c": t}, SRC_FEVER, title=graded_title("fever", None)))
+        out.append(
+            _f(
+                "fever",
+                "irae.fever",
+                Urgency.URGENT,
+                None,
+                _I_FEVER,
+                f"Temperature {t:.1f} °C ≥ {FEVER_C:.1f} °C on a checkpoint inhibitor",
+                {"temperature_c": t},
+                SRC_FEVER,
+                title=graded_title("fever", None),
+            )
+        )
 
     # Infusion reaction (§4): during or within a day of an infusion.
     if infusion_window:
@@ -267,14 +341,21 @@ def evaluate_irae(
             ev["rash_percent"] = pct
         if ev:
             emergency = bool(c.breathless_at_rest)  # trouble breathing -> emergency
-            out.append(_f("infusion_reaction",
-                          "irae.infusion_reaction_breathing" if emergency else "irae.infusion_reaction",
-                          Urgency.EMERGENCY if emergency else Urgency.URGENT, None,
-                          _I_INFUSION_EMERGENCY if emergency else _I_INFUSION,
-                          "Within a day of an infusion: " + ", ".join(
-                              k.replace("_", " ") if v is True else f"{k.replace('_', ' ')} {v}"
-                              for k, v in ev.items()),
-                          ev, SRC_INFUSION))
+            out.append(
+                _f(
+                    "infusion_reaction",
+                    "irae.infusion_reaction_breathing" if emergency else "irae.infusion_reaction",
+                    Urgency.EMERGENCY if emergency else Urgency.URGENT,
+                    None,
+                    _I_INFUSION_EMERGENCY if emergency else _I_INFUSION,
+                    "Within a day of an infusion: "
+                    + ", ".join(
+                        k.replace("_", " ") if v is True else f"{k.replace('_', ' ')} {v}" for k, v in ev.items()
+                    ),
+                    ev,
+                    SRC_INFUSION,
+                )
+            )
 
 
 _HORMONE_KEYS = (

@@ -79,14 +79,12 @@ class Policy:
     )
     center_driving_days: int | None = _f(
         None,
-        "clinical-rules §3: center may lengthen the label's no-driving period, never shorten it "
-        "(None = label value)",
+        "clinical-rules §3: center may lengthen the label's no-driving period, never shorten it (None = label value)",
         POLICY,
     )
     center_proximity_days: int | None = _f(
         None,
-        "clinical-rules §3: center may lengthen the label's stay-nearby period, never shorten it "
-        "(None = label value)",
+        "clinical-rules §3: center may lengthen the label's stay-nearby period, never shorten it (None = label value)",
         POLICY,
     )
     proximity_max_travel_hours: int = _f(
@@ -122,8 +120,7 @@ class Policy:
     )
     trend_symptom_days: int = _f(
         2,
-        "center policy: a symptom (extra stools, rash extent) worse than the day before on this many "
-        "consecutive days",
+        "center policy: a symptom (extra stools, rash extent) worse than the day before on this many consecutive days",
         POLICY,
     )
     trend_urgency: str = _f(

@@ -85,24 +85,36 @@ def evaluate_trends(checkin: CheckinInput, ctx: EvaluationContext, out: list) ->
         seq = _rising_series(checkin, ctx, "temperature_c", max(2, p.trend_temp_readings))
         if seq is not None and seq[0] - seq[-1] >= p.trend_temp_rise_c - EPS:
             series = " → ".join(f"{v:.1f}" for v in reversed(seq))
-            out.append(_finding(
-                "trend_temperature", "trend.temperature_rising", ctx, _I_TEMP,
-                f"Temperature rising over {len(seq)} readings: {series} °C (center trend rule: rise ≥ "
-                f"{p.trend_temp_rise_c} °C, now ≥ {p.trend_temp_floor_c} °C)",
-                {"temperature_c": list(reversed(seq))}, SRC_TREND_TEMP,
-            ))
+            out.append(
+                _finding(
+                    "trend_temperature",
+                    "trend.temperature_rising",
+                    ctx,
+                    _I_TEMP,
+                    f"Temperature rising over {len(seq)} readings: {series} °C (center trend rule: rise ≥ "
+                    f"{p.trend_temp_rise_c} °C, now ≥ {p.trend_temp_floor_c} °C)",
+                    {"temperature_c": list(reversed(seq))},
+                    SRC_TREND_TEMP,
+                )
+            )
 
     hr = checkin.heart_rate
     if hr is not None and hr >= p.trend_hr_floor:
         seq = _rising_series(checkin, ctx, "heart_rate", max(2, p.trend_hr_readings))
         if seq is not None and seq[0] - seq[-1] >= p.trend_hr_rise:
             series = " → ".join(str(v) for v in reversed(seq))
-            out.append(_finding(
-                "trend_heart_rate", "trend.heart_rate_climbing", ctx, _I_HR,
-                f"Heart rate climbing over {len(seq)} readings: {series}/min (center trend rule: rise ≥ "
-                f"{p.trend_hr_rise}/min, now ≥ {p.trend_hr_floor}/min)",
-                {"heart_rate": list(reversed(seq))}, SRC_TREND_HR,
-            ))
+            out.append(
+                _finding(
+                    "trend_heart_rate",
+                    "trend.heart_rate_climbing",
+                    ctx,
+                    _I_HR,
+                    f"Heart rate climbing over {len(seq)} readings: {series}/min (center trend rule: rise ≥ "
+                    f"{p.trend_hr_rise}/min, now ≥ {p.trend_hr_floor}/min)",
+                    {"heart_rate": list(reversed(seq))},
+                    SRC_TREND_HR,
+                )
+            )
 
     for attr, label in _SYMPTOMS:
         v = getattr(checkin, attr)
@@ -111,11 +123,17 @@ def evaluate_trends(checkin: CheckinInput, ctx: EvaluationContext, out: list) ->
         days = _daily_rising(checkin, ctx, attr, p.trend_symptom_days)
         if days is not None:
             series = " → ".join(str(x) for x in reversed(days))
-            out.append(_finding(
-                "trend_symptom", "trend.symptom_worsening", ctx, _I_SYMPTOM,
-                f"{label} worse each day for {len(days) - 1} days: {series} (center trend rule)",
-                {attr: list(reversed(days))}, SRC_TREND_SYMPTOM,
-            ))
+            out.append(
+                _finding(
+                    "trend_symptom",
+                    "trend.symptom_worsening",
+                    ctx,
+                    _I_SYMPTOM,
+                    f"{label} worse each day for {len(days) - 1} days: {series} (center trend rule)",
+                    {attr: list(reversed(days))},
+                    SRC_TREND_SYMPTOM,
+                )
+            )
 
 
 _SYMPTOMS = (("extra_stools", "Extra stools per day"), ("rash_percent", "Rash % of body surface"))

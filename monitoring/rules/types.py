@@ -29,7 +29,7 @@ class Urgency(enum.IntEnum):
         return _LABELS[self]
 
     @classmethod
-    def from_label(cls, label: str) -> "Urgency":
+    def from_label(cls, label: str) -> Urgency:
         """Accept "same-day", "same_day", "SAME_DAY" ...; raise ValueError otherwise."""
         key = str(label).strip().lower().replace("_", "-")
         try:

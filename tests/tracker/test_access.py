@@ -360,7 +360,8 @@ def test_staff_patient_page_query_count_does_not_grow_with_patients(
     for _ in range(count):
         CourseFactory(patient=PatientFactory(care_team=team_a))
     client = page_client(nurse)
-    with django_assert_max_num_queries(4):
+    # A fixed ceiling well below the number of rows (the page's base template may add a query or two).
+    with django_assert_max_num_queries(8):
         response = client.get("/staff/patients/")
     assert response.status_code == 200
     assert len(response.context["patients"]) == count

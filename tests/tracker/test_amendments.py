@@ -247,3 +247,21 @@ def test_admin_bulk_delete_action_does_not_delete_checkins(admin_client_, origin
 
 def test_admin_cannot_add_a_checkin(admin_client_, db):
     assert admin_client_.get("/admin/tracker/checkin/add/").status_code == 403
+
+
+@pytest.mark.parametrize("count", [2, 15])
+def test_list_with_superseded_versions_query_count_does_not_grow(
+    as_user, patient, nurse, django_assert_max_num_queries, count
+):
+    from tracker.services import checkin_amend
+
+    for _ in range(count):
+        first = checkin_submit(patient=patient, entered_by=nurse, channel="api",
+                               values={"temperature_c": Decimal("37.0")}).checkin
+        checkin_amend(original=first, entered_by=nurse, channel="api", changes={"heart_rate": 80}, reason="Pulse")
+    client = as_user(nurse)
+    with django_assert_max_num_queries(3):
+        response = client.get(URL, {"include_superseded": "true"})
+    rows = response.json()["results"]
+    assert len(rows) == 2 * count
+    assert sum(1 for row in rows if row["superseded_by"]) == count

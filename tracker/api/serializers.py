@@ -17,9 +17,8 @@ from tracker.units import celsius_to_fahrenheit, fahrenheit_to_celsius
 # A phone's clock may run a little ahead of the server's.
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 ICE_PARTS = {"ice_orientation": 4, "ice_naming": 3, "ice_command": 1, "ice_writing": 1, "ice_counting": 1}
-C_MIN, C_MAX = Decimal("%.1f" % limits.TEMPERATURE_C_MIN), Decimal("%.1f" % limits.TEMPERATURE_C_MAX)
-F_MIN = celsius_to_fahrenheit(Decimal(str(limits.TEMPERATURE_C_MIN)))
-F_MAX = celsius_to_fahrenheit(Decimal(str(limits.TEMPERATURE_C_MAX)))
+C_MIN, C_MAX = Decimal(f"{limits.TEMPERATURE_C_MIN:.1f}"), Decimal(f"{limits.TEMPERATURE_C_MAX:.1f}")
+F_MIN, F_MAX = celsius_to_fahrenheit(C_MIN), celsius_to_fahrenheit(C_MAX)
 
 
 class StrictSerializer(serializers.Serializer):
@@ -95,8 +94,19 @@ class CheckInInputSerializer(StrictSerializer):
             raise serializers.ValidationError(_("A check-in cannot be dated in the future."))
         return value
 
+    def to_internal_value(self, data):
+        """Name every bad answer at once: when single fields fail, still report the cross-field checks."""
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if not isinstance(exc.detail, dict) or not hasattr(data, "get"):
+                raise
+            errors = dict(exc.detail)
+            for name, messages in cross_field_errors(data).items():
+                errors.setdefault(name, messages)
+            raise serializers.ValidationError(errors) from exc
+
     def validate(self, attrs: dict) -> dict:
-        errors: dict[str, list[str]] = {}
         temperature = attrs.pop("temperature", None)
         unit = attrs.pop("temperature_unit", TemperatureUnit.CELSIUS)
         if temperature is not None:
@@ -106,29 +116,50 @@ class CheckInInputSerializer(StrictSerializer):
                 fahrenheit_to_celsius(temperature) if unit == TemperatureUnit.FAHRENHEIT else temperature
             )
 
-        systolic, diastolic = attrs.get("systolic_bp"), attrs.get("diastolic_bp")
-        if (systolic is None) != (diastolic is None):
-            missing = "diastolic_bp" if diastolic is None else "systolic_bp"
-            errors[missing] = [_("Enter both blood pressure numbers (top and bottom), or neither.")]
-        elif systolic is not None and diastolic >= systolic:
-            errors["diastolic_bp"] = [_("The bottom number must be lower than the top number.")]
-
-        given = {name: attrs.get(name) for name in ICE_PARTS if attrs.get(name) is not None}
-        if given and len(given) != len(ICE_PARTS):
-            for name in ICE_PARTS:
-                if name not in given:
-                    errors[name] = [_("Answer all five parts of the screen, or none.")]
-        elif given:
-            attrs["ice_score"] = sum(given.values())
-
-        if attrs.get("seizure_prolonged") and attrs.get("seizure") is False:
-            errors["seizure_prolonged"] = [_("A long seizure was reported, but 'seizure' was answered no.")]
-        if attrs.get("breathless_at_rest") and attrs.get("breathless") is False:
-            errors["breathless_at_rest"] = [_("Short of breath at rest was reported, but 'short of breath' was answered no.")]
-
+        errors = cross_field_errors(attrs)
         if errors:
             raise serializers.ValidationError(errors)
+        if all(attrs.get(name) is not None for name in ICE_PARTS):
+            attrs["ice_score"] = sum(attrs[name] for name in ICE_PARTS)
         return attrs
+
+
+def _as_int(value) -> int | None:
+    try:
+        return None if value in (None, "") else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _as_bool(value) -> bool | None:
+    if isinstance(value, bool) or value is None:
+        return value
+    return {"true": True, "1": True, "false": False, "0": False}.get(str(value).lower())
+
+
+def cross_field_errors(values) -> dict[str, list[str]]:
+    """Checks that span fields. Works on clean values and on raw input alike (unparseable values are skipped)."""
+    errors: dict[str, list[str]] = {}
+    systolic, diastolic = _as_int(values.get("systolic_bp")), _as_int(values.get("diastolic_bp"))
+    sent_systolic = values.get("systolic_bp") not in (None, "")
+    sent_diastolic = values.get("diastolic_bp") not in (None, "")
+    if sent_systolic != sent_diastolic:
+        missing = "systolic_bp" if sent_diastolic else "diastolic_bp"
+        errors[missing] = [_("Enter both blood pressure numbers (top and bottom), or neither.")]
+    elif systolic is not None and diastolic is not None and diastolic >= systolic:
+        errors["diastolic_bp"] = [_("The bottom number must be lower than the top number.")]
+
+    given = [name for name in ICE_PARTS if values.get(name) not in (None, "")]
+    if given and len(given) != len(ICE_PARTS):
+        for name in ICE_PARTS:
+            if name not in given:
+                errors[name] = [_("Answer all five parts of the screen, or none.")]
+
+    if _as_bool(values.get("seizure_prolonged")) and _as_bool(values.get("seizure")) is False:
+        errors["seizure_prolonged"] = [_("A long seizure was reported, but 'seizure' was answered no.")]
+    if _as_bool(values.get("breathless_at_rest")) and _as_bool(values.get("breathless")) is False:
+        errors["breathless_at_rest"] = [_("Short of breath at rest was reported, but 'short of breath' was answered no.")]
+    return errors
 
 
 class AmendmentInputSerializer(CheckInInputSerializer):

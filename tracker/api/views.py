@@ -26,8 +26,6 @@ from tracker.errors import InputError
 from tracker.models import CheckIn, Patient, Role, Therapy
 from tracker.models.checkins import Channel
 
-
-
 ERROR_RESPONSES = {
     400: OpenApiResponse(description='Invalid input: {"type", "detail", "fields": {field: [messages]}}'),
     401: OpenApiResponse(description="Not signed in."),

@@ -174,7 +174,7 @@ class CheckIn(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(systolic_bp__isnull=True, diastolic_bp__isnull=True)
-                | models.Q(systolic_bp__gt=models.F("diastolic_bp")),
+                | models.Q(systolic_bp__isnull=False, diastolic_bp__isnull=False, systolic_bp__gt=models.F("diastolic_bp")),
                 name="checkin_bp_pair_valid",
             ),
             models.CheckConstraint(
@@ -187,6 +187,9 @@ class CheckIn(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"Check-in {self.uuid} for patient {self.patient_id} on {self.local_date}"
+
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise ValueError("Check-ins are never changed; store a correction as an amendment.")
@@ -194,6 +197,3 @@ class CheckIn(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Check-ins are never deleted.")
-
-    def __str__(self) -> str:
-        return f"Check-in {self.uuid} for patient {self.patient_id} on {self.local_date}"

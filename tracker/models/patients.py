@@ -3,6 +3,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -29,6 +30,10 @@ class Patient(models.Model):
     email = models.EmailField(blank=True)
     caregivers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="CaregiverLink", related_name="cared_for_patients", blank=True
+    )
+    baseline_ice_score = models.PositiveSmallIntegerField(
+        "baseline ICE score", default=10, validators=[MaxValueValidator(10)],
+        help_text="The patient's own ICE baseline before infusion; 10 unless the team recorded otherwise (clinical-rules §2).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -59,6 +59,10 @@ class TreatmentCourse(models.Model):
     start_date = models.DateField(help_text="Infusion date for CAR T; first dose for checkpoint inhibitors.")
     last_dose_date = models.DateField(null=True, blank=True, help_text="Most recent infusion (checkpoint inhibitors).")
     status = models.CharField(max_length=20, choices=CourseStatus.choices, default=CourseStatus.ACTIVE)
+    tocilizumab_or_steroids_on = models.DateField(
+        null=True, blank=True,
+        help_text="When tocilizumab or steroids were given: after them, fever is no longer required for CRS (clinical-rules §1).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,6 +1,6 @@
 """CRS rules after CAR T (clinical-rules §1; fever after day 14 from §3)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,7 +15,7 @@ from monitoring.rules import (
     highest_urgency,
 )
 
-NOW = datetime(2025, 7, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
 YESCARTA_DAY5 = (TherapyContext("yescarta", "car_t", 5),)
 E, U, N = Urgency.EMERGENCY, Urgency.URGENT, Urgency.NONE
 
@@ -68,6 +68,7 @@ DEFAULT_POLICY_CASES = [
 
 @pytest.mark.parametrize(("fields", "urgency", "grade"), DEFAULT_POLICY_CASES)
 def test_crs_urgency_and_grade_at_default_policy(fields, urgency, grade):
+    """§1 ASTCT CRS table at the default center limits."""
     f = crs_finding(ci(**fields))
     if urgency is N:
         assert f is None
@@ -91,6 +92,7 @@ CHANGED_POLICY_CASES = [
 
 @pytest.mark.parametrize(("fields", "urgency"), CHANGED_POLICY_CASES)
 def test_crs_limits_follow_center_policy(fields, urgency):
+    """§1: BP, SpO2 and heart-rate limits are center policy."""
     f = crs_finding(ci(**fields), ctx(policy=CHANGED))
     assert (f.urgency if f else N) == urgency
 
@@ -178,6 +180,7 @@ def test_crs_rules_do_not_apply_to_checkpoint_only_patients():
 
 
 def test_fever_with_no_therapy_yields_nothing():
+    """§1 and §4 apply only to a patient on a known therapy."""
     assert evaluate(ci(temperature_c=39.0), EvaluationContext(therapies=())) == []
 
 

@@ -1,6 +1,6 @@
 """No-driving and stay-nearby windows (clinical-rules §3)."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
@@ -35,6 +35,7 @@ def test_aucatzyl_label_is_8_and_4_weeks_unverified():
 
 
 def test_checkpoint_products_have_no_driving_label():
+    """§3 covers CAR T labels only."""
     assert label_for("pembrolizumab") is None
     assert driving_status("nivolumab", INFUSION, INFUSION) is None
 
@@ -58,15 +59,18 @@ def test_neurologic_event_extends_window_to_eight_weeks_after_it():
 
 
 def test_neurologic_event_never_shortens_a_longer_window():
+    """§3: extension is 'at least' 8 weeks; a longer center window stands."""
     assert driving_window_end(INFUSION, 14, 120, [date(2025, 7, 2)]) == date(2025, 10, 29)
 
 
 def test_latest_neurologic_event_wins():
+    """§3: every neurologic event extends the window."""
     events = [date(2025, 7, 5), date(2025, 8, 1), date(2025, 7, 20)]
     assert driving_window_end(INFUSION, 14, None, events) == date(2025, 9, 26)
 
 
 def test_clinician_may_lengthen_but_not_shorten():
+    """§3: clinician may lengthen; shortening only by explicit clearance."""
     assert driving_window_end(INFUSION, 14, clinician_end=date(2025, 12, 1)) == date(2025, 12, 1)
     assert driving_window_end(INFUSION, 14, clinician_end=date(2025, 7, 3)) == date(2025, 7, 15)
 
@@ -92,6 +96,7 @@ def test_physician_clearance_ends_the_window():
 
 
 def test_future_clearance_takes_effect_on_its_date():
+    """§3 clearance."""
     status = window_status(date(2025, 8, 26), date(2025, 7, 20), cleared_on=date(2025, 7, 25))
     assert status.active
 
@@ -104,26 +109,30 @@ def test_proximity_window_default_and_center_lengthening():
     assert proximity_status(date(2025, 7, 15), date(2025, 7, 10)).days_left == 5
 
 
-@time_machine.travel(datetime(2025, 7, 10, 15, 0, tzinfo=timezone.utc), tick=False)
+@time_machine.travel(datetime(2025, 7, 10, 15, 0, tzinfo=UTC), tick=False)
 def test_driving_status_today_with_time_machine():
+    """§3 label default: 14 days after a July 1 infusion."""
     status = driving_status("yescarta", INFUSION, date.today())
     assert status.active and status.days_left == 5
 
 
-@time_machine.travel(datetime(2025, 7, 15, 0, 1, tzinfo=timezone.utc), tick=False)
+@time_machine.travel(datetime(2025, 7, 15, 0, 1, tzinfo=UTC), tick=False)
 def test_driving_status_lifts_on_day_14_with_time_machine():
+    """§3: the window ends 2 weeks after infusion."""
     assert not driving_status("kymriah", INFUSION, date.today()).active
 
 
-@time_machine.travel(datetime(2025, 8, 20, 9, 0, tzinfo=timezone.utc), tick=False)
+@time_machine.travel(datetime(2025, 8, 20, 9, 0, tzinfo=UTC), tick=False)
 def test_driving_status_with_neuro_event_and_center_weeks():
-    status = driving_status("carvykti", INFUSION, date.today(), neuro_event_dates=[date(2025, 7, 8)],
-                            extension_weeks=10)
+    """§3 neuro extension with a center value of 10 weeks."""
+    status = driving_status(
+        "carvykti", INFUSION, date.today(), neuro_event_dates=[date(2025, 7, 8)], extension_weeks=10
+    )
     assert status.end == date(2025, 9, 16) and status.active
 
 
 def ci(**kw):
-    return CheckinInput(recorded_at=datetime(2025, 7, 5, tzinfo=timezone.utc), **kw)
+    return CheckinInput(recorded_at=datetime(2025, 7, 5, tzinfo=UTC), **kw)
 
 
 def test_driving_in_active_window_raises_urgent_finding():
@@ -135,6 +144,7 @@ def test_driving_in_active_window_raises_urgent_finding():
 
 
 def test_driving_after_window_is_fine():
+    """§3: driving after the window is not an alert."""
     context = EvaluationContext(therapies=(TherapyContext("yescarta", "car_t", 40),), driving_window_active=False)
     assert driving_finding(ci(drove_since_last=True), context) is None
     assert evaluate(ci(drove_since_last=True), context) == []
@@ -158,6 +168,7 @@ def test_is_neurologic(condition, neuro):
 
 
 def test_seizure_finding_is_neurologic():
+    """§3: a seizure (§2) extends the driving window."""
     context = EvaluationContext(therapies=(TherapyContext("tecartus", "car_t", 9),))
     (f,) = evaluate(ci(seizure=True), context)
     assert is_neurologic(f)

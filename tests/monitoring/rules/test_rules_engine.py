@@ -4,7 +4,7 @@ import ast
 import dataclasses
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ from monitoring.rules import (
     patient_instruction,
 )
 
-NOW = datetime(2025, 7, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
 CAR_T = EvaluationContext(therapies=(TherapyContext("yescarta", "car_t", 5),))
 ICI = EvaluationContext(therapies=(TherapyContext("pembrolizumab", "checkpoint", 50, 1),))
 RULES_DIR = Path(__file__).resolve().parents[3] / "monitoring" / "rules"
@@ -37,16 +37,32 @@ def ci(**kw):
 
 
 def mk(condition, urgency, grade=None, rule="r", evidence=None, rationale="why"):
-    return Finding(condition, f"title {condition}", grade, "policy", urgency, f"do {rule}", rationale, rule,
-                   f"src {rule}", evidence or {})
+    return Finding(
+        condition,
+        f"title {condition}",
+        grade,
+        "policy",
+        urgency,
+        f"do {rule}",
+        rationale,
+        rule,
+        f"src {rule}",
+        evidence or {},
+    )
 
 
 # --- Urgency and temperature conversion ---
 
+
 @pytest.mark.parametrize(
     ("member", "label"),
-    [(Urgency.NONE, "none"), (Urgency.ROUTINE, "routine"), (Urgency.SAME_DAY, "same-day"),
-     (Urgency.URGENT, "urgent"), (Urgency.EMERGENCY, "emergency")],
+    [
+        (Urgency.NONE, "none"),
+        (Urgency.ROUTINE, "routine"),
+        (Urgency.SAME_DAY, "same-day"),
+        (Urgency.URGENT, "urgent"),
+        (Urgency.EMERGENCY, "emergency"),
+    ],
 )
 def test_urgency_labels_round_trip(member, label):
     """Urgency levels table."""
@@ -56,18 +72,24 @@ def test_urgency_labels_round_trip(member, label):
 
 
 def test_urgency_from_unknown_label_raises():
+    """Urgency levels: only the five labels exist."""
     with pytest.raises(ValueError):
         Urgency.from_label("soon")
 
 
 def test_urgency_levels_are_ordered():
+    """Urgency levels: emergency > urgent > same-day > routine > none."""
     assert Urgency.NONE < Urgency.ROUTINE < Urgency.SAME_DAY < Urgency.URGENT < Urgency.EMERGENCY
 
 
 @pytest.mark.parametrize(
     ("fahrenheit", "celsius"),
-    [pytest.param(100.4, 38.0, id="§1 100.4 °F == 38.0 °C"), pytest.param(100.3, 37.9, id="§1 100.3 °F"),
-     pytest.param(98.6, 37.0, id="98.6 °F"), pytest.param(104.0, 40.0, id="104 °F")],
+    [
+        pytest.param(100.4, 38.0, id="§1 100.4 °F == 38.0 °C"),
+        pytest.param(100.3, 37.9, id="§1 100.3 °F"),
+        pytest.param(98.6, 37.0, id="98.6 °F"),
+        pytest.param(104.0, 40.0, id="104 °F"),
+    ],
 )
 def test_fahrenheit_to_celsius_rounds_to_a_tenth(fahrenheit, celsius):
     assert f_to_c(fahrenheit) == celsius
@@ -75,8 +97,11 @@ def test_fahrenheit_to_celsius_rounds_to_a_tenth(fahrenheit, celsius):
 
 @pytest.mark.parametrize(
     ("celsius", "fahrenheit"),
-    [pytest.param(38.0, 100.4, id="§1 38.0 °C == 100.4 °F"), pytest.param(37.9, 100.2, id="§1 37.9 °C"),
-     pytest.param(37.0, 98.6, id="37 °C")],
+    [
+        pytest.param(38.0, 100.4, id="§1 38.0 °C == 100.4 °F"),
+        pytest.param(37.9, 100.2, id="§1 37.9 °C"),
+        pytest.param(37.0, 98.6, id="37 °C"),
+    ],
 )
 def test_celsius_to_fahrenheit_rounds_to_a_tenth(celsius, fahrenheit):
     assert c_to_f(celsius) == fahrenheit
@@ -84,12 +109,16 @@ def test_celsius_to_fahrenheit_rounds_to_a_tenth(celsius, fahrenheit):
 
 # --- merging ---
 
+
 def test_merge_keeps_one_finding_per_condition_with_highest_urgency():
-    merged = merge_findings([
-        mk("crs", Urgency.URGENT, 1, "a", {"temperature_c": 38.2}, "fever"),
-        mk("crs", Urgency.EMERGENCY, 2, "b", {"spo2": 88}, "low spo2"),
-        mk("rash", Urgency.ROUTINE, 1, "c", {"rash_percent": 5}),
-    ])
+    """Urgency levels: one open alert per condition; nothing lost."""
+    merged = merge_findings(
+        [
+            mk("crs", Urgency.URGENT, 1, "a", {"temperature_c": 38.2}, "fever"),
+            mk("crs", Urgency.EMERGENCY, 2, "b", {"spo2": 88}, "low spo2"),
+            mk("rash", Urgency.ROUTINE, 1, "c", {"rash_percent": 5}),
+        ]
+    )
     assert [f.condition for f in merged] == ["crs", "rash"]
     crs = merged[0]
     assert crs.urgency == Urgency.EMERGENCY and crs.rule_id == "b"
@@ -99,24 +128,38 @@ def test_merge_keeps_one_finding_per_condition_with_highest_urgency():
 
 
 def test_merge_keeps_highest_grade_and_retitles():
-    merged = merge_findings([
-        mk("icans", Urgency.EMERGENCY, 2, "a"),
-        mk("icans", Urgency.URGENT, 3, "b"),
-    ])
+    """§1/§2: the worst domain sets the grade after merging."""
+    merged = merge_findings(
+        [
+            mk("icans", Urgency.EMERGENCY, 2, "a"),
+            mk("icans", Urgency.URGENT, 3, "b"),
+        ]
+    )
     (f,) = merged
     assert f.min_grade == 3 and f.title == "Possible ICANS, signs of at least grade 3"
 
 
 def test_merge_sorts_most_urgent_first():
-    merged = merge_findings([mk("rash", Urgency.ROUTINE), mk("pneumonitis", Urgency.EMERGENCY),
-                             mk("hepatitis", Urgency.SAME_DAY)])
+    """Urgency levels ordering."""
+    merged = merge_findings(
+        [mk("rash", Urgency.ROUTINE), mk("pneumonitis", Urgency.EMERGENCY), mk("hepatitis", Urgency.SAME_DAY)]
+    )
     assert [f.urgency for f in merged] == [Urgency.EMERGENCY, Urgency.SAME_DAY, Urgency.ROUTINE]
 
 
 def test_evaluate_returns_at_most_one_finding_per_condition():
     """§1+§2: many signs at once."""
-    c = ci(temperature_c=39.0, spo2=85, systolic_bp=80, dizzy_or_fainting=True, chills=True, ice_score=5,
-           confusion=True, seizure=True, consciousness="wakes_to_touch")
+    c = ci(
+        temperature_c=39.0,
+        spo2=85,
+        systolic_bp=80,
+        dizzy_or_fainting=True,
+        chills=True,
+        ice_score=5,
+        confusion=True,
+        seizure=True,
+        consciousness="wakes_to_touch",
+    )
     findings = evaluate(c, CAR_T)
     conditions = [f.condition for f in findings]
     assert sorted(conditions) == ["crs", "icans"]
@@ -125,46 +168,98 @@ def test_evaluate_returns_at_most_one_finding_per_condition():
 
 
 def test_highest_urgency_of_nothing_is_none():
+    """Urgency levels: none."""
     assert highest_urgency([]) is Urgency.NONE
 
 
 # --- patient instruction ---
 
+
 @pytest.mark.parametrize(
     ("checkin", "context", "must_contain"),
     [
-        pytest.param(ci(temperature_c=38.5, spo2=88), CAR_T, "Call 911 or go to the emergency department now",
-                     id="Urgency levels: emergency"),
-        pytest.param(ci(temperature_c=38.1), CAR_T, "Call your care team now at 555-0100",
-                     id="Urgency levels: urgent"),
+        pytest.param(
+            ci(temperature_c=38.5, spo2=88),
+            CAR_T,
+            "Call 911 or go to the emergency department now",
+            id="Urgency levels: emergency",
+        ),
+        pytest.param(ci(temperature_c=38.1), CAR_T, "Call your care team now at 555-0100", id="Urgency levels: urgent"),
         pytest.param(ci(cough=True), ICI, "will call you today", id="Urgency levels: same-day"),
         pytest.param(ci(extra_stools=1), ICI, "next visit", id="Urgency levels: routine"),
-        pytest.param(ci(temperature_c=37.0), CAR_T, "nothing in this check-in needs action now",
-                     id="Urgency levels: none"),
+        pytest.param(
+            ci(temperature_c=37.0), CAR_T, "nothing in this check-in needs action now", id="Urgency levels: none"
+        ),
     ],
 )
 def test_patient_instruction_per_urgency(checkin, context, must_contain):
+    """Urgency levels table: what the patient is told."""
     text = patient_instruction(evaluate(checkin, context), "555-0100")
     assert must_contain in text and "555-0100" in text
 
 
 def test_emergency_instruction_mentions_the_care_team_after_911():
+    """Urgency levels: 911 first, then the care team."""
     text = patient_instruction(evaluate(ci(seizure=True), CAR_T), "555-0100")
     assert text.index("911") < text.index("care team at 555-0100")
 
 
-JARGON = ("CRS", "ICANS", "ICE", "CTCAE", "CAPD", "SpO2", "grade", "irAE", "pneumonitis", "colitis",
-          "hepatitis", "myocarditis", "hypophysitis")
+JARGON = (
+    "CRS",
+    "ICANS",
+    "ICE",
+    "CTCAE",
+    "CAPD",
+    "SpO2",
+    "grade",
+    "irAE",
+    "pneumonitis",
+    "colitis",
+    "hepatitis",
+    "myocarditis",
+    "hypophysitis",
+)
 
 EVERYTHING = ci(
-    temperature_c=39.0, heart_rate=130, systolic_bp=80, spo2=85, on_oxygen=True, chills=True,
-    short_of_breath=True, dizzy_or_fainting=True, severe_nausea_vomiting_diarrhea=True, fast_heartbeat=True,
-    severe_fatigue=True, severe_muscle_joint_pain=True, confusion=True, agitation=True, speech_trouble=True,
-    balance_loss=True, tremor=True, consciousness="unrousable", seizure=True, focal_weakness=True, ice_score=2,
-    capd_score=10, handwriting_change=True, extra_stools=9, stool_blood_mucus=True, abdominal_pain="severe",
-    rash_percent=40, rash_blisters_or_sores=True, cough=True, breathless=True, breathless_at_rest=True,
-    chest_pain=True, yellow_skin_or_dark_urine=True, severe_headache=True, extreme_thirst_urination=True,
-    muscle_weakness=True, flushing_itching=True, wheezing=True, drove_since_last=True,
+    temperature_c=39.0,
+    heart_rate=130,
+    systolic_bp=80,
+    spo2=85,
+    on_oxygen=True,
+    chills=True,
+    short_of_breath=True,
+    dizzy_or_fainting=True,
+    severe_nausea_vomiting_diarrhea=True,
+    fast_heartbeat=True,
+    severe_fatigue=True,
+    severe_muscle_joint_pain=True,
+    confusion=True,
+    agitation=True,
+    speech_trouble=True,
+    balance_loss=True,
+    tremor=True,
+    consciousness="unrousable",
+    seizure=True,
+    focal_weakness=True,
+    ice_score=2,
+    capd_score=10,
+    handwriting_change=True,
+    extra_stools=9,
+    stool_blood_mucus=True,
+    abdominal_pain="severe",
+    rash_percent=40,
+    rash_blisters_or_sores=True,
+    cough=True,
+    breathless=True,
+    breathless_at_rest=True,
+    chest_pain=True,
+    yellow_skin_or_dark_urine=True,
+    severe_headache=True,
+    extreme_thirst_urination=True,
+    muscle_weakness=True,
+    flushing_itching=True,
+    wheezing=True,
+    drove_since_last=True,
 )
 
 
@@ -183,6 +278,7 @@ def test_patient_texts_use_plain_words(urgency):
 
 
 def test_every_finding_cites_a_clinical_rules_section_or_policy():
+    """Every alert must say why it fired and cite its source (§7)."""
     context = EvaluationContext(
         therapies=(TherapyContext("carvykti", "car_t", 30), TherapyContext("nivolumab", "checkpoint", 40, 0)),
         driving_window_active=True,
@@ -193,18 +289,21 @@ def test_every_finding_cites_a_clinical_rules_section_or_policy():
 
 
 def test_to_dict_is_json_serialisable_with_urgency_label():
+    """Urgency levels: urgency exported by its label."""
     f = evaluate(ci(temperature_c=38.5, spo2=88), CAR_T)[0]
     data = json.loads(json.dumps(f.to_dict()))
     assert data["urgency"] == "emergency" and data["condition"] == "crs" and data["evidence"]["spo2"] == 88
 
 
 def test_findings_are_immutable():
+    """§7: the reasons recorded with an alert cannot change afterwards."""
     f = evaluate(ci(temperature_c=38.5), CAR_T)[0]
     with pytest.raises(dataclasses.FrozenInstanceError):
         f.urgency = Urgency.NONE
 
 
 # --- follow-ups ---
+
 
 @pytest.mark.parametrize(
     ("fields", "due"),
@@ -221,6 +320,7 @@ def test_diarrhea_reask_followup(fields, due):
 
 
 def test_diarrhea_reask_days_follow_policy():
+    """§4 re-ask interval is configurable."""
     context = dataclasses.replace(ICI, policy=Policy(irae_diarrhea_reask_days=2))
     (u,) = followups(ci(extra_stools=1), context)
     assert u.due_in_days == 2 and "§4" in u.source
@@ -242,12 +342,15 @@ def test_carvykti_weekly_late_neuro_followup(day, due):
 
 
 def test_no_followups_for_other_car_t_products():
+    """§2 weekly questions are Carvykti only; §4 re-ask is checkpoint only."""
     assert followups(ci(extra_stools=2), CAR_T) == []
 
 
 # --- policy ---
 
+
 def test_policy_fields_describe_every_policy_value():
+    """Preamble: policy/unverified values are per-center settings shown with their default."""
     names = {f.name for f in dataclasses.fields(Policy)}
     assert set(POLICY_FIELDS) == names
     for name, (default, source, marker) in POLICY_FIELDS.items():
@@ -258,9 +361,18 @@ def test_policy_fields_describe_every_policy_value():
 
 @pytest.mark.parametrize(
     ("name", "default"),
-    [("systolic_bp_min", 90), ("spo2_min", 92), ("heart_rate_max", 100), ("escalation_emergency_minutes", 5),
-     ("escalation_urgent_minutes", 15), ("same_day_review_hours", 4), ("neuro_driving_extension_weeks", 8),
-     ("irae_diarrhea_reask_days", 3), ("carvykti_late_neuro_days", 100), ("carvykti_late_neuro_interval_days", 7)],
+    [
+        ("systolic_bp_min", 90),
+        ("spo2_min", 92),
+        ("heart_rate_max", 100),
+        ("escalation_emergency_minutes", 5),
+        ("escalation_urgent_minutes", 15),
+        ("same_day_review_hours", 4),
+        ("neuro_driving_extension_weeks", 8),
+        ("irae_diarrhea_reask_days", 3),
+        ("carvykti_late_neuro_days", 100),
+        ("carvykti_late_neuro_interval_days", 7),
+    ],
 )
 def test_published_policy_defaults(name, default):
     """Urgency levels, §1, §2, §3, §4 defaults."""
@@ -268,16 +380,19 @@ def test_published_policy_defaults(name, default):
 
 
 def test_policy_round_trips_from_a_center_row():
+    """Preamble: Policy(**values) from a center row."""
     values = {name: default for name, (default, _, _) in POLICY_FIELDS.items()}
     assert Policy(**values) == Policy()
 
 
 def test_policy_rejects_unknown_trend_urgency():
+    """Urgency levels: trend urgency must be one of the five labels."""
     with pytest.raises(ValueError):
         Policy(trend_urgency="whenever")
 
 
 # --- architecture ---
+
 
 def test_rules_package_imports_only_the_standard_library():
     """conventions: monitoring/rules imports nothing of the project nor Django."""

@@ -1,13 +1,13 @@
 """ICANS (clinical-rules §2 ASTCT) and Carvykti late neurotoxicity (§2)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from monitoring.rules import CheckinInput, EvaluationContext, Policy, TherapyContext, Urgency, evaluate
-from monitoring.rules.icans import effective_ice, ice_grade
+from monitoring.rules.icans import ice_grade
 
-NOW = datetime(2025, 7, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
 E, U, N = Urgency.EMERGENCY, Urgency.URGENT, Urgency.NONE
 
 
@@ -65,8 +65,12 @@ ADULT_CASES = [
     pytest.param(dict(balance_loss=True), U, None, id="§2 loss of balance: urgent"),
     pytest.param(dict(tremor=True), U, None, id="§2 new tremor: urgent (CTCAE)"),
     pytest.param(dict(ice_score=8, consciousness="wakes_to_touch"), E, 3, id="§2 worst domain sets grade"),
-    pytest.param(dict(ice_orientation=3, ice_naming=3, ice_command=1, ice_writing=1, ice_counting=1), U, 1,
-                 id="§2 ICE components summing to 9: urgent"),
+    pytest.param(
+        dict(ice_orientation=3, ice_naming=3, ice_command=1, ice_writing=1, ice_counting=1),
+        U,
+        1,
+        id="§2 ICE components summing to 9: urgent",
+    ),
     pytest.param(dict(ice_orientation=1), U, 1, id="§2 partial ICE orientation 1 (at most 7): urgent"),
     pytest.param(dict(ice_orientation=0, ice_naming=0), E, 2, id="§2 partial ICE at most 5: emergency"),
     pytest.param(dict(ice_score=10, ice_writing=0), U, 1, id="§2 score and components disagree: worse wins"),
@@ -75,6 +79,7 @@ ADULT_CASES = [
 
 @pytest.mark.parametrize(("fields", "urgency", "grade"), ADULT_CASES)
 def test_icans_urgency_and_grade_for_adults(fields, urgency, grade):
+    """§2 ASTCT ICANS table for adults."""
     f = finding(ci(**fields))
     if urgency is N:
         assert f is None
@@ -118,6 +123,7 @@ def test_ice_falling_across_checkins_is_urgent():
 
 
 def test_ice_drop_rationale_names_previous_score():
+    """§2: staff see the baseline and previous ICE."""
     recent = (CheckinInput(recorded_at=NOW - timedelta(hours=8), ice_score=9),)
     f = finding(ci(ice_score=8), ctx(recent=recent))
     assert "previous 9" in f.staff_rationale and "baseline 10" in f.staff_rationale
@@ -135,6 +141,7 @@ CHILD_CASES = [
 
 @pytest.mark.parametrize(("fields", "urgency", "grade"), CHILD_CASES)
 def test_children_12_and_under_use_capd(fields, urgency, grade):
+    """§2: CAPD for children 12 and under."""
     f = finding(ci(**fields), ctx(patient_age_years=12))
     if urgency is N:
         assert f is None
@@ -149,6 +156,7 @@ def test_capd_not_applied_to_a_13_year_old():
 
 
 def test_icans_rules_do_not_apply_to_checkpoint_only_patients():
+    """§2 rules apply after CAR T."""
     only_ici = ctx(therapies=(TherapyContext("nivolumab", "checkpoint", 30, 10),))
     assert finding(ci(ice_score=4), only_ici) is None
 
@@ -172,8 +180,15 @@ def test_carvykti_late_neuro_window(product, day, fires):
 
 @pytest.mark.parametrize(
     "sign",
-    ["handwriting_change", "slowed_movement", "personality_change", "coordination_loss",
-     "facial_numbness_droop", "leg_numbness_weakness", "tremor"],
+    [
+        "handwriting_change",
+        "slowed_movement",
+        "personality_change",
+        "coordination_loss",
+        "facial_numbness_droop",
+        "leg_numbness_weakness",
+        "tremor",
+    ],
 )
 def test_each_carvykti_late_sign_is_urgent(sign):
     """§2 Carvykti late neurotoxicity list."""

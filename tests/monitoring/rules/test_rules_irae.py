@@ -1,12 +1,12 @@
 """Checkpoint-inhibitor side effects (clinical-rules §4, CTCAE v5)."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from monitoring.rules import CheckinInput, EvaluationContext, Policy, TherapyContext, Urgency, evaluate
 
-NOW = datetime(2025, 7, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
 E, U, S, R, N = Urgency.EMERGENCY, Urgency.URGENT, Urgency.SAME_DAY, Urgency.ROUTINE, Urgency.NONE
 PEMBRO = (TherapyContext("pembrolizumab", "checkpoint", 60, 10),)
 
@@ -35,8 +35,13 @@ CASES = [
     pytest.param("diarrhea_colitis", dict(extra_stools=6), S, 2, id="§4 6 extra stools: grade 2 same-day"),
     pytest.param("diarrhea_colitis", dict(extra_stools=7), U, 3, id="§4 7 extra stools: grade 3 urgent"),
     pytest.param("diarrhea_colitis", dict(diarrhea_limits_selfcare=True), U, 3, id="§4 limits self-care: grade 3"),
-    pytest.param("diarrhea_colitis", dict(extra_stools=1, stool_blood_mucus=True), S, 2,
-                 id="§4 blood or mucus: at least grade 2 same-day"),
+    pytest.param(
+        "diarrhea_colitis",
+        dict(extra_stools=1, stool_blood_mucus=True),
+        S,
+        2,
+        id="§4 blood or mucus: at least grade 2 same-day",
+    ),
     pytest.param("diarrhea_colitis", dict(abdominal_pain="mild"), S, 2, id="§4 abdominal pain: grade 2 same-day"),
     pytest.param("diarrhea_colitis", dict(abdominal_pain="severe"), U, 2, id="§4 severe pain: urgent"),
     pytest.param("diarrhea_colitis", dict(abdominal_pain="none"), N, None, id="§4 no pain: nothing"),
@@ -80,6 +85,7 @@ CASES = [
 
 @pytest.mark.parametrize(("condition", "fields", "urgency", "grade"), CASES)
 def test_checkpoint_rules(condition, fields, urgency, grade):
+    """§4 CTCAE v5 table."""
     f = finding(ci(**fields), condition)
     if urgency is N:
         assert f is None
@@ -132,6 +138,7 @@ def test_guideline_action_by_grade_is_in_staff_rationale(stools, action):
 
 
 def test_diarrhea_rationale_names_the_values():
+    """§4 / §7: every alert says why it fired."""
     f = finding(ci(extra_stools=5, stool_blood_mucus=True), "diarrhea_colitis")
     assert "5 stools/day" in f.staff_rationale and "blood or mucus" in f.staff_rationale
     assert f.evidence == {"extra_stools": 5, "stool_blood_mucus": True}
@@ -145,6 +152,7 @@ def test_fever_on_car_t_and_checkpoint_is_one_crs_finding():
 
 
 def test_checkpoint_rules_do_not_apply_after_car_t_only():
+    """§4 rules apply to checkpoint inhibitors."""
     car_t = ctx(therapies=(TherapyContext("yescarta", "car_t", 5),))
     assert finding(ci(extra_stools=8), "diarrhea_colitis", car_t) is None
     assert finding(ci(rash_percent=40), "rash", car_t) is None

@@ -1,12 +1,12 @@
 """Trend rules (center policy; the ICE trend is §2 and tested with ICANS)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from monitoring.rules import CheckinInput, EvaluationContext, Policy, TherapyContext, Urgency, evaluate
 
-NOW = datetime(2025, 7, 3, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 7, 3, 9, 0, tzinfo=UTC)
 CAR_T = (TherapyContext("breyanzi", "car_t", 6),)
 ICI = (TherapyContext("atezolizumab", "checkpoint", 80, 9),)
 
@@ -47,16 +47,29 @@ def test_temperature_trend_ignores_readings_outside_the_window():
 
 
 def test_trend_urgency_follows_center_policy():
+    """Center policy: trend urgency."""
     recent = (earlier(6, temperature_c=37.5), earlier(12, temperature_c=37.2))
-    f = trend("trend_temperature", CheckinInput(recorded_at=NOW, temperature_c=37.8), recent,
-              policy=Policy(trend_urgency="urgent"))
+    f = trend(
+        "trend_temperature",
+        CheckinInput(recorded_at=NOW, temperature_c=37.8),
+        recent,
+        policy=Policy(trend_urgency="urgent"),
+    )
     assert f.urgency == Urgency.URGENT
 
 
 def test_trend_urgency_none_disables_trends():
+    """Center policy: trends can be switched off."""
     recent = (earlier(6, temperature_c=37.5), earlier(12, temperature_c=37.2))
-    assert trend("trend_temperature", CheckinInput(recorded_at=NOW, temperature_c=37.8), recent,
-                 policy=Policy(trend_urgency="none")) is None
+    assert (
+        trend(
+            "trend_temperature",
+            CheckinInput(recorded_at=NOW, temperature_c=37.8),
+            recent,
+            policy=Policy(trend_urgency="none"),
+        )
+        is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -94,17 +107,24 @@ def test_symptom_worsening_day_over_day(attr, now_v, history, fires):
 
 
 def test_symptom_trend_needs_consecutive_days():
+    """Center policy trend on a §4 symptom: consecutive days only."""
     recent = (earlier(24, extra_stools=2), earlier(72, extra_stools=1))
     assert trend("trend_symptom", CheckinInput(recorded_at=NOW, extra_stools=3), recent, ICI) is None
 
 
 def test_symptom_trend_uses_the_latest_reading_of_each_day():
-    recent = (earlier(2, extra_stools=1), earlier(24, extra_stools=2), earlier(26, extra_stools=9),
-              earlier(48, extra_stools=1))
+    """Center policy trend on a §4 symptom: latest reading per day."""
+    recent = (
+        earlier(2, extra_stools=1),
+        earlier(24, extra_stools=2),
+        earlier(26, extra_stools=9),
+        earlier(48, extra_stools=1),
+    )
     assert trend("trend_symptom", CheckinInput(recorded_at=NOW, extra_stools=3), recent, ICI) is not None
 
 
 def test_trends_need_timestamps():
+    """Center policy trends need dated readings."""
     recent = (CheckinInput(temperature_c=37.5), CheckinInput(temperature_c=37.2))
     assert trend("trend_temperature", CheckinInput(recorded_at=NOW, temperature_c=37.8), recent) is None
     assert trend("trend_temperature", CheckinInput(temperature_c=37.8), recent) is None

@@ -10,7 +10,17 @@ from django.utils import timezone
 
 from tracker import services
 from tracker.catalogue import sync_catalogue
-from tracker.models import CareTeam, CareTeamMembership, CaregiverLink, Center, Patient, Role, Therapy, TreatmentCourse, User
+from tracker.models import (
+    CaregiverLink,
+    CareTeam,
+    CareTeamMembership,
+    Center,
+    Patient,
+    Role,
+    Therapy,
+    TreatmentCourse,
+    User,
+)
 from tracker.models.checkins import Channel
 
 DEMO_PASSWORD = "tracker-demo-2026"  # noqa: S105 - demo accounts only; refused when DEBUG is off
@@ -95,7 +105,7 @@ class Command(BaseCommand):
 
     def _history(self, patient, entered_by, *, days, temperature):
         """Quiet past check-ins, entered through the same service as a real one."""
-        audiences = services.audiences_for(services.active_therapies(patient))
+        audiences = services.patient_audiences(patient)
         answers = {name: False for name in services.required_fields(audiences)
                    if name in services.YES_NO_FIELDS}
         extra = {"consciousness": "alert"} if "car_t" in audiences else {}

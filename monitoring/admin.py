@@ -1,0 +1,134 @@
+from django import forms
+from django.contrib import admin
+
+from monitoring.models import Alert, AlertEvent, CheckinAssessment, FollowUp, PolicySetting, Window, WindowEvent
+from monitoring.rules.policy import POLICY_FIELDS
+from monitoring.services.policy import policy_set
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Clinical and audit rows: visible to administrators, changed only through the tracker's services."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields] + [m.name for m in self.model._meta.many_to_many]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class AlertEventInline(admin.TabularInline):
+    model = AlertEvent
+    fields = ["at", "kind", "actor", "old_status", "new_status", "old_urgency", "new_urgency", "note"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin):
+    list_display = ["title", "patient", "urgency", "status", "opened_at", "next_escalation_at"]
+    list_select_related = ["patient"]
+    list_filter = ["status", "urgency", "condition"]
+    search_fields = ["patient__last_name", "patient__mrn", "uuid", "title"]
+    raw_id_fields = ["patient", "first_checkin", "last_checkin", "acknowledged_by", "resolved_by"]
+    inlines = [AlertEventInline]
+
+
+@admin.register(AlertEvent)
+class AlertEventAdmin(ReadOnlyAdmin):
+    list_display = ["alert", "kind", "at", "actor"]
+    list_select_related = ["alert__patient", "actor"]
+    list_filter = ["kind"]
+    search_fields = ["alert__uuid", "alert__patient__mrn", "note"]
+    raw_id_fields = ["alert", "actor", "checkin"]
+
+
+@admin.register(CheckinAssessment)
+class CheckinAssessmentAdmin(ReadOnlyAdmin):
+    list_display = ["checkin", "urgency", "evaluated_at"]
+    list_select_related = ["checkin__patient"]
+    list_filter = ["urgency"]
+    search_fields = ["checkin__uuid", "checkin__patient__mrn"]
+    raw_id_fields = ["checkin"]
+
+
+class PolicySettingForm(forms.ModelForm):
+    class Meta:
+        model = PolicySetting
+        fields = ["center", "name", "value", "reason"]
+        help_texts = {
+            "name": "Unset policies use the published default. Defaults: " + "; ".join(
+                f"{name} = {default} ({marker})" for name, (default, _source, marker) in POLICY_FIELDS.items()
+            ),
+        }
+
+
+@admin.register(PolicySetting)
+class PolicySettingAdmin(admin.ModelAdmin):
+    """Center policy of clinical-rules: the published default and its source are shown beside each value."""
+
+    form = PolicySettingForm
+    list_display = ["name", "center", "value", "published_default", "marker", "source", "changed_by", "changed_at"]
+    list_select_related = ["center", "changed_by"]
+    list_filter = ["center", "name"]
+    search_fields = ["name", "center__name"]
+    raw_id_fields = ["center"]
+    readonly_fields = ["changed_by", "changed_at", "published_default", "source"]
+
+    @admin.display(description="marker")
+    def marker(self, obj):
+        return POLICY_FIELDS.get(obj.name, (None, "", ""))[2]
+
+    def save_model(self, request, obj, form, change):
+        policy_set(center=obj.center, name=obj.name, value=obj.value, user=request.user, reason=obj.reason)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class WindowEventInline(admin.TabularInline):
+    model = WindowEvent
+    fields = ["at", "kind", "actor", "old_ends_on", "new_ends_on", "note"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Window)
+class WindowAdmin(ReadOnlyAdmin):
+    list_display = ["course", "kind", "starts_on", "ends_on", "cleared_on"]
+    list_select_related = ["course__patient", "course__therapy"]
+    list_filter = ["kind"]
+    search_fields = ["course__patient__last_name", "course__patient__mrn"]
+    raw_id_fields = ["course", "cleared_by"]
+    inlines = [WindowEventInline]
+
+
+@admin.register(WindowEvent)
+class WindowEventAdmin(ReadOnlyAdmin):
+    list_display = ["window", "kind", "at", "actor", "old_ends_on", "new_ends_on"]
+    list_select_related = ["window__course__patient", "actor"]
+    list_filter = ["kind"]
+    search_fields = ["window__course__patient__mrn", "note"]
+    raw_id_fields = ["window", "actor", "checkin"]
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(ReadOnlyAdmin):
+    list_display = ["patient", "kind", "due_at", "answered_by"]
+    list_select_related = ["patient"]
+    list_filter = ["kind"]
+    search_fields = ["patient__last_name", "patient__mrn"]
+    raw_id_fields = ["patient", "created_from", "answered_by"]

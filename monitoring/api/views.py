@@ -1,0 +1,128 @@
+import django_filters
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from monitoring import selectors
+from monitoring.api.serializers import (
+    AlertDetailSerializer,
+    AlertSerializer,
+    ClearInputSerializer,
+    NoteInputSerializer,
+    ResolveInputSerializer,
+    WindowSerializer,
+)
+from monitoring.models import Alert, Window
+from monitoring.services.alerts import alert_acknowledge, alert_resolve
+from monitoring.services.windows import window_clear, window_status
+from tracker.selectors import patients_visible_to
+
+
+class IsStaff(BasePermission):
+    message = "Alerts are for the care team."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.is_staff_member)
+
+
+URGENCY_BY_LABEL = {"routine": 1, "same-day": 2, "urgent": 3, "emergency": 4}
+
+
+class AlertFilter(django_filters.FilterSet):
+    urgency = django_filters.MultipleChoiceFilter(
+        choices=[(label, label) for label in URGENCY_BY_LABEL], method="filter_urgency")
+    status = django_filters.MultipleChoiceFilter(choices=Alert._meta.get_field("status").choices)
+    patient = django_filters.UUIDFilter(field_name="patient__uuid")
+    condition = django_filters.CharFilter()
+
+    class Meta:
+        model = Alert
+        fields = ["urgency", "status", "patient", "condition"]
+
+    def filter_urgency(self, queryset, name, value):
+        return queryset.filter(urgency__in=[URGENCY_BY_LABEL[v] for v in value])
+
+
+class AlertListView(generics.ListAPIView):
+    """Alerts for the patients of your care teams, most urgent first."""
+
+    permission_classes = [IsStaff]
+    serializer_class = AlertSerializer
+    filterset_class = AlertFilter
+    pagination_class = None
+
+    def get_queryset(self):
+        return (selectors.alerts_visible_to(self.request.user)
+                .select_related("patient", "acknowledged_by", "resolved_by")
+                .order_by("-urgency", "opened_at"))
+
+
+class AlertDetailView(generics.RetrieveAPIView):
+    permission_classes = [IsStaff]
+    serializer_class = AlertDetailSerializer
+    lookup_field = "uuid"
+    lookup_url_kwarg = "id"
+
+    def get_queryset(self):
+        return AlertListView.get_queryset(self).prefetch_related("events__actor", "events__checkin")
+
+
+class AlertAcknowledgeView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(request=NoteInputSerializer, responses={200: AlertDetailSerializer})
+    def post(self, request, id):
+        alert = get_object_or_404(selectors.alerts_visible_to(request.user), uuid=id)
+        data = NoteInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        alert = alert_acknowledge(alert=alert, user=request.user, note=data.validated_data.get("note", ""))
+        return Response(AlertDetailSerializer(alert).data)
+
+
+class AlertResolveView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(request=ResolveInputSerializer, responses={200: AlertDetailSerializer})
+    def post(self, request, id):
+        alert = get_object_or_404(selectors.alerts_visible_to(request.user), uuid=id)
+        data = ResolveInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        alert = alert_resolve(alert=alert, user=request.user, note=data.validated_data["note"])
+        return Response(AlertDetailSerializer(alert).data)
+
+
+def _window_data(window: Window):
+    status = window_status(window, timezone.localtime(timezone.now(), window.course.patient.tz).date())
+    window.active, window.days_left = status.active, status.days_left
+    return WindowSerializer(window).data
+
+
+class PatientWindowsView(APIView):
+    """The patient's no-driving and stay-nearby windows (clinical-rules §3), with their audit trail."""
+
+    @extend_schema(responses={200: WindowSerializer(many=True)})
+    def get(self, request, id):
+        patient = get_object_or_404(patients_visible_to(request.user), uuid=id)
+        rows = selectors.patient_windows(patient)
+        windows = Window.objects.filter(pk__in=[r["window"].pk for r in rows]).select_related(
+            "course__therapy", "course__patient", "cleared_by").prefetch_related("events__actor")
+        return Response([_window_data(w) for w in windows])
+
+
+class WindowClearView(APIView):
+    """A physician clears the patient to drive before the window ends, with a reason (audited)."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(request=ClearInputSerializer, responses={200: WindowSerializer})
+    def post(self, request, id):
+        window = get_object_or_404(
+            Window.objects.filter(course__patient__in=patients_visible_to(request.user).values("pk")), uuid=id)
+        data = ClearInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        window = window_clear(window=window, user=request.user, reason=data.validated_data["reason"])
+        return Response(_window_data(window))

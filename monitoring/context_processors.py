@@ -1,0 +1,32 @@
+"""Puts the patient's no-driving banner and due follow-up questions on every page about that patient
+(the patient's own pages, a caregiver's, and staff views of a patient)."""
+
+from django.utils import timezone
+
+from monitoring.selectors import due_followups, patient_windows
+from tracker.models import Role
+from tracker.selectors import patients_visible_to
+
+
+def patient_monitoring(request) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    match = getattr(request, "resolver_match", None)
+    patient_id = match.kwargs.get("patient_id") if match else None
+    visible = patients_visible_to(user).select_related("center")
+    if patient_id is not None:
+        patient = visible.filter(uuid=patient_id).first()
+    elif user.role in (Role.PATIENT, Role.CAREGIVER):
+        patient = visible.first()
+    else:
+        patient = None
+    if patient is None:
+        return {}
+    windows = patient_windows(patient)
+    return {
+        "banner_patient": patient,
+        "driving_window": next((w for w in windows if w["kind"] == "driving" and w["active"]), None),
+        "proximity_window": next((w for w in windows if w["kind"] == "proximity" and w["active"]), None),
+        "due_followups": list(due_followups(patient, timezone.now())),
+    }

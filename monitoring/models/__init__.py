@@ -1,0 +1,18 @@
+"""What the clinic watches: graded alerts with their events, each check-in's assessment, center policy,
+no-driving and stay-nearby windows, and scheduled follow-up questions."""
+
+from .alerts import Alert, AlertEvent, AlertStatus, CheckinAssessment
+from .policy import PolicySetting
+from .windows import FollowUp, Window, WindowEvent, WindowKind
+
+__all__ = [
+    "Alert",
+    "AlertEvent",
+    "AlertStatus",
+    "CheckinAssessment",
+    "FollowUp",
+    "PolicySetting",
+    "Window",
+    "WindowEvent",
+    "WindowKind",
+]

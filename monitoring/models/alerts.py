@@ -1,0 +1,123 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+URGENCY_CHOICES = [(0, "none"), (1, "routine"), (2, "same-day"), (3, "urgent"), (4, "emergency")]
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class Alert(models.Model):
+    """One open alert per patient and condition; new findings for the condition update it."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey("tracker.Patient", on_delete=models.PROTECT, related_name="alerts")
+    condition = models.CharField(max_length=40)
+    status = models.CharField(max_length=20, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    urgency = models.PositiveSmallIntegerField(choices=URGENCY_CHOICES)
+    min_grade = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Signs of at least this grade.")
+    grading_system = models.CharField(max_length=40)
+    title = models.CharField(max_length=200)
+    rationale = models.TextField(help_text="Why it fired, naming the values (latest finding first).")
+    patient_instruction = models.TextField()
+    rule_ids = models.JSONField(default=list)
+    sources = models.JSONField(default=list)
+    evidence = models.JSONField(default=list, help_text="One entry per check-in that added to this alert.")
+    first_checkin = models.ForeignKey("tracker.CheckIn", on_delete=models.PROTECT, related_name="+")
+    last_checkin = models.ForeignKey("tracker.CheckIn", on_delete=models.PROTECT, related_name="+")
+    opened_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolution_note = models.TextField(blank=True)
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    next_escalation_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="When the alert escalates if nobody has acknowledged it."
+    )
+
+    class Meta:
+        ordering = ["-urgency", "opened_at"]
+        indexes = [models.Index(fields=["status", "-urgency", "opened_at"], name="alert_worklist")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "condition"], condition=~models.Q(status="resolved"), name="alert_one_open_per_condition"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="resolved") | ~models.Q(resolution_note=""), name="alert_resolution_has_note"
+            ),
+            models.CheckConstraint(condition=models.Q(urgency__gte=1, urgency__lte=4), name="alert_urgency_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_urgency_display()} {self.title} ({self.get_status_display()})"
+
+    @property
+    def urgency_label(self) -> str:
+        return dict(URGENCY_CHOICES)[self.urgency]
+
+    def is_overdue(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.status == AlertStatus.OPEN and self.next_escalation_at is not None and self.next_escalation_at <= now
+
+
+class AlertEvent(models.Model):
+    """Every change of an alert, as a row: who, when, old → new, why."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", _("Opened")
+        EVIDENCE = "evidence", _("New evidence")
+        URGENCY_RAISED = "urgency_raised", _("Urgency raised")
+        REOPENED = "reopened", _("Reopened: worse than when acknowledged")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        RESOLVED = "resolved", _("Resolved")
+
+    alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Empty when the tracker itself made the change.",
+    )
+    old_status = models.CharField(max_length=20, blank=True)
+    new_status = models.CharField(max_length=20, blank=True)
+    old_urgency = models.PositiveSmallIntegerField(null=True, blank=True, choices=URGENCY_CHOICES)
+    new_urgency = models.PositiveSmallIntegerField(null=True, blank=True, choices=URGENCY_CHOICES)
+    checkin = models.ForeignKey("tracker.CheckIn", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class CheckinAssessment(models.Model):
+    """What the rules found in one check-in and what the patient was told."""
+
+    checkin = models.OneToOneField("tracker.CheckIn", on_delete=models.PROTECT, related_name="assessment")
+    urgency = models.PositiveSmallIntegerField(choices=URGENCY_CHOICES)
+    findings = models.JSONField(default=list)
+    instruction = models.TextField()
+    alerts = models.ManyToManyField(Alert, related_name="assessments", blank=True)
+    evaluated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Assessment of {self.checkin_id}: {self.get_urgency_display()}"
+
+    @property
+    def urgency_label(self) -> str:
+        return dict(URGENCY_CHOICES)[self.urgency]

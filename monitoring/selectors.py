@@ -1,0 +1,45 @@
+"""Reads for monitoring, scoped like the records they hang from."""
+
+import datetime as dt
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from monitoring.models import Alert, AlertStatus, FollowUp, Window
+from monitoring.services.windows import window_status
+from tracker.models import Patient, User
+from tracker.models.therapies import CourseStatus
+from tracker.selectors import patients_visible_to
+
+
+def alerts_visible_to(user: User) -> QuerySet[Alert]:
+    """Alerts are for staff: scoped to the patients of their care teams (admins: all)."""
+    if not (user.is_authenticated and user.is_staff_member):
+        return Alert.objects.none()
+    return Alert.objects.filter(patient__in=patients_visible_to(user).values("pk"))
+
+
+def open_alerts_worklist(user: User) -> QuerySet[Alert]:
+    return (
+        alerts_visible_to(user)
+        .exclude(status=AlertStatus.RESOLVED)
+        .select_related("patient", "acknowledged_by")
+        .order_by("-urgency", "-min_grade", "opened_at")
+    )
+
+
+def patient_windows(patient: Patient, today: dt.date | None = None) -> list[dict]:
+    """The patient's driving and stay-nearby windows with their status today (in the patient's time zone)."""
+    today = today or timezone.localtime(timezone.now(), patient.tz).date()
+    windows = Window.objects.filter(course__patient=patient, course__status=CourseStatus.ACTIVE).select_related(
+        "course__therapy", "cleared_by").order_by("kind", "-ends_on")
+    result = []
+    for window in windows:
+        status = window_status(window, today)
+        result.append({"window": window, "kind": window.kind, "active": status.active, "ends_on": window.ends_on,
+                       "days_left": status.days_left, "cleared_on": window.cleared_on})
+    return result
+
+
+def due_followups(patient: Patient, now: dt.datetime | None = None) -> QuerySet[FollowUp]:
+    return FollowUp.objects.filter(patient=patient, answered_by__isnull=True, due_at__lte=now or timezone.now())

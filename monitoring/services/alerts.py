@@ -1,0 +1,139 @@
+"""Alerts: one open alert per patient and condition, updated by new findings; acknowledged and
+resolved by staff. Every change is an AlertEvent row."""
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from monitoring.models import Alert, AlertEvent, AlertStatus
+from monitoring.rules import Finding, Policy, Urgency
+from monitoring.signals import alert_changed
+from tracker.errors import ConflictError, InputError
+from tracker.models import CheckIn, User
+
+
+def escalation_delay(urgency: int, policy: Policy) -> dt.timedelta | None:
+    """Staff targets of clinical-rules "Urgency levels" (center policy)."""
+    if urgency >= Urgency.EMERGENCY:
+        return dt.timedelta(minutes=policy.escalation_emergency_minutes)
+    if urgency == Urgency.URGENT:
+        return dt.timedelta(minutes=policy.escalation_urgent_minutes)
+    if urgency == Urgency.SAME_DAY:
+        return dt.timedelta(hours=policy.same_day_review_hours)
+    return None
+
+
+def _evidence_entry(finding: Finding, checkin: CheckIn) -> dict:
+    return {
+        "checkin": str(checkin.uuid),
+        "recorded_at": checkin.recorded_at.isoformat(),
+        "urgency": Urgency(finding.urgency).label,
+        "rule_id": finding.rule_id,
+        "source": finding.source,
+        "rationale": finding.staff_rationale,
+        "values": finding.to_dict()["evidence"],
+    }
+
+
+def _notify_on_commit(alert: Alert, kind: str) -> None:
+    alert_id = alert.pk
+    transaction.on_commit(lambda: alert_changed.send(sender=Alert, alert_id=alert_id, kind=kind))
+
+
+def alert_record_finding(*, patient, finding: Finding, checkin: CheckIn, policy: Policy, now=None) -> Alert:
+    """Open an alert for the finding's condition, or add the finding to the one already open.
+
+    The caller holds a lock on the patient row, so two check-ins cannot race to open the same alert."""
+    now = now or timezone.now()
+    urgency = int(finding.urgency)
+    alert = Alert.objects.filter(patient=patient, condition=finding.condition).exclude(
+        status=AlertStatus.RESOLVED).first()
+    delay = escalation_delay(urgency, policy)
+    if alert is None:
+        alert = Alert.objects.create(
+            patient=patient, condition=finding.condition, urgency=urgency, min_grade=finding.min_grade,
+            grading_system=finding.grading_system, title=finding.title, rationale=finding.staff_rationale,
+            patient_instruction=finding.patient_instruction, rule_ids=[finding.rule_id], sources=[finding.source],
+            evidence=[_evidence_entry(finding, checkin)], first_checkin=checkin, last_checkin=checkin,
+            opened_at=now, updated_at=now, next_escalation_at=now + delay if delay else None,
+        )
+        AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.OPENED, at=now, new_status=AlertStatus.OPEN,
+                                  new_urgency=urgency, checkin=checkin, note=finding.staff_rationale)
+        _notify_on_commit(alert, "opened")
+        return alert
+
+    old_status, old_urgency = alert.status, alert.urgency
+    alert.evidence = [*alert.evidence, _evidence_entry(finding, checkin)]
+    alert.rule_ids = sorted({*alert.rule_ids, finding.rule_id})
+    alert.sources = sorted({*alert.sources, finding.source})
+    alert.last_checkin = checkin
+    alert.updated_at = now
+    if (finding.min_grade or 0) > (alert.min_grade or 0):
+        alert.min_grade = finding.min_grade
+        alert.title = finding.title
+    kind = AlertEvent.Kind.EVIDENCE
+    if urgency > old_urgency:
+        alert.urgency = urgency
+        alert.title = finding.title
+        alert.rationale = finding.staff_rationale + "\n\nEarlier: " + alert.rationale
+        alert.patient_instruction = finding.patient_instruction
+        alert.grading_system = finding.grading_system
+        kind = AlertEvent.Kind.URGENCY_RAISED
+        if alert.status == AlertStatus.ACKNOWLEDGED:
+            # Worse than what someone took ownership of: it needs a person again.
+            alert.status = AlertStatus.OPEN
+            alert.acknowledged_at = alert.acknowledged_by = None
+            kind = AlertEvent.Kind.REOPENED
+        alert.escalation_level = 0
+        alert.next_escalation_at = now + delay if delay else None
+    else:
+        alert.rationale = finding.staff_rationale + "\n\nEarlier: " + alert.rationale
+    alert.save()
+    AlertEvent.objects.create(alert=alert, kind=kind, at=now, old_status=old_status, new_status=alert.status,
+                              old_urgency=old_urgency, new_urgency=alert.urgency, checkin=checkin,
+                              note=finding.staff_rationale)
+    _notify_on_commit(alert, kind)
+    return alert
+
+
+@transaction.atomic
+def alert_acknowledge(*, alert: Alert, user: User, note: str = "") -> Alert:
+    """Take ownership of an open alert. Conditional update: two nurses clicking at once, one wins."""
+    now = timezone.now()
+    changed = Alert.objects.filter(pk=alert.pk, status=AlertStatus.OPEN).update(
+        status=AlertStatus.ACKNOWLEDGED, acknowledged_at=now, acknowledged_by=user, next_escalation_at=None,
+        updated_at=now,
+    )
+    alert.refresh_from_db()
+    if not changed:
+        raise ConflictError(f"This alert is already {alert.get_status_display().lower()}.",
+                            fields={"status": [alert.status]})
+    AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.ACKNOWLEDGED, at=now, actor=user,
+                              old_status=AlertStatus.OPEN, new_status=AlertStatus.ACKNOWLEDGED,
+                              old_urgency=alert.urgency, new_urgency=alert.urgency, note=note)
+    _notify_on_commit(alert, "acknowledged")
+    return alert
+
+
+@transaction.atomic
+def alert_resolve(*, alert: Alert, user: User, note: str) -> Alert:
+    """Close an alert with a note saying what was done."""
+    note = (note or "").strip()
+    if not note:
+        raise InputError("A resolution note is required.", fields={"note": ["Say what was done."]})
+    now = timezone.now()
+    locked = Alert.objects.select_for_update().get(pk=alert.pk)
+    if locked.status == AlertStatus.RESOLVED:
+        raise ConflictError("This alert is already resolved.", fields={"status": [locked.status]})
+    old_status = locked.status
+    Alert.objects.filter(pk=alert.pk).update(
+        status=AlertStatus.RESOLVED, resolved_at=now, resolved_by=user, resolution_note=note,
+        next_escalation_at=None, updated_at=now,
+    )
+    locked.refresh_from_db()
+    AlertEvent.objects.create(alert=locked, kind=AlertEvent.Kind.RESOLVED, at=now, actor=user,
+                              old_status=old_status, new_status=AlertStatus.RESOLVED,
+                              old_urgency=locked.urgency, new_urgency=locked.urgency, note=note)
+    _notify_on_commit(locked, "resolved")
+    return locked

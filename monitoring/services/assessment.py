@@ -1,0 +1,128 @@
+"""Grade a stored check-in inside its transaction: findings → alerts, windows, follow-ups, and what the
+patient is told. Connected to tracker.signals.checkin_recorded."""
+
+import datetime as dt
+
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from monitoring.models import CheckinAssessment, FollowUp, Window, WindowKind
+from monitoring.rules import CheckinInput, EvaluationContext, TherapyContext, evaluate, followups, highest_urgency
+from monitoring.rules import patient_instruction as compose_instruction
+from monitoring.rules.driving import is_neurologic
+from monitoring.services.alerts import alert_record_finding
+from monitoring.services.policy import policy_for_center
+from monitoring.services.windows import windows_extend_for_neuro
+from tracker.models import CheckIn, Patient
+from tracker.models.therapies import CourseStatus, TherapyClass
+from tracker.questions import YES_NO_FIELDS
+
+NUMERIC_FIELDS = ("heart_rate", "systolic_bp", "diastolic_bp", "spo2", "ice_orientation", "ice_naming", "ice_command",
+                  "ice_writing", "ice_counting", "ice_score", "capd_score", "extra_stools", "rash_percent")
+RECENT_LIMIT = 20
+
+# What each follow-up question needs answered to count as answered.
+FOLLOWUP_ANSWERS = {
+    "irae_diarrhea_reask": ("extra_stools",),
+    "carvykti_late_neuro_questions": ("handwriting_change", "slowed_movement", "personality_change",
+                                      "coordination_loss", "facial_numbness_droop", "leg_numbness_weakness"),
+}
+
+
+def checkin_input(checkin: CheckIn) -> CheckinInput:
+    values = {name: getattr(checkin, name) for name in (*YES_NO_FIELDS, *NUMERIC_FIELDS)}
+    return CheckinInput(
+        recorded_at=checkin.recorded_at,
+        temperature_c=None if checkin.temperature_c is None else float(checkin.temperature_c),
+        consciousness=checkin.consciousness or None,
+        abdominal_pain=checkin.abdominal_pain or None,
+        **values,
+    )
+
+
+def _recent(checkin: CheckIn, hours: int) -> tuple[CheckinInput, ...]:
+    newer = CheckIn.objects.filter(amends=OuterRef("pk"))
+    rows = (
+        CheckIn.objects.filter(patient_id=checkin.patient_id, recorded_at__lte=checkin.recorded_at,
+                               recorded_at__gte=checkin.recorded_at - dt.timedelta(hours=hours))
+        .exclude(pk=checkin.pk)
+        .exclude(pk=checkin.amends_id or 0)
+        .filter(~Exists(newer))
+        .order_by("-recorded_at")[:RECENT_LIMIT]
+    )
+    return tuple(checkin_input(row) for row in rows)
+
+
+def evaluation_context(checkin: CheckIn, patient: Patient, policy) -> EvaluationContext:
+    day = checkin.local_date
+    courses = list(patient.courses.filter(status=CourseStatus.ACTIVE, start_date__lte=day).select_related("therapy"))
+    therapies = tuple(
+        TherapyContext(
+            product=c.therapy.code,
+            therapy_class=c.therapy.therapy_class,
+            days_since_start=(day - c.start_date).days,
+            days_since_last_dose=(day - (c.last_dose_date or c.start_date)).days,
+        )
+        for c in courses
+    )
+    window_active = Window.objects.filter(
+        course__in=[c.pk for c in courses], kind=WindowKind.DRIVING, ends_on__gt=day
+    ).exclude(cleared_on__lte=day).exists()
+    hours = max(policy.trend_window_hours, policy.hr_persist_window_hours, 24 * (policy.trend_symptom_days + 1))
+    return EvaluationContext(
+        therapies=therapies,
+        baseline_ice=patient.baseline_ice_score,
+        patient_age_years=patient.age_on(day),
+        received_tocilizumab_or_steroids=any(
+            c.therapy.therapy_class == TherapyClass.CAR_T and c.tocilizumab_or_steroids_on
+            and c.tocilizumab_or_steroids_on <= day for c in courses
+        ),
+        recent=_recent(checkin, hours),
+        policy=policy,
+        driving_window_active=window_active,
+    )
+
+
+def _schedule_followups(checkin: CheckIn, patient: Patient, data: CheckinInput, ctx: EvaluationContext) -> None:
+    for pending in FollowUp.objects.filter(patient=patient, answered_by__isnull=True):
+        needed = FOLLOWUP_ANSWERS.get(pending.kind, ())
+        if any(getattr(checkin, name) is not None for name in needed):
+            pending.answered_by = checkin
+            pending.save(update_fields=["answered_by"])
+    for item in followups(data, ctx):
+        FollowUp.objects.get_or_create(
+            patient=patient, kind=item.kind, answered_by__isnull=True,
+            defaults={"due_at": checkin.recorded_at + dt.timedelta(days=item.due_in_days), "reason": item.reason,
+                      "source": item.source, "created_from": checkin},
+        )
+
+
+def checkin_assess(*, checkin: CheckIn) -> dict:
+    """Evaluate the rules, record alerts and their evidence, extend windows, schedule follow-ups, and
+    return what the patient is told. Runs in the check-in's transaction."""
+    # One assessment per patient at a time: concurrent check-ins cannot open duplicate alerts.
+    patient = Patient.objects.select_for_update().select_related("center").get(pk=checkin.patient_id)
+    policy = policy_for_center(patient.center)
+    data = checkin_input(checkin)
+    ctx = evaluation_context(checkin, patient, policy)
+    findings = evaluate(data, ctx)
+    now = timezone.now()
+    alerts = [alert_record_finding(patient=patient, finding=f, checkin=checkin, policy=policy, now=now)
+              for f in findings]
+    if any(is_neurologic(f) for f in findings):
+        windows_extend_for_neuro(patient=patient, checkin=checkin, policy=policy)
+    _schedule_followups(checkin, patient, data, ctx)
+    urgency = highest_urgency(findings)
+    instruction = compose_instruction(findings, patient.center.phone_24_7)
+    assessment = CheckinAssessment.objects.create(
+        checkin=checkin, urgency=int(urgency), findings=[f.to_dict() for f in findings], instruction=instruction,
+        evaluated_at=now,
+    )
+    assessment.alerts.set(alerts)
+    return {
+        "urgency": urgency.label,
+        "instruction": instruction,
+        "findings": assessment.findings,
+        "alerts": [{"id": str(a.uuid), "condition": a.condition, "urgency": a.urgency_label, "status": a.status}
+                   for a in alerts],
+    }
