@@ -14,6 +14,7 @@ urlpatterns = [
     path("patients/<uuid:patient_id>/checkin/", views.checkin_new, name="checkin-new"),
     path("patients/<uuid:patient_id>/checkins/<uuid:checkin_id>/", views.checkin_detail, name="checkin-detail"),
     path("staff/patients/", views.staff_patients, name="staff-patients"),
+    path("", include("monitoring.urls")),
     path("api/v1/", include("tracker.api.urls")),
     path("api/v1/", include("monitoring.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

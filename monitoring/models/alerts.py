@@ -81,6 +81,7 @@ class AlertEvent(models.Model):
         EVIDENCE = "evidence", _("New evidence")
         URGENCY_RAISED = "urgency_raised", _("Urgency raised")
         REOPENED = "reopened", _("Reopened: worse than when acknowledged")
+        ESCALATED = "escalated", _("Escalated: not acknowledged in time")
         ACKNOWLEDGED = "acknowledged", _("Acknowledged")
         RESOLVED = "resolved", _("Resolved")
 

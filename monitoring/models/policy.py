@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from monitoring.rules.policy import POLICY_FIELDS
+from monitoring.rules.policy import POLICY_FIELDS, Policy
 
 
 class PolicySetting(models.Model):
@@ -12,7 +12,7 @@ class PolicySetting(models.Model):
 
     center = models.ForeignKey("tracker.Center", on_delete=models.CASCADE, related_name="policy_settings")
     name = models.CharField(max_length=60, choices=[(name, name) for name in POLICY_FIELDS])
-    value = models.CharField(max_length=40, help_text="Number (or urgency label for trend_urgency).")
+    value = models.CharField(max_length=40, help_text="A number; an urgency label for trend_urgency; a time like 20:00 for the *_local_time policies.")
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     changed_at = models.DateTimeField(default=timezone.now)
     reason = models.CharField(max_length=300, blank=True)
@@ -33,7 +33,7 @@ class PolicySetting(models.Model):
 
     def typed_value(self):
         default = self.published_default
-        if self.name == "trend_urgency":
+        if isinstance(default, str):
             return self.value.strip()
         try:
             number = float(self.value)
@@ -51,10 +51,8 @@ class PolicySetting(models.Model):
         value = self.typed_value()
         if isinstance(value, (int, float)) and value < 0:
             raise ValidationError({"value": "Must not be negative."})
-        if self.name == "trend_urgency":
-            from monitoring.rules.types import Urgency
-
+        if isinstance(value, str):
             try:
-                Urgency.from_label(value)
-            except ValueError:
-                raise ValidationError({"value": "Use none, routine, same-day, urgent or emergency."}) from None
+                Policy(**{self.name: value})
+            except ValueError as exc:
+                raise ValidationError({"value": str(exc)}) from None

@@ -127,6 +127,33 @@ class Policy:
         "same-day", "center policy: urgency of trend alerts (none/routine/same-day/urgent/emergency)", POLICY
     )
 
+    # --- Check-in reminders and staff notices (notifications) ---
+    car_t_daily_checkin_days: int = _f(
+        14,
+        "clinical-rules §3: daily monitoring for at least the first 7 days; the tracker asks daily through "
+        "the peak-risk window (days 0-14, §1)",
+        GUIDELINE,
+    )
+    checkin_interval_days: int = _f(
+        7,
+        "center policy: after the daily period, and on checkpoint inhibitors, a check-in is expected this "
+        "often (weekly reporting as in Basch et al., clinical-rules §7)",
+        POLICY,
+    )
+    reminder_local_time: str = _f(
+        "20:00", "center policy: local time of the patient's check-in reminder when the day is not logged", POLICY
+    )
+    second_reminder_minutes: int = _f(
+        60, "center policy: second reminder this many minutes after the first", POLICY
+    )
+    missed_checkin_nurse_minutes: int = _f(
+        60, "center policy: the team's nurse is told this many minutes after the second reminder", POLICY
+    )
+    digest_local_time: str = _f("07:00", "center policy: local time of each care team's morning digest", POLICY)
+    window_ending_notice_days: int = _f(
+        2, "center policy: the digest lists windows ending within this many days", POLICY
+    )
+
     def __post_init__(self) -> None:
         # Accept an Urgency, its label or its name; keep an int for speed (Urgency is an IntEnum).
         u = self.trend_urgency
@@ -136,6 +163,19 @@ class Policy:
                 raise ValueError(f"unknown urgency {u!r}")
             u = _URGENCY_LABELS.index(key)
         object.__setattr__(self, "trend_urgency_level", int(u))
+        for name in ("reminder_local_time", "digest_local_time"):
+            parse_local_time(getattr(self, name))
+
+
+def parse_local_time(value: str) -> tuple[int, int]:
+    """'HH:MM' (24-hour) -> (hour, minute); ValueError otherwise."""
+    hours, sep, minutes = str(value).strip().partition(":")
+    if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2:
+        raise ValueError(f"{value!r} is not a time like 20:00")
+    h, m = int(hours), int(minutes)
+    if not (0 <= h <= 23 and 0 <= m <= 59):
+        raise ValueError(f"{value!r} is not a time like 20:00")
+    return h, m
 
 
 POLICY_FIELDS: dict[str, tuple[object, str, str]] = {

@@ -1,0 +1,25 @@
+import smtplib
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+
+from notifications.channels.base import Channel, DeliveryError
+
+
+class EmailChannel(Channel):
+    kind = "email"
+
+    def send(self, notification) -> None:
+        address = notification.recipient.email if notification.recipient else ""
+        if not address:
+            raise DeliveryError("The recipient has no email address.", permanent=True)
+        message = EmailMessage(
+            subject=self.render(notification, "subject"), body=self.render(notification, "body"),
+            from_email=settings.DEFAULT_FROM_EMAIL, to=[address],
+        )
+        try:
+            message.send(fail_silently=False)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise DeliveryError(f"Address refused: {exc}", permanent=True) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(f"SMTP error: {exc}", permanent=False) from exc

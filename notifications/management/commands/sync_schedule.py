@@ -1,0 +1,12 @@
+from django.core.management.base import BaseCommand
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+from notifications.schedule import sync_schedule
+
+
+class Command(BaseCommand):
+    help = "Write the periodic tasks of notifications/schedule.py to the beat schedule."
+
+    def handle(self, *args, **options):
+        count = sync_schedule(IntervalSchedule, PeriodicTask)
+        self.stdout.write(self.style.SUCCESS(f"{count} periodic tasks scheduled."))

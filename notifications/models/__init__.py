@@ -1,0 +1,20 @@
+"""Who is told what: on-call rosters, channel preferences, paging webhooks, notification rows (the
+outbox), delivery attempts, and the reminder schedule of each patient."""
+
+from .delivery import DeliveryAttempt, Notification, NotificationKind, NotificationStatus
+from .people import ChainRole, ChannelKind, NotificationPreference, OnCallShift, PagingWebhook
+from .schedule import DigestRun, ReminderState
+
+__all__ = [
+    "ChainRole",
+    "ChannelKind",
+    "DeliveryAttempt",
+    "DigestRun",
+    "Notification",
+    "NotificationKind",
+    "NotificationPreference",
+    "NotificationStatus",
+    "OnCallShift",
+    "PagingWebhook",
+    "ReminderState",
+]

@@ -1,0 +1,37 @@
+"""The outbox sweep: re-enqueue rows that are due but not moving (the broker was down, a worker died
+mid-send), and give alerts whose fast-path notification was lost their rows."""
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from notifications.models import Notification, NotificationStatus
+from notifications.services.alerts import alert_notify, alerts_missing_notifications
+from notifications.services.outbox import enqueue
+
+logger = logging.getLogger(__name__)
+BATCH = 1000
+
+
+def stuck_notifications(now: dt.datetime):
+    stale = now - dt.timedelta(seconds=settings.NOTIFICATION_STUCK_SECONDS)
+    return Notification.objects.filter(
+        Q(status=NotificationStatus.PENDING, next_attempt_at__lte=now - dt.timedelta(seconds=30))
+        | Q(status=NotificationStatus.SENDING, claimed_at__lt=stale)
+    )
+
+
+def outbox_sweep(*, now: dt.datetime | None = None) -> dict:
+    now = now or timezone.now()
+    alerts_fixed = 0
+    for alert in alerts_missing_notifications(now).select_related("patient__care_team", "patient__center")[:BATCH]:
+        if alert_notify(alert=alert, step=alert.escalation_level, now=now):
+            alerts_fixed += 1
+            logger.warning("Alert %s had no notification for step %s; created now", alert.uuid, alert.escalation_level)
+    ids = list(stuck_notifications(now).order_by("next_attempt_at").values_list("pk", flat=True)[:BATCH])
+    for pk in ids:
+        enqueue(pk)
+    return {"requeued": len(ids), "alerts_fixed": alerts_fixed}

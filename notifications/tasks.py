@@ -1,0 +1,66 @@
+"""Celery tasks: thin wrappers taking ids and calling services. Beat only triggers the scans; the
+database says what is due, so a missed tick or a restarted beat catches up on the next pass."""
+
+import logging
+
+from celery import shared_task
+from django.db import OperationalError as DatabaseError
+
+from notifications.services import alerts, delivery, digest, reminders, sweep
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE = (DatabaseError,)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, autoretry_for=RETRYABLE,
+             retry_backoff=True, retry_backoff_max=300, max_retries=10)
+def deliver_notification(self, notification_id: int) -> str:
+    outcome = delivery.notification_deliver(notification_id=notification_id)
+    if outcome == "retry":
+        from notifications.models import Notification
+
+        row = Notification.objects.only("attempts").get(pk=notification_id)
+        deliver_notification.apply_async((notification_id,), countdown=delivery.backoff(row.attempts).total_seconds())
+    return outcome
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=5)
+def notify_alert_changed(alert_id: int, kind: str) -> None:
+    alerts.alert_changed_notify(alert_id=alert_id, kind=kind)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def scan_escalations() -> int:
+    return alerts.escalate_due_alerts()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def scan_reminders() -> int:
+    reminders.reminders_ensure_states()
+    done = 0
+    for state_id in reminders.reminders_due(_now()):
+        reminders.reminder_advance(state_id=state_id)
+        done += 1
+    return done
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def scan_digests() -> int:
+    return digest.digests_send_due()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def scan_window_ends() -> int:
+    return digest.window_end_notices()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def sweep_outbox() -> dict:
+    return sweep.outbox_sweep()
+
+
+def _now():
+    from django.utils import timezone
+
+    return timezone.now()
