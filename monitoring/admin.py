@@ -88,8 +88,14 @@ class PolicySettingAdmin(admin.ModelAdmin):
     def marker(self, obj):
         return POLICY_FIELDS.get(obj.name, (None, "", ""))[2]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A setting is one policy of one center: to change another policy, add a setting for it.
+        return [*self.readonly_fields, "center", "name"] if obj else self.readonly_fields
+
     def save_model(self, request, obj, form, change):
-        policy_set(center=obj.center, name=obj.name, value=obj.value, user=request.user, reason=obj.reason)
+        saved = policy_set(center=obj.center, name=obj.name, value=obj.value, user=request.user, reason=obj.reason)
+        obj.pk = saved.pk
+        obj.changed_by, obj.changed_at = saved.changed_by, saved.changed_at
 
     def has_delete_permission(self, request, obj=None):
         return False

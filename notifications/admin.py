@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 from django.template.response import TemplateResponse
 from django.urls import path
 
@@ -34,6 +35,7 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
 
 @admin.register(PagingWebhook)
 class PagingWebhookAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["team", "url", "enabled"]
     list_select_related = ["team"]
     search_fields = ["team__name", "url"]

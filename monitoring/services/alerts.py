@@ -2,6 +2,7 @@
 resolved by staff. Every change is an AlertEvent row."""
 
 import datetime as dt
+import logging
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,6 +12,8 @@ from monitoring.rules import Finding, Policy, Urgency
 from monitoring.signals import alert_changed
 from tracker.errors import ConflictError, InputError
 from tracker.models import CheckIn, User
+
+logger = logging.getLogger(__name__)
 
 
 def escalation_delay(urgency: int, policy: Policy) -> dt.timedelta | None:
@@ -37,8 +40,16 @@ def _evidence_entry(finding: Finding, checkin: CheckIn) -> dict:
 
 
 def _notify_on_commit(alert: Alert, kind: str) -> None:
+    """After commit, tell whoever listens (notifications). A failing listener is logged, never raised:
+    the alert is stored and the notifications sweep finds any alert nobody was told about."""
     alert_id = alert.pk
-    transaction.on_commit(lambda: alert_changed.send(sender=Alert, alert_id=alert_id, kind=kind))
+
+    def _send() -> None:
+        for receiver, result in alert_changed.send_robust(sender=Alert, alert_id=alert_id, kind=kind):
+            if isinstance(result, Exception):
+                logger.error("alert_changed receiver %r failed for alert %s: %r", receiver, alert_id, result)
+
+    transaction.on_commit(_send, robust=True)
 
 
 def alert_record_finding(*, patient, finding: Finding, checkin: CheckIn, policy: Policy, now=None) -> Alert:

@@ -1,9 +1,12 @@
 """/api/v1/alerts/: the care team's worklist, scoped to their patients, and the acknowledge/resolve
 lifecycle with its audit trail (every change an AlertEvent row with the actor)."""
 
+from decimal import Decimal
+
 import pytest
 
 from monitoring.models import Alert, AlertEvent
+from monitoring.services.alerts import alert_acknowledge
 from tests.monitoring.support import ALERTS, CAR_T_NORMAL, new_patient, post_checkin
 from tracker.services import checkin_submit
 
@@ -104,15 +107,11 @@ def test_alerts_filter_by_urgency_and_status(as_user, nurse, patient, team_a, fe
 @pytest.mark.parametrize("count", [3, 30])
 def test_alert_list_query_count_does_not_grow_with_alerts(as_user, nurse, team_a, django_assert_max_num_queries,
                                                           count):
-    from decimal import Decimal
-
     for n in range(count):
         p = new_patient(team_a)
         result = checkin_submit(patient=p, entered_by=p.user, channel="api",
                                 values={"temperature_c": Decimal("38.5"), "dizzy_or_fainting": n % 2 == 0})
         if n % 3 == 0:
-            from monitoring.services.alerts import alert_acknowledge
-
             alert_acknowledge(alert=result.checkin.assessment.alerts.get(), user=nurse)
     client = as_user(nurse)
     with django_assert_max_num_queries(4):

@@ -263,4 +263,36 @@ def test_new_neurologic_finding_after_clearance_withdraws_it_and_extends_again(a
     assert kinds == ["created", "cleared", "extended", "extended"]
     withdrawal = window.events.filter(kind="extended").first()
     assert "withdrawn" in withdrawal.note
-    assert withdrawal.checkin.uuid.hex == body["id"].replace("-", "")
+    assert str(withdrawal.checkin.uuid) == body["id"]
+
+
+def test_driving_check_in_is_judged_by_the_patients_local_date(as_user, team_a):
+    """02:00 UTC on the 16th is the 15th in Honolulu: still inside the 14-day window (clinical-rules §3)."""
+    p = infused(team_a, "yescarta", start=START, time_zone="Pacific/Honolulu")
+    with time_machine.travel(utc(2026, 3, 16, 2, 0), tick=False):
+        body = post_checkin(as_user(p.user), **{**CAR_T_NORMAL, "drove_since_last": True}).json()
+    assert body["local_date"] == "2026-03-15"
+    assert [a["condition"] for a in body["alerts"]] == ["driving"]
+
+
+def test_days_left_counts_calendar_days_across_the_dst_change(as_user, team_a):
+    """New York moves its clocks on 8 March 2026; days left still counts the patient's calendar days."""
+    p = infused(team_a, "yescarta", start=START)  # ends 16 March
+    with time_machine.travel(utc(2026, 3, 7, 15, 0), tick=False):  # 10:00 EST on the 7th
+        assert by_kind(as_user(p.user).get(windows_url(p)).json())["driving"]["days_left"] == 9
+    with time_machine.travel(utc(2026, 3, 16, 3, 30), tick=False):  # 23:30 EDT on the 15th
+        row = by_kind(as_user(p.user).get(windows_url(p)).json())["driving"]
+        assert (row["active"], row["days_left"]) == (True, 1)
+    with time_machine.travel(utc(2026, 3, 16, 4, 30), tick=False):  # 00:30 EDT on the 16th
+        assert by_kind(as_user(p.user).get(windows_url(p)).json())["driving"]["active"] is False
+
+
+def test_center_neuro_extension_policy_sets_the_length_after_a_finding(as_user, team_a, admin_user):
+    """clinical-rules §3: at least 8 weeks after a neurologic event is center policy; a center may use 12."""
+    policy_set(center=team_a.center, name="neuro_driving_extension_weeks", value="12", user=admin_user)
+    p = infused(team_a, "yescarta", start=START)
+    day5 = START + dt.timedelta(days=5)
+    with time_machine.travel(noon_utc(day5), tick=False):
+        post_checkin(as_user(p.user), **{**CAR_T_NORMAL, "tremor": True})
+    assert driving(p).ends_on == day5 + dt.timedelta(weeks=12)
+    assert "12 weeks" in driving(p).events.last().note
