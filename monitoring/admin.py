@@ -4,33 +4,12 @@ from django.contrib import admin
 from monitoring.models import Alert, AlertEvent, CheckinAssessment, FollowUp, PolicySetting, Window, WindowEvent
 from monitoring.rules.policy import POLICY_FIELDS
 from monitoring.services.policy import policy_set
+from tracker.admin_base import ReadOnlyAdmin, ReadOnlyInline
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Clinical and audit rows: visible to administrators, changed only through the tracker's services."""
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields] + [m.name for m in self.model._meta.many_to_many]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class AlertEventInline(admin.TabularInline):
+class AlertEventInline(ReadOnlyInline):
     model = AlertEvent
     fields = ["at", "kind", "actor", "old_status", "new_status", "old_urgency", "new_urgency", "note"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Alert)
@@ -101,15 +80,9 @@ class PolicySettingAdmin(admin.ModelAdmin):
         return False
 
 
-class WindowEventInline(admin.TabularInline):
+class WindowEventInline(ReadOnlyInline):
     model = WindowEvent
     fields = ["at", "kind", "actor", "old_ends_on", "new_ends_on", "note"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Window)

@@ -13,6 +13,7 @@ from notifications.models import (
     ReminderState,
 )
 from notifications.services.health import queue_health
+from tracker.admin_base import ReadOnlyAdmin, ReadOnlyInline
 
 
 @admin.register(OnCallShift)
@@ -42,19 +43,13 @@ class PagingWebhookAdmin(admin.ModelAdmin):
     raw_id_fields = ["team"]
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(ReadOnlyInline):
     model = DeliveryAttempt
     fields = ["started_at", "finished_at", "outcome", "error", "worker"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdmin):
     """The outbox. Rows are read-only; the queue-health page sums up what is pending, stuck or failed."""
 
     list_display = ["kind", "channel", "recipient", "urgency", "step", "status", "attempts", "created_at", "sent_at"]
@@ -65,18 +60,6 @@ class NotificationAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [AttemptInline]
     change_list_template = "admin/notifications/notification/change_list.html"
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [path("health/", self.admin_site.admin_view(self.health_view), name="notifications_queue_health"),
@@ -89,21 +72,12 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeliveryAttempt)
-class DeliveryAttemptAdmin(admin.ModelAdmin):
+class DeliveryAttemptAdmin(ReadOnlyAdmin):
     list_display = ["notification", "started_at", "finished_at", "outcome"]
     list_select_related = ["notification"]
     list_filter = ["outcome"]
     search_fields = ["notification__uuid", "error"]
     raw_id_fields = ["notification"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ReminderState)

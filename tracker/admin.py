@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from tracker.admin_base import ReadOnlyAdmin
 from tracker.models import (
     CaregiverLink,
     CareTeam,
@@ -109,7 +110,7 @@ class TreatmentCourseAdmin(admin.ModelAdmin):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(admin.ModelAdmin):
+class CheckInAdmin(ReadOnlyAdmin):
     """Check-ins are clinical records: viewable here, never edited or deleted (corrections are amendments)."""
 
     list_display = ["patient", "recorded_at", "local_date", "temperature_c", "is_complete", "entered_role", "channel"]
@@ -118,15 +119,3 @@ class CheckInAdmin(admin.ModelAdmin):
     search_fields = ["patient__last_name", "patient__mrn", "uuid"]
     raw_id_fields = ["patient", "entered_by", "amends"]
     date_hierarchy = "recorded_at"
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -29,12 +29,13 @@ def on_call(team: CareTeam, role: str, at: dt.datetime) -> list[User]:
 
 
 def channels_for(user: User, urgency: int | None = None) -> list[str]:
-    """In-app always; email and SMS as the person prefers. Staff get SMS only for urgent and emergency."""
+    """In-app always; email and SMS as the person prefers. For alerts (clinical-rules "Urgency levels"):
+    routine stays in the app and the digest, same-day adds email, urgent and emergency add SMS."""
     pref = NotificationPreference.objects.filter(user=user).first()
     email = pref.email if pref else True
     sms = pref.sms if pref else True
     channels = [ChannelKind.INAPP]
-    if email and user.email:
+    if email and user.email and (urgency is None or urgency >= 2):
         channels.append(ChannelKind.EMAIL)
     if sms and user.phone and (urgency is None or urgency >= 3):
         channels.append(ChannelKind.SMS)
