@@ -11,7 +11,15 @@ $(STAMP): requirements/dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.txt
 	touch $(STAMP)
 
-install: $(STAMP)
+# Front-end assets come from the npm registry at install time (package-lock.json), never a CDN.
+ASSETS := static/vendor/.installed
+$(ASSETS): package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/chart.js/dist/chart.umd.min.js static/vendor/
+	touch $(ASSETS)
+
+install: $(STAMP) $(ASSETS)
 
 # Web (http://127.0.0.1:8000), Celery worker and Celery beat in the foreground; Ctrl-C stops all three.
 run: install

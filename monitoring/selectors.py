@@ -43,3 +43,33 @@ def patient_windows(patient: Patient, today: dt.date | None = None) -> list[dict
 
 def due_followups(patient: Patient, now: dt.datetime | None = None) -> QuerySet[FollowUp]:
     return FollowUp.objects.filter(patient=patient, answered_by__isnull=True, due_at__lte=now or timezone.now())
+
+
+def patient_timeline(patient: Patient, *, days: int = 100) -> dict:
+    """Everything that happened to a patient, newest first: check-ins (amendments marked), alert events
+    and the notifications sent for the alerts. Plus the readings for the trend charts (oldest first)."""
+    since = timezone.now() - dt.timedelta(days=days)
+    checkins = list(
+        patient.checkins.filter(recorded_at__gte=since).select_related("entered_by", "amends", "assessment")
+        .order_by("-recorded_at")[:500]
+    )
+    alerts = list(patient.alerts.filter(opened_at__gte=since).prefetch_related(
+        "events__actor", "notifications__recipient"))
+    entries = [{"at": c.recorded_at, "kind": "amendment" if c.amends_id else "checkin", "checkin": c} for c in checkins]
+    for alert in alerts:
+        entries += [{"at": e.at, "kind": "alert_event", "alert": alert, "event": e} for e in alert.events.all()]
+        entries += [{"at": n.sent_at or n.created_at, "kind": "notification", "alert": alert, "notification": n}
+                    for n in alert.notifications.all()]
+    entries.sort(key=lambda entry: entry["at"], reverse=True)
+    superseded = {c.amends_id for c in checkins if c.amends_id}
+    readings = [c for c in reversed(checkins) if c.pk not in superseded]
+    chart = {
+        "labels": [c.recorded_at.isoformat() for c in readings],
+        "temperature": [float(c.temperature_c) if c.temperature_c is not None else None for c in readings],
+        "heart_rate": [c.heart_rate for c in readings],
+        "spo2": [c.spo2 for c in readings],
+        "systolic": [c.systolic_bp for c in readings],
+        "diastolic": [c.diastolic_bp for c in readings],
+        "ice": [c.ice_score for c in readings],
+    }
+    return {"entries": entries, "chart": chart}

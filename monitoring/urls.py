@@ -3,6 +3,9 @@ from django.urls import path
 from monitoring import views
 
 urlpatterns = [
+    path("staff/", views.dashboard, name="dashboard"),
+    path("staff/alerts/", views.alert_inbox, name="alert-inbox"),
+    path("staff/patients/<uuid:patient_id>/", views.staff_patient_detail, name="staff-patient-detail"),
     path("staff/alerts/<uuid:alert_id>/", views.alert_detail, name="alert-detail"),
     path("staff/alerts/<uuid:alert_id>/<str:action>/", views.alert_action, name="alert-action"),
 ]

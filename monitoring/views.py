@@ -4,11 +4,17 @@ alert's notifications (delivery status) through the reverse relation the notific
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from monitoring import selectors
+from monitoring.dashboard import PAGE_SIZE, URGENCY_BY_LABEL, DashboardFilters, dashboard_patients_for_user
 from monitoring.services.alerts import alert_acknowledge, alert_resolve
+from monitoring.models import AlertStatus
 from tracker.errors import ApplicationError
+from tracker.models import CareTeam, Therapy
 
 
 def _staff_alert(request: HttpRequest, alert_id):
@@ -46,4 +52,63 @@ def alert_action(request: HttpRequest, alert_id, action: str) -> HttpResponse:
             "alert": alert, "events": alert.events.select_related("actor", "checkin"),
             "error": exc.detail, "fields": exc.fields, "note": note,
         }, status=exc.status_code)
+    next_url = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(next_url)
     return redirect("alert-detail", alert_id=alert.uuid)
+
+
+def _require_staff(request: HttpRequest) -> None:
+    if not request.user.is_staff_member:
+        raise Http404
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Patients sorted by risk. htmx polls the rows (`?partial=rows`) to show new alerts without a reload."""
+    _require_staff(request)
+    filters = DashboardFilters.from_params(request.GET)
+    rows = list(dashboard_patients_for_user(request.user, filters)[:PAGE_SIZE])
+    since = request.GET.get("since", "")
+    now = timezone.now()
+    for row in rows:
+        row.day = (timezone.localtime(now, row.tz).date() - row.infusion_on).days if row.infusion_on else None
+        row.is_new = bool(since and row.top_opened_at and row.top_opened_at.isoformat() > since)
+    context = {
+        "rows": rows, "filters": filters, "now": now, "poll_since": now.isoformat(),
+        "teams": CareTeam.objects.filter(pk__in=selectors.patients_visible_to(request.user).values("care_team_id")),
+        "therapies": Therapy.objects.all(), "urgencies": list(URGENCY_BY_LABEL),
+        "open_counts": _open_counts(request.user),
+    }
+    template = "monitoring/_dashboard_rows.html" if request.headers.get("HX-Request") else "monitoring/dashboard.html"
+    return render(request, template, context)
+
+
+def _open_counts(user) -> dict:
+    counts = (selectors.alerts_visible_to(user).exclude(status=AlertStatus.RESOLVED)
+              .values("urgency").annotate(n=Count("pk")))
+    by_value = {row["urgency"]: row["n"] for row in counts}
+    return {label.replace("-", "_"): by_value.get(value, 0) for label, value in URGENCY_BY_LABEL.items()}
+
+
+@login_required
+def alert_inbox(request: HttpRequest) -> HttpResponse:
+    """Open alerts of the user's teams, emergencies first, with rationale, evidence and delivery status."""
+    _require_staff(request)
+    alerts = selectors.open_alerts_worklist(request.user).prefetch_related("notifications")
+    return render(request, "monitoring/alert_inbox.html", {"alerts": alerts[:PAGE_SIZE]})
+
+
+@login_required
+def staff_patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
+    """Timeline of check-ins, amendments, alerts with their events and notifications; trend charts."""
+    _require_staff(request)
+    patient = get_object_or_404(
+        selectors.patients_visible_to(request.user).select_related("center", "care_team"), uuid=patient_id)
+    timeline = selectors.patient_timeline(patient)
+    return render(request, "monitoring/patient_detail.html", {
+        "patient": patient, "timeline": timeline["entries"], "chart_data": timeline["chart"],
+        "windows": selectors.patient_windows(patient),
+        "courses": patient.courses.select_related("therapy", "care_team").order_by("-start_date"),
+        "alerts": patient.alerts.exclude(status=AlertStatus.RESOLVED).order_by("-urgency"),
+    })

@@ -44,7 +44,7 @@ def home(request: HttpRequest) -> HttpResponse:
         if len(patients) == 1:
             return redirect("patient-home", patient_id=patients[0].uuid)
         return render(request, "tracker/choose_patient.html", {"patients": patients})
-    return redirect("staff-patients")
+    return redirect("dashboard")
 
 
 @login_required

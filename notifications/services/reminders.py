@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from monitoring.rules.policy import parse_local_time
+from monitoring.rules.schedule import checkin_interval_days as expected_interval
 from monitoring.services.policy import policy_for_center
 from notifications.models import NotificationKind, ReminderState
 from notifications.services.outbox import notification_create
@@ -27,14 +28,9 @@ def local_datetime(day: dt.date, hhmm: str, tz: zoneinfo.ZoneInfo) -> dt.datetim
 
 
 def checkin_interval_days(patient: Patient, day: dt.date, policy) -> int | None:
-    """1 during the CAR T daily period, the policy interval otherwise; None without an active course."""
     courses = list(patient.courses.filter(status=CourseStatus.ACTIVE, start_date__lte=day).select_related("therapy"))
-    if not courses:
-        return None
-    if any(c.therapy.therapy_class == TherapyClass.CAR_T and (day - c.start_date).days < policy.car_t_daily_checkin_days
-           for c in courses):
-        return 1
-    return policy.checkin_interval_days
+    car_t_days = [(day - c.start_date).days for c in courses if c.therapy.therapy_class == TherapyClass.CAR_T]
+    return expected_interval(car_t_days, bool(courses), policy)
 
 
 def _last_logged(patient: Patient, today: dt.date) -> dt.date | None:

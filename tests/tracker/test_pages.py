@@ -298,13 +298,13 @@ def test_home_page_says_done_only_after_a_complete_checkin(patient):
     assert NOT_DONE not in body
 
 
-def test_home_redirects_a_patient_to_their_own_page_and_staff_to_the_patient_list(patient, nurse):
+def test_home_redirects_a_patient_to_their_own_page_and_staff_to_the_dashboard(patient, nurse):
     response = signed_in(patient.user).get("/")
     assert response.status_code == 302
     assert response["Location"] == f"/patients/{patient.uuid}/"
     response = signed_in(nurse).get("/")
     assert response.status_code == 302
-    assert response["Location"] == "/staff/patients/"
+    assert response["Location"] == "/staff/"
 
 
 def test_caregiver_of_two_patients_chooses_whom_to_check_in_for(patient, caregiver, team_a):
