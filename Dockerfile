@@ -17,6 +17,7 @@ RUN pip install --no-cache-dir --require-hashes -r requirements/base.txt
 
 COPY . .
 COPY --from=assets /assets/vendor/ static/vendor/
+RUN pybabel compile --domain=django --directory=locale
 # Static files are collected at build time; collectstatic needs only a placeholder configuration.
 RUN DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=build DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     REDIS_URL=redis://build:6379/0 python manage.py collectstatic --noinput \

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lock bench lint
+.PHONY: install run test lock bench lint messages
 
 $(STAMP): requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,12 @@ $(ASSETS): package-lock.json
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/chart.js/dist/chart.umd.min.js static/vendor/
 	touch $(ASSETS)
 
-install: $(STAMP) $(ASSETS)
+# Translations: compiled from the committed .po files with Babel (no GNU gettext needed).
+MO := locale/es/LC_MESSAGES/django.mo
+$(MO): locale/es/LC_MESSAGES/django.po $(STAMP)
+	$(VENV)/bin/pybabel compile --domain=django --directory=locale --statistics
+
+install: $(STAMP) $(ASSETS) $(MO)
 
 # Web (http://127.0.0.1:8000), Celery worker and Celery beat in the foreground; Ctrl-C stops all three.
 run: install
@@ -28,8 +33,13 @@ run: install
 	$(VENV)/bin/honcho --procfile Procfile.dev start
 
 test: install
+	bash scripts/ensure_chromium.sh
 	$(PY) scripts/wait_for_services.py
 	$(VENV)/bin/pytest
+
+messages: install
+	$(PY) scripts/rules_messages.py
+	$(PY) manage.py makemessages -l es --ignore=.venv --ignore=node_modules --ignore=tests --ignore=bench --ignore=var --no-location
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -67,38 +67,18 @@ def _overdue_cutoffs(centers: list[Center]) -> tuple[Case, Case]:
             Case(*daily, output_field=DateField()), Case(*interval, output_field=DateField()))
 
 
-def dashboard_patients_for_user(user: User, filters: DashboardFilters = DashboardFilters()) -> QuerySet[Patient]:
-    visible = patients_visible_to(user)
-    open_alerts = Alert.objects.filter(patient=OuterRef("pk")).exclude(status=AlertStatus.RESOLVED)
-    top = open_alerts.order_by("-urgency", F("min_grade").desc(nulls_last=True), "opened_at")
+def annotate_checkin_status(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+    """Add `last_complete_on`, `infusion_on`, `in_daily_period` and `missed`: a check-in that was due
+    (daily through the CAR T daily period, then every `checkin_interval_days`; center policy) is overdue."""
     checkins = _current_checkins()
-    latest = checkins.order_by("-recorded_at")
-    courses = TreatmentCourse.objects.filter(patient=OuterRef("pk"), status=CourseStatus.ACTIVE).order_by("-start_date")
-    car_t = courses.filter(therapy__therapy_class=TherapyClass.CAR_T)
-    driving = Window.objects.filter(course__patient=OuterRef("pk"), course__status=CourseStatus.ACTIVE,
-                                    kind=WindowKind.DRIVING, cleared_on__isnull=True).order_by("-ends_on")
-    centers = list(Center.objects.filter(pk__in=visible.values("center_id")))
+    courses = TreatmentCourse.objects.filter(patient=OuterRef("pk"), status=CourseStatus.ACTIVE)
+    car_t = courses.filter(therapy__therapy_class=TherapyClass.CAR_T).order_by("-start_date")
+    centers = list(Center.objects.filter(pk__in=patients.values("center_id")))
     daily_start, daily_cutoff, interval_cutoff = _overdue_cutoffs(centers)
-
-    qs = visible.select_related("care_team", "center").annotate(
-        top_urgency=Coalesce(Subquery(top.values("urgency")[:1]), 0),
-        top_grade=Coalesce(Subquery(top.values("min_grade")[:1]), 0),
-        top_opened_at=Subquery(top.values("opened_at")[:1]),
-        top_alert_id=Subquery(top.values("uuid")[:1]),
-        top_alert_title=Subquery(top.values("title")[:1]),
-        top_alert_status=Subquery(top.values("status")[:1]),
-        open_alert_count=Coalesce(Subquery(
-            open_alerts.order_by().values("patient").annotate(n=Count("pk")).values("n")[:1],
-            output_field=IntegerField()), 0),
-        last_checkin_at=Subquery(latest.values("recorded_at")[:1]),
-        last_temperature=Subquery(latest.filter(temperature_c__isnull=False).values("temperature_c")[:1]),
-        last_heart_rate=Subquery(latest.filter(heart_rate__isnull=False).values("heart_rate")[:1]),
+    return patients.annotate(
         last_complete_on=Subquery(checkins.filter(is_complete=True).order_by("-local_date").values("local_date")[:1]),
-        therapy_name=Subquery(courses.values("therapy__brand_name")[:1]),
-        therapy_code=Subquery(courses.values("therapy__code")[:1]),
         first_course_on=Subquery(courses.order_by("start_date").values("start_date")[:1]),
         infusion_on=Subquery(car_t.values("start_date")[:1]),
-        driving_ends_on=Subquery(driving.values("ends_on")[:1]),
     ).annotate(
         in_daily_period=Case(When(infusion_on__gte=daily_start, then=Value(True)), default=Value(False),
                              output_field=BooleanField()),
@@ -111,6 +91,34 @@ def dashboard_patients_for_user(user: User, filters: DashboardFilters = Dashboar
             | Q(last_complete_on__lt=interval_cutoff),
             output_field=BooleanField(),
         ),
+    )
+
+
+def dashboard_patients_for_user(user: User, filters: DashboardFilters = DashboardFilters()) -> QuerySet[Patient]:
+    visible = patients_visible_to(user)
+    open_alerts = Alert.objects.filter(patient=OuterRef("pk")).exclude(status=AlertStatus.RESOLVED)
+    top = open_alerts.order_by("-urgency", F("min_grade").desc(nulls_last=True), "opened_at")
+    checkins = _current_checkins()
+    latest = checkins.order_by("-recorded_at")
+    courses = TreatmentCourse.objects.filter(patient=OuterRef("pk"), status=CourseStatus.ACTIVE).order_by("-start_date")
+    driving = Window.objects.filter(course__patient=OuterRef("pk"), course__status=CourseStatus.ACTIVE,
+                                    kind=WindowKind.DRIVING, cleared_on__isnull=True).order_by("-ends_on")
+    qs = annotate_checkin_status(visible).select_related("care_team", "center").annotate(
+        top_urgency=Coalesce(Subquery(top.values("urgency")[:1]), 0),
+        top_grade=Coalesce(Subquery(top.values("min_grade")[:1]), 0),
+        top_opened_at=Subquery(top.values("opened_at")[:1]),
+        top_alert_id=Subquery(top.values("uuid")[:1]),
+        top_alert_title=Subquery(top.values("title")[:1]),
+        top_alert_status=Subquery(top.values("status")[:1]),
+        open_alert_count=Coalesce(Subquery(
+            open_alerts.order_by().values("patient").annotate(n=Count("pk")).values("n")[:1],
+            output_field=IntegerField()), 0),
+        last_checkin_at=Subquery(latest.values("recorded_at")[:1]),
+        last_temperature=Subquery(latest.filter(temperature_c__isnull=False).values("temperature_c")[:1]),
+        last_heart_rate=Subquery(latest.filter(heart_rate__isnull=False).values("heart_rate")[:1]),
+        therapy_name=Subquery(courses.values("therapy__brand_name")[:1]),
+        therapy_code=Subquery(courses.values("therapy__code")[:1]),
+        driving_ends_on=Subquery(driving.values("ends_on")[:1]),
     )
     if filters.team:
         qs = qs.filter(care_team__uuid=filters.team)

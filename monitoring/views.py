@@ -1,18 +1,19 @@
 """Staff pages of monitoring. The alert page is where every message links; the template lists the
 alert's notifications (delivery status) through the reverse relation the notifications app adds."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.db.models import Count
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from monitoring import selectors
 from monitoring.dashboard import PAGE_SIZE, URGENCY_BY_LABEL, DashboardFilters, dashboard_patients_for_user
-from monitoring.services.alerts import alert_acknowledge, alert_resolve
 from monitoring.models import AlertStatus
+from monitoring.services.alerts import alert_acknowledge, alert_resolve
 from tracker.errors import ApplicationError
 from tracker.models import CareTeam, Therapy
 
@@ -78,7 +79,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "rows": rows, "filters": filters, "now": now, "poll_since": now.isoformat(),
         "teams": CareTeam.objects.filter(pk__in=selectors.patients_visible_to(request.user).values("care_team_id")),
         "therapies": Therapy.objects.all(), "urgencies": list(URGENCY_BY_LABEL),
-        "open_counts": _open_counts(request.user),
+        "open_counts": _open_counts(request.user), "poll_seconds": settings.DASHBOARD_POLL_SECONDS,
     }
     template = "monitoring/_dashboard_rows.html" if request.headers.get("HX-Request") else "monitoring/dashboard.html"
     return render(request, template, context)

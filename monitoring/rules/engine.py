@@ -128,17 +128,23 @@ _HEADLINES = {
 }
 
 
-def patient_instruction(findings: Iterable[Finding], center_phone: str) -> str:
+def patient_instruction(findings: Iterable[Finding], center_phone: str, translate=None) -> str:
     """Top-level plain-language instruction: the headline for the highest urgency, then the distinct
-    instructions of the findings at that level."""
+    instructions of the findings at that level. `translate` (e.g. Django's gettext) maps each English
+    message to the patient's language; the engine itself stays free of any framework."""
+    tr = translate or (lambda text: text)
     findings = list(findings)
     top = highest_urgency(findings)
-    parts = [_HEADLINES[top].format(phone=center_phone)]
+    parts = [tr(_HEADLINES[top]).format(phone=center_phone)]
     if top > Urgency.NONE:
         for f in findings:
-            if f.urgency == top and f.patient_instruction not in parts:
-                parts.append(f.patient_instruction)
+            text = tr(f.patient_instruction)
+            if f.urgency == top and text not in parts:
+                parts.append(text)
     return "\n\n".join(parts)
+
+
+HEADLINES = _HEADLINES
 
 
 def followups(checkin: CheckinInput, ctx: EvaluationContext) -> list[FollowUp]:

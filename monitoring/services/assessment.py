@@ -4,7 +4,8 @@ patient is told. Connected to tracker.signals.checkin_recorded."""
 import datetime as dt
 
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from monitoring.models import CheckinAssessment, FollowUp, Window, WindowKind
 from monitoring.rules import CheckinInput, EvaluationContext, TherapyContext, evaluate, followups, highest_urgency
@@ -113,7 +114,9 @@ def checkin_assess(*, checkin: CheckIn) -> dict:
         windows_extend_for_neuro(patient=patient, checkin=checkin, policy=policy)
     _schedule_followups(checkin, patient, data, ctx)
     urgency = highest_urgency(findings)
-    instruction = compose_instruction(findings, patient.center.phone_24_7)
+    with translation.override(patient.preferred_language):
+        # What the patient is told, in their language (monitoring/rules_messages.py lists the messages).
+        instruction = compose_instruction(findings, patient.center.phone_24_7, translate=gettext)
     assessment = CheckinAssessment.objects.create(
         checkin=checkin, urgency=int(urgency), findings=[f.to_dict() for f in findings], instruction=instruction,
         evaluated_at=now,

@@ -10,7 +10,7 @@ class EmailChannel(Channel):
     kind = "email"
 
     def send(self, notification) -> None:
-        address = notification.recipient.email if notification.recipient else ""
+        address = notification.context.get("email") or (notification.recipient.email if notification.recipient else "")
         if not address:
             raise DeliveryError("The recipient has no email address.", permanent=True)
         message = EmailMessage(

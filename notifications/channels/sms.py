@@ -36,7 +36,7 @@ class SmsChannel(Channel):
     kind = "sms"
 
     def send(self, notification) -> None:
-        phone = notification.recipient.phone if notification.recipient else ""
+        phone = notification.context.get("phone") or (notification.recipient.phone if notification.recipient else "")
         if not phone:
             raise DeliveryError("The recipient has no phone number.", permanent=True)
         backend = import_string(settings.SMS_BACKEND)()

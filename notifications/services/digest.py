@@ -7,21 +7,21 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from monitoring.dashboard import annotate_checkin_status
 from monitoring.models import Alert, AlertStatus, Window
 from monitoring.rules.policy import parse_local_time
 from monitoring.services.policy import policy_for_center
-from notifications.models import DigestRun, NotificationKind, ReminderState
+from notifications.models import DigestRun, NotificationKind
 from notifications.services.outbox import notification_create
-from notifications.services.routing import ChainRole, channels_for, on_call, patient_channels
-from tracker.models import CareTeam, Role, User
+from notifications.services.routing import ChainRole, channels_for, contact_for, on_call, patient_channels
+from tracker.models import CareTeam, Patient, Role, User
 from tracker.models.therapies import CourseStatus
 
 
 def team_summary(team: CareTeam, today: dt.date, policy) -> dict:
     alerts = Alert.objects.filter(patient__care_team=team).exclude(status=AlertStatus.RESOLVED).aggregate(
         total=Count("pk"), emergencies=Count("pk", filter=Q(urgency=4)), urgents=Count("pk", filter=Q(urgency=3)))
-    missed = ReminderState.objects.filter(patient__care_team=team).filter(
-        Q(expected_on__lt=today) | Q(stage__gte=ReminderState.Stage.SECOND_SENT)).count()
+    missed = annotate_checkin_status(Patient.objects.filter(care_team=team)).filter(missed=True).count()
     ending = Window.objects.filter(
         course__care_team=team, course__status=CourseStatus.ACTIVE, cleared_on__isnull=True,
         ends_on__gte=today, ends_on__lte=today + dt.timedelta(days=policy.window_ending_notice_days)).count()
@@ -76,11 +76,12 @@ def window_end_notices(*, now: dt.datetime | None = None) -> int:
                 continue
             people = [u for u in [patient.user, *patient.caregivers.filter(is_active=True)] if u is not None]
             for user in people:
-                for channel in patient_channels(user):
+                for channel in patient_channels(user, patient):
                     notification_create(
                         dedup_key=f"window_end:{window.uuid}:user{user.pk}:{channel}", kind=NotificationKind.WINDOW_END,
                         channel=channel, patient=patient, recipient=user, language=user.preferred_language,
-                        context={"for_patient": True, "window_kind": window.kind, "link": f"/patients/{patient.uuid}/"},
+                        context={"for_patient": True, "window_kind": window.kind, "link": f"/patients/{patient.uuid}/",
+                                 **contact_for(user, patient)},
                     )
             for user in on_call(patient.care_team, ChainRole.PRIMARY_NURSE, now):
                 notification_create(

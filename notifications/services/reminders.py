@@ -14,7 +14,7 @@ from monitoring.rules.schedule import checkin_interval_days as expected_interval
 from monitoring.services.policy import policy_for_center
 from notifications.models import NotificationKind, ReminderState
 from notifications.services.outbox import notification_create
-from notifications.services.routing import ChainRole, channels_for, on_call, patient_channels
+from notifications.services.routing import ChainRole, channels_for, contact_for, on_call, patient_channels
 from tracker.models import Patient
 from tracker.models.therapies import CourseStatus, TherapyClass
 from tracker.selectors import logged_dates
@@ -62,12 +62,12 @@ def _remind_patient(patient: Patient, state: ReminderState, stage: int) -> int:
     people = [u for u in [patient.user, *patient.caregivers.filter(is_active=True)] if u is not None]
     sent = 0
     for user in people:
-        for channel in patient_channels(user):
+        for channel in patient_channels(user, patient):
             sent += bool(notification_create(
                 dedup_key=f"reminder:{patient.uuid}:{state.expected_on}:{stage}:user{user.pk}:{channel}",
                 kind=NotificationKind.REMINDER, channel=channel, patient=patient, recipient=user,
                 language=patient.preferred_language if user == patient.user else user.preferred_language,
-                context={"link": f"/patients/{patient.uuid}/checkin/"},
+                context={"link": f"/patients/{patient.uuid}/checkin/", **contact_for(user, patient)},
             ))
     return sent
 
@@ -90,7 +90,7 @@ def reminder_advance(*, state_id: int, now: dt.datetime | None = None) -> str:
     """Take one due reminder step for one patient. Returns what was done."""
     now = now or timezone.now()
     with transaction.atomic():
-        state = (ReminderState.objects.select_for_update(skip_locked=True)
+        state = (ReminderState.objects.select_for_update(skip_locked=True, of=("self",))
                  .select_related("patient__center", "patient__care_team", "patient__user")
                  .filter(pk=state_id, next_due_at__lte=now).first())
         if state is None:

@@ -42,13 +42,22 @@ def channels_for(user: User, urgency: int | None = None) -> list[str]:
     return channels
 
 
-def patient_channels(user: User) -> list[str]:
+def contact_for(user: User, patient=None) -> dict:
+    """Where to reach a patient or caregiver: the patient's own record holds the patient's phone and
+    email (the enrolment data); a caregiver's come from their account."""
+    if patient is not None and patient.user_id == user.pk:
+        return {"phone": patient.phone or user.phone, "email": patient.email or user.email}
+    return {"phone": user.phone, "email": user.email}
+
+
+def patient_channels(user: User, patient=None) -> list[str]:
     """Patients and caregivers: their preferred outside channel (SMS if they have a phone, else email)."""
     pref = NotificationPreference.objects.filter(user=user).first()
+    contact = contact_for(user, patient)
     channels = [ChannelKind.INAPP]
-    if user.phone and (pref is None or pref.sms):
+    if contact["phone"] and (pref is None or pref.sms):
         channels.append(ChannelKind.SMS)
-    elif user.email and (pref is None or pref.email):
+    elif contact["email"] and (pref is None or pref.email):
         channels.append(ChannelKind.EMAIL)
     return channels
 

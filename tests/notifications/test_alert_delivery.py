@@ -2,6 +2,8 @@
 the notify task, which writes one outbox row per recipient and channel and hands each to the delivery task
 (all eager here). clinical-rules "Urgency levels": urgent and emergency page on-call now."""
 
+# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
+
 import pytest
 
 from monitoring.models import Alert

@@ -1,6 +1,8 @@
 """One class per channel (email, SMS, paging webhook, in-app): what each sends, where, signed how, and which
 errors are permanent. The outside world is `notifications.outside.http_post`; email is Django's locmem."""
 
+# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
+
 import hashlib
 import hmac
 import io
@@ -219,3 +221,26 @@ def test_http_post_maps_5xx_and_429_and_network_errors_to_transient_and_4xx_to_p
         with pytest.raises(DeliveryError) as exc:
             outside.http_post(HOOK_URL, b"{}", {})
         assert exc.value.permanent is permanent, error
+
+
+def test_messages_are_rendered_with_the_rows_language_active(patient, outside_calls, monkeypatch):
+    """A reminder row for a Spanish-speaking patient is rendered under `es` (the text then comes from the
+    Spanish catalogue, when one is installed)."""
+    from django.utils import translation
+
+    from notifications.channels import base
+
+    seen = []
+    real = base.render_to_string
+
+    def spy(template, context):
+        seen.append((template, translation.get_language()))
+        return real(template, context)
+
+    monkeypatch.setattr(base, "render_to_string", spy)
+    reachable(patient.user)
+    row = make_notification(recipient=patient.user, channel="sms", kind="reminder", language="es",
+                            context={"link": f"/patients/{patient.uuid}/checkin/"})
+    SmsChannel().send(row)
+    assert seen == [("notifications/sms/reminder_body.txt", "es")]
+    assert translation.get_language() != "es"  # restored afterwards

@@ -2,6 +2,8 @@
 outcome after; transient errors back off and retry, permanent ones fail; a row stuck in `sending` by a dead
 worker is taken up again once stale (at-least-once, never twice at the same time)."""
 
+# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
+
 import datetime as dt
 
 import pytest

@@ -1,6 +1,8 @@
 """Escalation up the chain (nurse → charge nurse → physician) when nobody acknowledges in time:
 clinical-rules "Urgency levels": emergency after 5 min, urgent after 15 min, both center policy."""
 
+# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
+
 import datetime as dt
 
 import pytest

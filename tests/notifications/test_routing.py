@@ -78,12 +78,17 @@ def test_channels_email_when_the_user_has_an_address_and_prefers_it(nurse):
     assert channels_for(nurse, 2) == ["inapp"]
 
 
-@pytest.mark.parametrize(("urgency", "sms"), [(1, False), (2, False), (3, True), (4, True)])
-def test_sms_only_for_urgent_and_emergency(nurse, urgency, sms):
-    """clinical-rules Urgency levels: urgent and emergency page on-call now; same-day and routine do not."""
+@pytest.mark.parametrize(("urgency", "email", "sms"), [
+    (1, False, False), (2, True, False), (3, True, True), (4, True, True), (None, True, True)])
+def test_sms_only_for_urgent_and_emergency_and_nothing_outside_for_routine(nurse, urgency, email, sms):
+    """clinical-rules Urgency levels: urgent and emergency page on-call now; same-day is a nurse review (email);
+    routine is only visible on the dashboard and in the digest. None: not an alert (digest, notices), where
+    the caller decides."""
     reachable(nurse)
-    assert ("sms" in channels_for(nurse, urgency)) is sms
-    assert "email" in channels_for(nurse, urgency)
+    channels = channels_for(nurse, urgency)
+    assert channels[0] == "inapp"
+    assert ("email" in channels) is email
+    assert ("sms" in channels) is sms
 
 
 def test_no_sms_without_a_phone_even_for_an_emergency(nurse):

@@ -184,6 +184,9 @@ SMS_PROVIDER_TOKEN = env_secret("SMS_PROVIDER_TOKEN", default="")
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
 NOTIFICATION_STUCK_SECONDS = env.int("NOTIFICATION_STUCK_SECONDS", default=120)
 
+# The staff dashboard refreshes its rows this often (htmx polling).
+DASHBOARD_POLL_SECONDS = env.int("DASHBOARD_POLL_SECONDS", default=10)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

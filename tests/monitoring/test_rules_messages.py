@@ -1,0 +1,40 @@
+"""Every patient-facing message of the rules engine is marked for translation, so a Spanish-speaking
+patient is never told what to do in English."""
+
+import itertools
+import pathlib
+
+from monitoring.rules import CheckinInput, EvaluationContext, TherapyContext, evaluate
+from monitoring.rules_messages import MESSAGES
+from scripts.rules_messages import TARGET, render
+
+SIGNS = [name for name in CheckinInput.__dataclass_fields__ if name not in (
+    "recorded_at", "temperature_c", "heart_rate", "systolic_bp", "diastolic_bp", "spo2", "consciousness",
+    "ice_orientation", "ice_naming", "ice_command", "ice_writing", "ice_counting", "ice_score", "capd_score",
+    "extra_stools", "abdominal_pain", "rash_percent")]
+CONTEXTS = [
+    EvaluationContext(therapies=(TherapyContext("yescarta", "car_t", 3),), driving_window_active=True),
+    EvaluationContext(therapies=(TherapyContext("carvykti", "car_t", 30),)),
+    EvaluationContext(therapies=(TherapyContext("pembrolizumab", "checkpoint", 80, 0),)),
+]
+VALUES = [
+    {"temperature_c": 38.4}, {"temperature_c": 38.4, "dizzy_or_fainting": True}, {"spo2": 88}, {"systolic_bp": 85},
+    {"heart_rate": 130}, {"ice_score": 8}, {"ice_score": 5}, {"ice_score": 1}, {"consciousness": "wakes_to_voice"},
+    {"consciousness": "unrousable"}, {"extra_stools": 2}, {"extra_stools": 5}, {"extra_stools": 8},
+    {"abdominal_pain": "severe"}, {"rash_percent": 5}, {"rash_percent": 20}, {"rash_percent": 40},
+    {"seizure": True, "seizure_prolonged": True},
+]
+
+
+def test_generated_message_catalogue_is_up_to_date():
+    assert pathlib.Path(TARGET).read_text() == render(), "run scripts/rules_messages.py"
+
+
+def test_every_instruction_the_rules_give_is_in_the_translation_catalogue():
+    seen = set()
+    cases = [{name: True} for name in SIGNS] + VALUES
+    for ctx, values in itertools.product(CONTEXTS, cases):
+        for finding in evaluate(CheckinInput(**values), ctx):
+            seen.add(finding.patient_instruction)
+            assert finding.patient_instruction in MESSAGES, (values, finding.rule_id)
+    assert len(seen) >= 15

@@ -1,0 +1,190 @@
+"""The outbox sweep (re-enqueue rows the broker lost or a dead worker left in `sending`; give alerts whose
+fast path was lost their rows), the queue-health report, its command and admin page, and the beat schedule."""
+
+# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django_celery_beat.models import PeriodicTask
+
+from monitoring.models import Alert
+from notifications.models import Notification
+from notifications.schedule import SCHEDULE
+from notifications.services.health import queue_health
+from notifications.services.sweep import outbox_sweep
+from tests.notifications.notif_support import (  # noqa: F401 (fixtures)
+    FEVER_AND_DIZZY,
+    eager_tasks,
+    enqueued,
+    make_notification,
+    now_s,
+    outside_calls,
+    post_checkin,
+    reachable,
+    signed_in,
+)
+
+
+@pytest.fixture
+def now():
+    moment = now_s()
+    with time_machine.travel(moment, tick=False):
+        yield moment
+
+
+@pytest.fixture
+def sweep(django_capture_on_commit_callbacks):
+    def _sweep():
+        with django_capture_on_commit_callbacks(execute=True):
+            return outbox_sweep()
+
+    return _sweep
+
+
+def test_pending_row_whose_enqueue_was_lost_is_enqueued_again(nurse, now, enqueued, sweep):
+    lost = make_notification(recipient=nurse, next_attempt_at=now - dt.timedelta(minutes=5))
+    fresh = make_notification(recipient=nurse, next_attempt_at=now)  # its task is probably on the way
+    done = make_notification(recipient=nurse, status="sent", next_attempt_at=now - dt.timedelta(hours=1))
+    failed = make_notification(recipient=nurse, status="failed", next_attempt_at=now - dt.timedelta(hours=1))
+    report = sweep()
+    assert enqueued == [lost.pk]
+    assert report == {"requeued": 1, "alerts_fixed": 0}
+    assert fresh.pk not in enqueued and done.pk not in enqueued and failed.pk not in enqueued
+
+
+def test_row_left_in_sending_by_a_dead_worker_is_enqueued_again_once_stale(nurse, now, enqueued, sweep, settings):
+    stuck = make_notification(recipient=nurse, status="sending", attempts=1,
+                              claimed_at=now - dt.timedelta(seconds=settings.NOTIFICATION_STUCK_SECONDS + 1))
+    busy = make_notification(recipient=nurse, status="sending", attempts=1, claimed_at=now - dt.timedelta(seconds=5))
+    sweep()
+    assert enqueued == [stuck.pk]
+    assert busy.pk not in enqueued
+
+
+def test_sweep_then_delivery_sends_the_lost_row(nurse, now, eager_tasks, outside_calls, sweep):
+    reachable(nurse)
+    row = make_notification(recipient=nurse, channel="sms", next_attempt_at=now - dt.timedelta(minutes=5))
+    sweep()
+    row.refresh_from_db()
+    assert row.status == "sent"
+    assert len(outside_calls.sms()) == 1
+
+
+def test_open_emergency_alert_whose_fast_path_was_lost_gets_its_rows_from_the_sweep(
+        as_user, patient, nurse, now, enqueued, sweep):
+    """The check-in's after-commit hook never ran (a crash between commit and enqueue): no rows for step 0."""
+    reachable(nurse)
+    post_checkin(as_user(patient.user), **FEVER_AND_DIZZY)  # on_commit hooks are not run here
+    alert = Alert.objects.get()
+    assert not alert.notifications.exists()
+    assert queue_health()["alerts_without_notification"] == 1
+
+    report = sweep()
+    assert report["alerts_fixed"] == 1
+    rows = alert.notifications.all()
+    assert {(r.recipient_id, r.channel, r.step) for r in rows} == {
+        (nurse.pk, "inapp", 0), (nurse.pk, "email", 0), (nurse.pk, "sms", 0)}
+    assert sorted(enqueued) == sorted(r.pk for r in rows)
+    assert queue_health()["alerts_without_notification"] == 0
+    assert sweep()["alerts_fixed"] == 0  # nothing twice
+
+
+def test_resolved_alert_without_rows_is_left_alone(as_user, patient, nurse, now, enqueued, sweep):
+    from monitoring.services.alerts import alert_resolve
+
+    post_checkin(as_user(patient.user), **FEVER_AND_DIZZY)
+    alert_resolve(alert=Alert.objects.get(), user=nurse, note="Seen in clinic")
+    assert sweep()["alerts_fixed"] == 0
+    assert not Notification.objects.exists()
+
+
+def test_queue_health_reports_pending_stuck_failed_and_alerts_without_notification(
+        as_user, patient, nurse, now, settings):
+    make_notification(recipient=nurse)  # pending, due now: not stuck yet
+    make_notification(recipient=nurse, next_attempt_at=now - dt.timedelta(minutes=2))  # pending, stuck
+    make_notification(recipient=nurse, status="sending", claimed_at=now - dt.timedelta(
+        seconds=settings.NOTIFICATION_STUCK_SECONDS + 1))  # stuck
+    make_notification(recipient=nurse, status="sending", claimed_at=now)
+    make_notification(recipient=nurse, status="failed", last_error="HTTP 400")
+    make_notification(recipient=nurse, status="failed", created_at=now - dt.timedelta(days=2))
+    make_notification(recipient=nurse, status="sent", sent_at=now - dt.timedelta(minutes=1))
+    post_checkin(as_user(patient.user), **FEVER_AND_DIZZY)
+    assert queue_health() == {
+        "pending": 2, "sending": 2, "stuck": 2, "failed_last_24h": 1, "sent_last_24h": 1,
+        "alerts_without_notification": 1,
+    }
+
+
+def test_queue_health_command_exits_1_when_something_is_stuck(nurse, now, capsys):
+    make_notification(recipient=nurse, next_attempt_at=now - dt.timedelta(minutes=10))
+    with pytest.raises(SystemExit) as exc:
+        call_command("queue_health", "--fail-on-problem")
+    assert exc.value.code == 1
+    out = capsys.readouterr().out
+    assert "stuck" in out and "pending" in out
+
+
+def test_queue_health_command_passes_when_all_is_well(nurse, now, capsys):
+    make_notification(recipient=nurse, status="sent", sent_at=now)
+    call_command("queue_health", "--fail-on-problem")
+    assert "sent_last_24h" in capsys.readouterr().out
+
+
+def test_admin_queue_health_page_loads_for_the_admin(admin_user, nurse, now):
+    make_notification(recipient=nurse, next_attempt_at=now - dt.timedelta(minutes=10))
+    response = signed_in(admin_user).get("/admin/notifications/notification/health/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Notification queue health" in body
+    assert "stuck" in body and "alerts_without_notification" in body
+    changelist = signed_in(admin_user).get("/admin/notifications/notification/")
+    assert changelist.status_code == 200
+    assert "/admin/notifications/notification/health/" in changelist.content.decode()
+
+
+def test_admin_queue_health_page_is_not_for_nurses(nurse):
+    response = signed_in(nurse).get("/admin/notifications/notification/health/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_beat_schedule_from_the_migration_has_every_task_of_schedule_py(db):
+    from celery import current_app
+
+    tasks = {t.name: t for t in PeriodicTask.objects.select_related("interval")}
+    for name, (task, seconds) in SCHEDULE.items():
+        assert name in tasks, name
+        assert tasks[name].task == task
+        assert tasks[name].enabled
+        assert tasks[name].interval.every == seconds and tasks[name].interval.period == "seconds"
+        assert task in current_app.tasks, f"{task} is not a registered task"
+
+
+def test_sync_schedule_command_is_idempotent(db):
+    before = PeriodicTask.objects.count()
+    call_command("sync_schedule")
+    call_command("sync_schedule")
+    assert PeriodicTask.objects.count() == before
+
+
+def test_broker_down_when_the_alert_opens_keeps_the_checkin_and_the_sweep_delivers_later(
+        as_user, patient, nurse, now, enqueued, sweep, monkeypatch, django_capture_on_commit_callbacks):
+    from kombu.exceptions import OperationalError
+
+    from notifications.tasks import notify_alert_changed
+
+    def broker_down(*args):
+        raise OperationalError("Error 111 connecting to redis")
+
+    monkeypatch.setattr(notify_alert_changed, "delay", broker_down)
+    reachable(nurse)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_checkin(as_user(patient.user), **FEVER_AND_DIZZY)
+    assert response.status_code == 201
+    alert = Alert.objects.get()
+    assert not alert.notifications.exists()
+    assert sweep()["alerts_fixed"] == 1
+    assert alert.notifications.filter(recipient=nurse).count() == 3
