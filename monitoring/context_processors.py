@@ -3,7 +3,7 @@
 
 from django.utils import timezone
 
-from monitoring.selectors import due_followups, patient_windows
+from monitoring.selectors import due_followups, next_checkin_expected, patient_windows
 from tracker.models import Role
 from tracker.selectors import patients_visible_to
 
@@ -29,4 +29,5 @@ def patient_monitoring(request) -> dict:
         "driving_window": next((w for w in windows if w["kind"] == "driving" and w["active"]), None),
         "proximity_window": next((w for w in windows if w["kind"] == "proximity" and w["active"]), None),
         "due_followups": list(due_followups(patient, timezone.now())),
+        "next_checkin_on": next_checkin_expected(patient),
     }

@@ -6,10 +6,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from monitoring.models import Alert, AlertStatus, FollowUp, Window
+from monitoring.rules.schedule import checkin_interval_days, next_expected_date
+from monitoring.services.policy import policy_for_center
 from monitoring.services.windows import window_status
 from tracker.models import Patient, User
-from tracker.models.therapies import CourseStatus
-from tracker.selectors import patients_visible_to
+from tracker.models.therapies import CourseStatus, TherapyClass
+from tracker.selectors import logged_dates, patients_visible_to
 
 
 def alerts_visible_to(user: User) -> QuerySet[Alert]:
@@ -73,3 +75,21 @@ def patient_timeline(patient: Patient, *, days: int = 100) -> dict:
         "ice": [c.ice_score for c in readings],
     }
     return {"entries": entries, "chart": chart}
+
+
+def checkin_interval_for(patient: Patient, day: dt.date, policy) -> int | None:
+    """Days between expected check-ins for this patient on this day (None: no active course)."""
+    courses = list(patient.courses.filter(status=CourseStatus.ACTIVE, start_date__lte=day).select_related("therapy"))
+    car_t_days = [(day - c.start_date).days for c in courses if c.therapy.therapy_class == TherapyClass.CAR_T]
+    return checkin_interval_days(car_t_days, bool(courses), policy)
+
+
+def next_checkin_expected(patient: Patient, now: dt.datetime | None = None, policy=None) -> dt.date | None:
+    """The local date the patient's next check-in is expected (None without an active course)."""
+    policy = policy or policy_for_center(patient.center)
+    today = timezone.localtime(now or timezone.now(), patient.tz).date()
+    interval = checkin_interval_for(patient, today, policy)
+    if interval is None:
+        return None
+    logged = logged_dates(patient, start=today - dt.timedelta(days=60), end=today)
+    return next_expected_date(max(logged) if logged else None, today, interval)

@@ -10,13 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from monitoring.rules.policy import parse_local_time
-from monitoring.rules.schedule import checkin_interval_days as expected_interval
+from monitoring.selectors import next_checkin_expected
 from monitoring.services.policy import policy_for_center
 from notifications.models import NotificationKind, ReminderState
 from notifications.services.outbox import notification_create
 from notifications.services.routing import ChainRole, channels_for, contact_for, on_call, patient_channels
 from tracker.models import Patient
-from tracker.models.therapies import CourseStatus, TherapyClass
+from tracker.models.therapies import CourseStatus
 from tracker.selectors import logged_dates
 
 Stage = ReminderState.Stage
@@ -27,31 +27,14 @@ def local_datetime(day: dt.date, hhmm: str, tz: zoneinfo.ZoneInfo) -> dt.datetim
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=tz)
 
 
-def checkin_interval_days(patient: Patient, day: dt.date, policy) -> int | None:
-    courses = list(patient.courses.filter(status=CourseStatus.ACTIVE, start_date__lte=day).select_related("therapy"))
-    car_t_days = [(day - c.start_date).days for c in courses if c.therapy.therapy_class == TherapyClass.CAR_T]
-    return expected_interval(car_t_days, bool(courses), policy)
-
-
-def _last_logged(patient: Patient, today: dt.date) -> dt.date | None:
-    days = logged_dates(patient, start=today - dt.timedelta(days=60), end=today)
-    return max(days) if days else None
-
-
 def reminder_reschedule(*, patient: Patient, now: dt.datetime | None = None) -> ReminderState | None:
     """Work out the next local date a check-in is expected and when its first reminder is due."""
     now = now or timezone.now()
     policy = policy_for_center(patient.center)
-    today = timezone.localtime(now, patient.tz).date()
-    interval = checkin_interval_days(patient, today, policy)
-    if interval is None:
+    expected = next_checkin_expected(patient, now, policy)
+    if expected is None:
         ReminderState.objects.filter(patient=patient).update(next_due_at=None)
         return None
-    last = _last_logged(patient, today)
-    if last is None or last + dt.timedelta(days=interval) <= today:
-        expected = today if last != today else today + dt.timedelta(days=interval)
-    else:
-        expected = last + dt.timedelta(days=interval)
     due = local_datetime(expected, policy.reminder_local_time, patient.tz)
     state, _ = ReminderState.objects.update_or_create(
         patient=patient, defaults={"expected_on": expected, "stage": Stage.WAITING, "next_due_at": due})
