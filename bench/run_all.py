@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
-BENCHMARKS = ["rules.py"]
+BENCHMARKS = ["rules.py", "alert_latency.py"]
 
 
 def main() -> int:

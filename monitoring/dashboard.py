@@ -2,6 +2,7 @@
 (open alert urgency, then grade, then the alert's age). One query for the rows, whatever their number."""
 
 import datetime as dt
+import uuid
 import zoneinfo
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ from tracker.models.therapies import CourseStatus, TherapyClass
 from tracker.selectors import patients_visible_to
 
 PAGE_SIZE = 200
+INVALID = "invalid"
 URGENCY_BY_LABEL = {"routine": 1, "same-day": 2, "urgent": 3, "emergency": 4}
 
 
@@ -43,7 +45,12 @@ class DashboardFilters:
 
     @classmethod
     def from_params(cls, params) -> "DashboardFilters":
-        return cls(team=params.get("team", ""), therapy=params.get("therapy", ""),
+        team = params.get("team", "")
+        try:
+            team = str(uuid.UUID(team)) if team else ""
+        except ValueError:
+            team = INVALID
+        return cls(team=team, therapy=params.get("therapy", ""),
                    urgency=params.get("urgency", ""), missed=params.get("missed") in ("1", "on", "true"),
                    query=params.get("q", "").strip())
 
@@ -53,16 +60,20 @@ def _current_checkins():
     return CheckIn.objects.filter(patient=OuterRef("pk")).filter(~Exists(newer))
 
 
-def _overdue_cutoffs(centers: list[Center]) -> tuple[Case, Case]:
-    """Per center: the date before which a missing check-in counts as missed, for daily and for interval
-    patients (center policy: daily through the CAR T period, then every N days)."""
+def _overdue_cutoffs(pairs: list[tuple[int, str]]) -> tuple[Case, Case, Case]:
+    """Per (center, patient time zone): the dates before which a missing check-in counts as missed, for
+    daily and for interval patients (center policy: daily through the CAR T period, then every N days),
+    judged by the patient's own calendar day."""
     daily, interval, daily_start = [], [], []
-    for center in centers:
-        policy = policy_for_center(center)
-        today = timezone.localtime(timezone.now(), zoneinfo.ZoneInfo(center.time_zone)).date()
-        daily_start.append(When(center_id=center.pk, then=Value(today - dt.timedelta(days=policy.car_t_daily_checkin_days - 1))))
-        daily.append(When(center_id=center.pk, then=Value(today - dt.timedelta(days=1))))
-        interval.append(When(center_id=center.pk, then=Value(today - dt.timedelta(days=policy.checkin_interval_days))))
+    policies = {center.pk: policy_for_center(center) for center in Center.objects.filter(pk__in={c for c, _ in pairs})}
+    now = timezone.now()
+    for center_id, tz in pairs:
+        policy = policies[center_id]
+        today = timezone.localtime(now, zoneinfo.ZoneInfo(tz)).date()
+        match = {"center_id": center_id, "time_zone": tz}
+        daily_start.append(When(**match, then=Value(today - dt.timedelta(days=policy.car_t_daily_checkin_days - 1))))
+        daily.append(When(**match, then=Value(today - dt.timedelta(days=1))))
+        interval.append(When(**match, then=Value(today - dt.timedelta(days=policy.checkin_interval_days))))
     return (Case(*daily_start, output_field=DateField()),
             Case(*daily, output_field=DateField()), Case(*interval, output_field=DateField()))
 
@@ -73,8 +84,8 @@ def annotate_checkin_status(patients: QuerySet[Patient]) -> QuerySet[Patient]:
     checkins = _current_checkins()
     courses = TreatmentCourse.objects.filter(patient=OuterRef("pk"), status=CourseStatus.ACTIVE)
     car_t = courses.filter(therapy__therapy_class=TherapyClass.CAR_T).order_by("-start_date")
-    centers = list(Center.objects.filter(pk__in=patients.values("center_id")))
-    daily_start, daily_cutoff, interval_cutoff = _overdue_cutoffs(centers)
+    pairs = list(patients.order_by().values_list("center_id", "time_zone").distinct())
+    daily_start, daily_cutoff, interval_cutoff = _overdue_cutoffs(pairs)
     return patients.annotate(
         last_complete_on=Subquery(checkins.filter(is_complete=True).order_by("-local_date").values("local_date")[:1]),
         first_course_on=Subquery(courses.order_by("start_date").values("start_date")[:1]),
@@ -120,6 +131,8 @@ def dashboard_patients_for_user(user: User, filters: DashboardFilters = Dashboar
         therapy_code=Subquery(courses.values("therapy__code")[:1]),
         driving_ends_on=Subquery(driving.values("ends_on")[:1]),
     )
+    if filters.team == INVALID:
+        return qs.none()
     if filters.team:
         qs = qs.filter(care_team__uuid=filters.team)
     if filters.therapy:

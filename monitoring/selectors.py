@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from monitoring.models import Alert, AlertStatus, FollowUp, Window
@@ -26,7 +26,7 @@ def open_alerts_worklist(user: User) -> QuerySet[Alert]:
         alerts_visible_to(user)
         .exclude(status=AlertStatus.RESOLVED)
         .select_related("patient", "acknowledged_by")
-        .order_by("-urgency", "-min_grade", "opened_at")
+        .order_by("-urgency", F("min_grade").desc(nulls_last=True), "opened_at")
     )
 
 

@@ -7,6 +7,7 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -14,6 +15,7 @@ from monitoring import selectors
 from monitoring.dashboard import PAGE_SIZE, URGENCY_BY_LABEL, DashboardFilters, dashboard_patients_for_user
 from monitoring.models import AlertStatus
 from monitoring.services.alerts import alert_acknowledge, alert_resolve
+from tracker.audit import audit
 from tracker.errors import ApplicationError
 from tracker.models import CareTeam, Therapy
 
@@ -21,10 +23,13 @@ from tracker.models import CareTeam, Therapy
 def _staff_alert(request: HttpRequest, alert_id):
     if not request.user.is_staff_member:
         raise Http404
-    return get_object_or_404(
+    alert = get_object_or_404(
         selectors.alerts_visible_to(request.user).select_related("patient__center", "acknowledged_by", "resolved_by"),
         uuid=alert_id,
     )
+    audit(request, "view" if request.method == "GET" else request.resolver_match.kwargs.get("action", "change"),
+          patient=alert.patient)
+    return alert
 
 
 @login_required
@@ -70,11 +75,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     _require_staff(request)
     filters = DashboardFilters.from_params(request.GET)
     rows = list(dashboard_patients_for_user(request.user, filters)[:PAGE_SIZE])
-    since = request.GET.get("since", "")
+    audit(request, "list", patients=rows)
+    since = parse_datetime(request.GET.get("since", "") or "")
     now = timezone.now()
     for row in rows:
-        row.day = (timezone.localtime(now, row.tz).date() - row.infusion_on).days if row.infusion_on else None
-        row.is_new = bool(since and row.top_opened_at and row.top_opened_at.isoformat() > since)
+        today = timezone.localtime(now, row.tz).date()  # the patient's own calendar day
+        row.day = (today - row.infusion_on).days if row.infusion_on else None
+        row.driving_active = bool(row.driving_ends_on and row.driving_ends_on > today)
+        row.is_new = bool(since and row.top_opened_at and row.top_opened_at > since)
     context = {
         "rows": rows, "filters": filters, "now": now, "poll_since": now.isoformat(),
         "teams": CareTeam.objects.filter(pk__in=selectors.patients_visible_to(request.user).values("care_team_id")),
@@ -96,8 +104,9 @@ def _open_counts(user) -> dict:
 def alert_inbox(request: HttpRequest) -> HttpResponse:
     """Open alerts of the user's teams, emergencies first, with rationale, evidence and delivery status."""
     _require_staff(request)
-    alerts = selectors.open_alerts_worklist(request.user).prefetch_related("notifications")
-    return render(request, "monitoring/alert_inbox.html", {"alerts": alerts[:PAGE_SIZE]})
+    alerts = list(selectors.open_alerts_worklist(request.user).prefetch_related("notifications")[:PAGE_SIZE])
+    audit(request, "list", patients=[a.patient_id for a in alerts])
+    return render(request, "monitoring/alert_inbox.html", {"alerts": alerts})
 
 
 @login_required
@@ -106,6 +115,7 @@ def staff_patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
     _require_staff(request)
     patient = get_object_or_404(
         selectors.patients_visible_to(request.user).select_related("center", "care_team"), uuid=patient_id)
+    audit(request, "view", patient=patient)
     timeline = selectors.patient_timeline(patient)
     return render(request, "monitoring/patient_detail.html", {
         "patient": patient, "timeline": timeline["entries"], "chart_data": timeline["chart"],

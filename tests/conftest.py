@@ -16,6 +16,16 @@ from tracker.models import Role, Therapy
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit and lockout counters never leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def team_a(db):
     return CareTeamFactory(name="Cellular Therapy")

@@ -3,6 +3,8 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from tracker.admin_base import ReadOnlyAdmin
 from tracker.models import (
+    ApiToken,
+    AuditEvent,
     CaregiverLink,
     CareTeam,
     CareTeamMembership,
@@ -119,3 +121,35 @@ class CheckInAdmin(ReadOnlyAdmin):
     search_fields = ["patient__last_name", "patient__mrn", "uuid"]
     raw_id_fields = ["patient", "entered_by", "amends"]
     date_hierarchy = "recorded_at"
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """Who opened or changed which chart, when and from where. Filter by patient or user; never editable."""
+
+    list_display = ["at", "username", "role", "action", "patient", "method", "path", "status_code", "ip_address"]
+    list_select_related = ["patient"]
+    list_filter = ["action", "role", "method"]
+    search_fields = ["username", "patient__mrn", "patient__last_name", "path", "ip_address"]
+    raw_id_fields = ["user", "patient"]
+    date_hierarchy = "at"
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "user", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "prefix"]
+    raw_id_fields = ["user"]
+    readonly_fields = ["user", "key_hash", "prefix", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        from django.utils import timezone
+
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"{count} token(s) revoked.")
+
+    def has_add_permission(self, request):
+        return False

@@ -6,15 +6,18 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from tracker import selectors, services
 from tracker.api.errors import flatten_errors
 from tracker.api.serializers import CheckInInputSerializer
+from tracker.audit import audit
 from tracker.models import Patient, Role
 from tracker.models.checkins import AbdominalPain, Channel, Consciousness
 from tracker.questions import SECTIONS, YES_NO_FIELDS, questions_for
+from tracker.security import CheckinRateThrottle
 
 
 def _visible_patient(request: HttpRequest, patient_id) -> Patient:
@@ -26,6 +29,7 @@ def _visible_patient(request: HttpRequest, patient_id) -> Patient:
     )
     if patient is None:
         raise Http404("No such patient in your care.")
+    audit(request, "view" if request.method == "GET" else "create", patient=patient)
     return patient
 
 
@@ -88,6 +92,11 @@ def checkin_new(request: HttpRequest, patient_id) -> HttpResponse:
     audiences = selectors.patient_audiences(patient)
     errors: dict[str, list[str]] = {}
     data: dict = {"temperature_unit": "F" if patient.center.time_zone.startswith("America/") else "C"}
+    if request.method == "POST" and not CheckinRateThrottle().allow_request(request, None):
+        errors = {"non_field_errors": [_("Too many check-ins in a short time. Please wait a minute and try again; "
+                                         "if you feel unwell, call your care team now.")]}
+        return render(request, "tracker/checkin_form.html", _form_context(request, patient, audiences, data, errors),
+                      status=429)
     if request.method == "POST":
         data = _form_values(request.POST)
         serializer = CheckInInputSerializer(data=data)
@@ -103,14 +112,15 @@ def checkin_new(request: HttpRequest, patient_id) -> HttpResponse:
                 recorded_at=values.pop("recorded_at", None),
             )
             return redirect("checkin-detail", patient_id=patient.uuid, checkin_id=result.checkin.uuid)
+    return render(request, "tracker/checkin_form.html", _form_context(request, patient, audiences, data, errors),
+                  status=400 if errors else 200)
+
+
+def _form_context(request, patient, audiences, data, errors) -> dict:
     questions = questions_for(audiences)
-    sections = [
-        (key, title, [q for q in questions if q.section == key])
-        for key, title in SECTIONS.items()
-    ]
-    return render(request, "tracker/checkin_form.html", {
+    return {
         "patient": patient,
-        "sections": sections,
+        "sections": [(key, title, [q for q in questions if q.section == key]) for key, title in SECTIONS.items()],
         "audiences": audiences,
         "data": data,
         "ticked": {name for name in YES_NO_FIELDS if data.get(name) is True},
@@ -118,7 +128,7 @@ def checkin_new(request: HttpRequest, patient_id) -> HttpResponse:
         "consciousness_choices": Consciousness.choices,
         "abdominal_pain_choices": AbdominalPain.choices,
         "is_staff_entry": request.user.is_staff_member,
-    }, status=400 if errors else 200)
+    }
 
 
 @login_required
@@ -145,4 +155,6 @@ def staff_patients(request: HttpRequest) -> HttpResponse:
         from django.db.models import Q
 
         patients = patients.filter(Q(last_name__icontains=query) | Q(first_name__icontains=query) | Q(mrn__iexact=query))
-    return render(request, "tracker/staff_patients.html", {"patients": patients[:200], "query": query})
+    patients = list(patients[:200])
+    audit(request, "list", patients=patients)
+    return render(request, "tracker/staff_patients.html", {"patients": patients, "query": query})

@@ -19,6 +19,7 @@ from monitoring.api.serializers import (
 from monitoring.models import Alert, Window
 from monitoring.services.alerts import alert_acknowledge, alert_resolve
 from monitoring.services.windows import window_clear, window_status
+from tracker.audit import AuditedListMixin, audit
 from tracker.selectors import patients_visible_to
 
 
@@ -47,7 +48,7 @@ class AlertFilter(django_filters.FilterSet):
         return queryset.filter(urgency__in=[URGENCY_BY_LABEL[v] for v in value])
 
 
-class AlertListView(generics.ListAPIView):
+class AlertListView(AuditedListMixin, generics.ListAPIView):
     """Alerts for the patients of your care teams, most urgent first."""
 
     permission_classes = [IsStaff]
@@ -70,13 +71,19 @@ class AlertDetailView(generics.RetrieveAPIView):
     def get_queryset(self):
         return AlertListView.get_queryset(self).prefetch_related("events__actor", "events__checkin")
 
+    def get_object(self):
+        alert = super().get_object()
+        audit(self.request, "view", patient=alert.patient)
+        return alert
+
 
 class AlertAcknowledgeView(APIView):
     permission_classes = [IsStaff]
 
     @extend_schema(request=NoteInputSerializer, responses={200: AlertDetailSerializer})
     def post(self, request, id):
-        alert = get_object_or_404(selectors.alerts_visible_to(request.user), uuid=id)
+        alert = get_object_or_404(selectors.alerts_visible_to(request.user).select_related("patient"), uuid=id)
+        audit(request, "acknowledge", patient=alert.patient)
         data = NoteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         alert = alert_acknowledge(alert=alert, user=request.user, note=data.validated_data.get("note", ""))
@@ -88,7 +95,8 @@ class AlertResolveView(APIView):
 
     @extend_schema(request=ResolveInputSerializer, responses={200: AlertDetailSerializer})
     def post(self, request, id):
-        alert = get_object_or_404(selectors.alerts_visible_to(request.user), uuid=id)
+        alert = get_object_or_404(selectors.alerts_visible_to(request.user).select_related("patient"), uuid=id)
+        audit(request, "resolve", patient=alert.patient)
         data = ResolveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         alert = alert_resolve(alert=alert, user=request.user, note=data.validated_data["note"])
@@ -107,6 +115,7 @@ class PatientWindowsView(APIView):
     @extend_schema(responses={200: WindowSerializer(many=True)})
     def get(self, request, id):
         patient = get_object_or_404(patients_visible_to(request.user), uuid=id)
+        audit(request, "view", patient=patient)
         rows = selectors.patient_windows(patient)
         windows = Window.objects.filter(pk__in=[r["window"].pk for r in rows]).select_related(
             "course__therapy", "course__patient", "cleared_by").prefetch_related("events__actor")
@@ -121,7 +130,9 @@ class WindowClearView(APIView):
     @extend_schema(request=ClearInputSerializer, responses={200: WindowSerializer})
     def post(self, request, id):
         window = get_object_or_404(
-            Window.objects.filter(course__patient__in=patients_visible_to(request.user).values("pk")), uuid=id)
+            Window.objects.filter(course__patient__in=patients_visible_to(request.user).values("pk"))
+            .select_related("course__patient"), uuid=id)
+        audit(request, "clear_window", patient=window.course.patient)
         data = ClearInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         window = window_clear(window=window, user=request.user, reason=data.validated_data["reason"])

@@ -147,9 +147,9 @@ def test_carvykti_late_sign_is_an_urgent_finding(as_user, team_a):
 def test_carvykti_questions_are_on_the_form_through_day_100_but_not_day_101(team_a):
     """clinical-rules §2: the late-neurotoxicity questions are asked through day 100."""
     p = infused(team_a, "carvykti", start=CARVYKTI_START)
-    client = signed_in(p.user)
     for day, shown in ((30, True), (100, True), (101, False)):
         with time_machine.travel(noon_utc(CARVYKTI_START + dt.timedelta(days=day)), tick=False):
+            client = signed_in(p.user)  # weeks apart: a fresh sign-in each time
             html = html_lib.unescape(client.get(f"/patients/{p.uuid}/checkin/").content.decode())
         asked = asked_fields(html)
         for name in CARVYKTI_FIELDS:

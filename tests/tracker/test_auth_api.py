@@ -1,11 +1,11 @@
 """POST /api/v1/auth/token/ and GET /api/v1/me/."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.factories import CaregiverLinkFactory, CourseFactory, PatientFactory, UserFactory
-from tracker.models import CareTeamMembership, Role
+from tracker.models import ApiToken, CareTeamMembership, Role
+from tracker.models.tokens import hash_key
 
 TOKEN_URL = "/api/v1/auth/token/"
 ME_URL = "/api/v1/me/"
@@ -20,8 +20,9 @@ def test_good_password_gives_a_token_that_works_on_me(api, patient):
     response = get_token(api, patient.user.username)
     assert response.status_code == 200
     key = response.json()["token"]
-    assert set(response.json()) == {"token"}
-    assert Token.objects.get(user=patient.user).key == key
+    assert set(response.json()) == {"token", "expires_at"}
+    stored = ApiToken.objects.get(user=patient.user)
+    assert stored.key_hash == hash_key(key) and key not in (stored.key_hash, stored.prefix)  # only a hash is kept
 
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
@@ -30,10 +31,14 @@ def test_good_password_gives_a_token_that_works_on_me(api, patient):
     assert me.json()["username"] == patient.user.username
 
 
-def test_asking_twice_gives_the_same_token(api, nurse):
+def test_asking_twice_gives_two_tokens_that_both_work_until_revoked(api, nurse):
     first = get_token(api, nurse.username).json()["token"]
     second = get_token(api, nurse.username).json()["token"]
-    assert first == second
+    assert first != second
+    for key in (first, second):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert client.get(ME_URL).status_code == 200
 
 
 def test_token_works_for_writing_a_checkin(api, patient):
@@ -52,7 +57,7 @@ def test_wrong_password_is_400_in_the_common_shape_naming_password(api, patient)
     assert set(body) == {"type", "detail", "fields"}
     assert body["type"] == "validation_error"
     assert list(body["fields"]) == ["password"]
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 def test_unknown_username_gets_the_same_answer_as_a_wrong_password(api, patient):
@@ -67,7 +72,7 @@ def test_inactive_user_gets_no_token(api, patient):
     response = get_token(api, patient.user.username)
     assert response.status_code == 400
     assert "password" in response.json()["fields"]
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 def test_unknown_fields_are_refused_by_name(api, patient):
@@ -75,7 +80,7 @@ def test_unknown_fields_are_refused_by_name(api, patient):
     assert response.status_code == 400
     body = response.json()
     assert body["fields"] == {"remember_me": ["Unknown field."]}
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
 
 
 @pytest.mark.parametrize("missing", ["username", "password"])
@@ -157,6 +162,6 @@ def test_me_query_count_does_not_grow_with_linked_patients(as_user, team_a, djan
     for _ in range(count):
         CaregiverLinkFactory(patient=PatientFactory(care_team=team_a), user=caregiver)
     client = as_user(caregiver)
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):  # +1: the audit row
         response = client.get(ME_URL)
     assert len(response.json()["patients"]) == count

@@ -255,10 +255,13 @@ class MeSerializer(serializers.ModelSerializer):
 class TokenInputSerializer(StrictSerializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    otp = serializers.CharField(required=False, allow_blank=True, max_length=8,
+                                help_text="Staff, when two-factor is required: the code from the authenticator app.")
 
 
 class TokenOutputSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(help_text="Shown once; send as `Authorization: Token <token>`.")
+    expires_at = serializers.DateTimeField()
 
 
 def amendment_changes(supplied: set[str], validated: dict) -> dict:

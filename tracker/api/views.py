@@ -1,12 +1,14 @@
 """REST API v1. Views parse, call a service or selector, and render; every queryset is scoped."""
 
 import django_filters
+from axes.exceptions import AxesBackendPermissionDenied
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.authtoken.models import Token
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -22,9 +24,11 @@ from tracker.api.serializers import (
     TokenOutputSerializer,
     amendment_changes,
 )
+from tracker.audit import AuditedListMixin, audit
 from tracker.errors import InputError
-from tracker.models import CheckIn, Patient, Role, Therapy
+from tracker.models import ApiToken, CheckIn, Patient, Role, Therapy
 from tracker.models.checkins import Channel
+from tracker.security import CheckinRateThrottle, LoginRateThrottle, lockout_response, two_factor_code_ok
 
 ERROR_RESPONSES = {
     400: OpenApiResponse(description='Invalid input: {"type", "detail", "fields": {field: [messages]}}'),
@@ -34,21 +38,51 @@ ERROR_RESPONSES = {
 
 
 class TokenView(APIView):
-    """Exchange a username and password for an API token."""
+    """Exchange a username and password (and, for staff when two-factor is required, a TOTP code) for an
+    API token that expires after API_TOKEN_DAYS. DELETE revokes the token the request was made with."""
 
     permission_classes = [AllowAny]
-    authentication_classes = []
+    throttle_classes = [LoginRateThrottle]
 
-    @extend_schema(request=TokenInputSerializer, responses={200: TokenOutputSerializer, **ERROR_RESPONSES})
+    def _issuing(self) -> bool:
+        request = getattr(self, "request", None)
+        return request is None or request.method == "POST"
+
+    def get_authenticators(self):
+        return [] if self._issuing() else super().get_authenticators()
+
+    def get_permissions(self):
+        return [AllowAny()] if self._issuing() else [IsAuthenticated()]
+
+    def get_throttles(self):
+        return [LoginRateThrottle()] if self._issuing() else []
+
+    @extend_schema(request=TokenInputSerializer, responses={200: TokenOutputSerializer, 429: None, **ERROR_RESPONSES})
     def post(self, request):
         data = TokenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, **data.validated_data)
+        values = dict(data.validated_data)
+        code = values.pop("otp", "")
+        try:
+            user = authenticate(request._request, **values)
+        except AxesBackendPermissionDenied:
+            return lockout_response(request._request, values)
+        if getattr(request._request, "axes_locked_out", False):
+            return lockout_response(request._request, values)
         if user is None or not user.is_active:
             raise InputError("Unable to sign in with that username and password.",
                              fields={"password": ["Unable to sign in with that username and password."]})
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        if settings.REQUIRE_STAFF_2FA and user.is_staff_member and not two_factor_code_ok(user, code):
+            raise InputError("Enter the 6-digit code from your authenticator app.",
+                             fields={"otp": ["Enter the 6-digit code from your authenticator app."]})
+        token, raw = ApiToken.issue(user)
+        return Response({"token": raw, "expires_at": token.expires_at})
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request):
+        if isinstance(request.auth, ApiToken):
+            ApiToken.objects.filter(pk=request.auth.pk).update(revoked_at=timezone.now())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 def own_patients(user) -> list[Patient]:
@@ -99,11 +133,14 @@ def checkin_response_data(result, request) -> dict:
     return data
 
 
-class CheckInListCreateView(generics.ListCreateAPIView):
+class CheckInListCreateView(AuditedListMixin, generics.ListCreateAPIView):
     """List the check-ins you may see (newest first), or record a new one."""
 
     serializer_class = CheckInOutputSerializer
     filterset_class = CheckInFilter
+
+    def get_throttles(self):
+        return [CheckinRateThrottle()] if self.request.method == "POST" else []
 
     def get_queryset(self):
         include = self.request.query_params.get("include_superseded") in ("1", "true", "True")
@@ -121,6 +158,7 @@ class CheckInListCreateView(generics.ListCreateAPIView):
             patient=patient, entered_by=request.user, channel=Channel.API, values=values,
             recorded_at=values.pop("recorded_at", None),
         )
+        audit(request, "create", patient=patient)
         return Response(checkin_response_data(result, request), status=status.HTTP_201_CREATED)
 
 
@@ -128,6 +166,11 @@ class CheckInDetailView(generics.RetrieveAPIView):
     serializer_class = CheckInOutputSerializer
     lookup_field = "uuid"
     lookup_url_kwarg = "id"
+
+    def get_object(self):
+        checkin = super().get_object()
+        audit(self.request, "view", patient=checkin.patient)
+        return checkin
 
     def get_queryset(self):
         return selectors.checkins_visible_to(self.request.user, include_superseded=True).select_related(
@@ -140,7 +183,9 @@ class CheckInAmendView(APIView):
 
     @extend_schema(request=AmendmentInputSerializer, responses={201: CheckInOutputSerializer, 409: None, **ERROR_RESPONSES})
     def post(self, request, id):
-        original = get_object_or_404(selectors.checkins_visible_to(request.user, include_superseded=True), uuid=id)
+        original = get_object_or_404(
+            selectors.checkins_visible_to(request.user, include_superseded=True).select_related("patient"), uuid=id)
+        audit(request, "amend", patient=original.patient)
         data = AmendmentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
@@ -153,7 +198,7 @@ class CheckInAmendView(APIView):
         return Response(checkin_response_data(result, request), status=status.HTTP_201_CREATED)
 
 
-class PatientListView(generics.ListAPIView):
+class PatientListView(AuditedListMixin, generics.ListAPIView):
     serializer_class = PatientSerializer
     pagination_class = None
 
@@ -170,6 +215,11 @@ class PatientDetailView(generics.RetrieveAPIView):
     serializer_class = PatientSerializer
     lookup_field = "uuid"
     lookup_url_kwarg = "id"
+
+    def get_object(self):
+        patient = super().get_object()
+        audit(self.request, "view", patient=patient)
+        return patient
 
     def get_queryset(self):
         return PatientListView.get_queryset(self)

@@ -27,3 +27,6 @@ STATIC_ROOT = Path(tempfile.gettempdir()) / "car-t-tracker-static"
 STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Rate-limit counters stay inside each test (conftest clears the cache).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -1,0 +1,635 @@
+"""/staff/: the care team's worklist (shared/journeys.md, the nurse's day). Patients sorted by risk, each
+row with therapy, day since infusion and the peak-risk marker (clinical-rules §1), latest readings, open
+alerts, the no-driving window (§3) and the missed check-in flag; filters; the htmx partial; acknowledge
+and resolve from a row. Through the full stack with the Django test client."""
+
+import datetime as dt
+import html as html_lib
+import itertools
+import re
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from monitoring.models import Alert, AlertEvent, Window
+from tests.factories import CareTeamFactory, CourseFactory, PatientFactory
+from tests.monitoring.support import signed_in
+from tracker.models import CareTeamMembership, CheckIn, Therapy
+from tracker.questions import YES_NO_QUESTIONS, required_fields
+from tracker.selectors import patient_audiences
+from tracker.services import checkin_amend, checkin_submit
+
+# Wednesday 12 Feb 2025, 17:00 UTC: noon in New York, 11:00 in Chicago (same calendar day, no DST change near).
+NOW = dt.datetime(2025, 2, 12, 17, 0, tzinfo=dt.UTC)
+TODAY = dt.date(2025, 2, 12)
+DASHBOARD = "/staff/"
+HTMX = {"HX-Request": "true"}
+EMERGENCY, URGENT, SAME_DAY, ROUTINE = 4, 3, 2, 1
+
+_seq = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    """Every test runs at NOW (fixtures too: autouse fixtures are set up first)."""
+    with time_machine.travel(NOW, tick=False):
+        yield NOW
+
+
+# --- Helpers ----------------------------------------------------------------------------------------------------
+
+ROW_RE = re.compile(
+    r'<tr class="(?P<classes>[^"]*)" data-patient="(?P<uuid>[^"]+)" data-urgency="(?P<urgency>\d+)">(?P<html>.*?)</tr>',
+    re.S,
+)
+
+
+def text_of(fragment: str) -> str:
+    """What a reader sees: tags removed, entities decoded, whitespace (also non-breaking) collapsed."""
+    return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", fragment))).strip()
+
+
+def get_page(client, params=None, headers=None) -> str:
+    response = client.get(DASHBOARD, params or {}, headers=headers or {})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def rows(html: str) -> list[dict]:
+    return [m.groupdict() for m in ROW_RE.finditer(html)]
+
+
+def order(html: str) -> list[str]:
+    return [r["uuid"] for r in rows(html)]
+
+
+def row_of(html: str, patient) -> dict:
+    found = [r for r in rows(html) if r["uuid"] == str(patient.uuid)]
+    assert len(found) == 1, f"{patient} not shown exactly once"
+    return found[0]
+
+
+def row_text(html: str, patient) -> str:
+    return text_of(row_of(html, patient)["html"])
+
+
+def shown(client, **params) -> set[str]:
+    return set(order(get_page(client, params)))
+
+
+def ids(*patients) -> set[str]:
+    return {str(p.uuid) for p in patients}
+
+
+def complete_values(patient, **overrides) -> dict:
+    """Service-level values answering every required question of the patient's therapies, all normal."""
+    audiences = patient_audiences(patient)
+    values = {q.field: False for q in YES_NO_QUESTIONS if q.required and q.applies_to in audiences}
+    normal = {"temperature_c": Decimal("37.0"), "consciousness": "alert", "extra_stools": 0,
+              "abdominal_pain": "none", "rash_percent": 0}
+    values.update({name: normal[name] for name in required_fields(audiences) if name in normal})
+    values.update(overrides)
+    values["temperature_entered"], values["temperature_unit"] = values["temperature_c"], "C"
+    return values
+
+
+def log_checkin(patient, at: dt.datetime, *, complete=True, **overrides) -> CheckIn:
+    values = complete_values(patient, **overrides)
+    if not complete:
+        values = {"temperature_c": values["temperature_c"], "temperature_entered": values["temperature_c"],
+                  "temperature_unit": "C"}
+    checkin = checkin_submit(patient=patient, entered_by=patient.user, channel="api", values=values,
+                             recorded_at=at).checkin
+    assert checkin.is_complete is complete
+    return checkin
+
+
+def bare_checkin(patient, at: dt.datetime, **fields) -> CheckIn:
+    """A stored check-in row without grading (for alerts whose urgency a test sets itself)."""
+    return CheckIn.objects.create(patient=patient, entered_by=patient.user, entered_role="patient", channel="api",
+                                  recorded_at=at, local_date=timezone.localtime(at, patient.tz).date(), **fields)
+
+
+def open_alert(patient, *, urgency, min_grade=None, opened_at=None, title=None, status="open", by=None,
+               checkin=None) -> Alert:
+    at = opened_at or timezone.now()
+    checkin = checkin or bare_checkin(patient, at)
+    extra = {}
+    if status in ("acknowledged", "resolved"):
+        extra.update(acknowledged_at=at, acknowledged_by=by)
+    if status == "resolved":
+        extra.update(resolved_at=at, resolved_by=by, resolution_note="Called, settled")
+    return Alert.objects.create(
+        patient=patient, condition=f"test-{next(_seq)}", urgency=urgency, min_grade=min_grade,
+        grading_system="ASTCT", title=title or f"Alert {next(_seq)}", rationale="Why it fired",
+        patient_instruction="Call your care team", rule_ids=["test.rule"], sources=["clinical-rules §1"],
+        evidence=[], first_checkin=checkin, last_checkin=checkin, opened_at=at, updated_at=at, status=status, **extra,
+    )
+
+
+def named(team, last_name, therapy_code="yescarta", start=None, **kwargs):
+    patient = PatientFactory(care_team=team, last_name=last_name, first_name="Pat", **kwargs)
+    CourseFactory(patient=patient, therapy=Therapy.objects.get(code=therapy_code),
+                  start_date=start or TODAY - dt.timedelta(days=2))
+    return patient
+
+
+# --- 1. Query count does not grow with the list --------------------------------------------------------------------
+
+THERAPY_CYCLE = ("yescarta", "kymriah", "pembrolizumab", "carvykti", "nivolumab")
+
+
+def populate(team, nurse, *, first: int, count: int) -> None:
+    """`count` patients of mixed therapies and days, three check-ins each (one incomplete), alerts of every
+    urgency on half of them (some acknowledged), no-driving windows on the CAR T courses."""
+    therapies = {code: Therapy.objects.get(code=code) for code in THERAPY_CYCLE}
+    patients = []
+    for i in range(first, first + count):
+        patient = PatientFactory(care_team=team, last_name=f"Ward{i:04d}", first_name="Pat")
+        CourseFactory(patient=patient, therapy=therapies[THERAPY_CYCLE[i % len(THERAPY_CYCLE)]],
+                      start_date=TODAY - dt.timedelta(days=i % 40))
+        patients.append((i, patient))
+    checkins = CheckIn.objects.bulk_create([
+        CheckIn(patient=p, entered_by=p.user, entered_role="patient", channel="api",
+                recorded_at=NOW - dt.timedelta(hours=3 + 24 * k + i % 5),
+                local_date=timezone.localtime(NOW - dt.timedelta(hours=3 + 24 * k + i % 5), p.tz).date(),
+                is_complete=k != 1, temperature_c=Decimal("36.8") + Decimal(k) / 2, heart_rate=80 + k + i % 7)
+        for i, p in patients for k in range(3)
+    ])
+    by_patient = {c.patient_id: c for c in checkins}
+    Alert.objects.bulk_create([
+        Alert(patient=p, condition=f"bulk-{i}", urgency=1 + (i // 2) % 4, min_grade=(None, 1, 2)[i % 3],
+              grading_system="ASTCT", title=f"Bulk alert {i}", rationale="Why", patient_instruction="Call",
+              rule_ids=["test.rule"], sources=["clinical-rules §1"], evidence=[],
+              first_checkin=by_patient[p.pk], last_checkin=by_patient[p.pk],
+              opened_at=NOW - dt.timedelta(minutes=i), updated_at=NOW,
+              status="acknowledged" if i % 4 == 0 else "open", acknowledged_by=nurse if i % 4 == 0 else None)
+        for i, p in patients if i % 2 == 0
+    ])
+    assert Window.objects.filter(course__patient__in=[p for _, p in patients], kind="driving").exists()
+
+
+def measured(client, headers=None) -> tuple[int, str]:
+    client.get(DASHBOARD, headers=headers or {})  # warm-up: per-process caches are not the list's cost
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(DASHBOARD, headers=headers or {})
+    assert response.status_code == 200
+    return len(queries), response.content.decode()
+
+
+def test_dashboard_page_runs_the_same_queries_for_5_and_for_200_patients(nurse, team_a):
+    client = signed_in(nurse)
+    populate(team_a, nurse, first=0, count=5)
+    small, small_html = measured(client)
+    populate(team_a, nurse, first=5, count=195)
+    large, large_html = measured(client)
+    assert len(rows(small_html)) == 5
+    assert len(rows(large_html)) == 200
+    assert small == large
+    assert small <= 15
+
+
+def test_htmx_rows_partial_runs_the_same_queries_for_5_and_for_200_patients(nurse, team_a):
+    client = signed_in(nurse)
+    populate(team_a, nurse, first=0, count=5)
+    small, small_html = measured(client, HTMX)
+    populate(team_a, nurse, first=5, count=195)
+    large, large_html = measured(client, HTMX)
+    assert len(rows(small_html)) == 5
+    assert len(rows(large_html)) == 200
+    assert small == large
+    assert small <= 10
+
+
+# --- 2. Sorted by risk -------------------------------------------------------------------------------------------
+
+def test_rows_are_sorted_by_urgency_then_grade_then_oldest_alert_then_name(nurse, team_a, charge_nurse):
+    """Urgency levels (clinical-rules): emergency > urgent > same-day > routine > none. Within one urgency the
+    higher grade first, then the alert that has waited longest; patients without open alerts last, by name."""
+    minutes = lambda n: NOW - dt.timedelta(minutes=n)  # noqa: E731
+    baker = named(team_a, "Baker")  # created first: name order must not come from creation order
+    adams = named(team_a, "Adams")
+    resolved_only = named(team_a, "Carter")
+    open_alert(resolved_only, urgency=EMERGENCY, min_grade=3, opened_at=minutes(90), status="resolved",
+               by=charge_nurse)
+    routine = named(team_a, "Anders")
+    open_alert(routine, urgency=ROUTINE, opened_at=minutes(600))
+    same_day_ungraded = named(team_a, "Beck")
+    open_alert(same_day_ungraded, urgency=SAME_DAY, min_grade=None, opened_at=minutes(300))
+    same_day_grade2 = named(team_a, "Bloom")
+    open_alert(same_day_grade2, urgency=SAME_DAY, min_grade=2, opened_at=minutes(60))
+    urgent_g1_newer = named(team_a, "Abel")
+    open_alert(urgent_g1_newer, urgency=URGENT, min_grade=1, opened_at=minutes(60))
+    urgent_g1_older = named(team_a, "Young")
+    open_alert(urgent_g1_older, urgency=URGENT, min_grade=1, opened_at=minutes(300))
+    urgent_g3 = named(team_a, "Zed")
+    open_alert(urgent_g3, urgency=URGENT, min_grade=3, opened_at=minutes(120))
+    emergency_newer = named(team_a, "Xu")
+    open_alert(emergency_newer, urgency=EMERGENCY, min_grade=2, opened_at=minutes(10))
+    emergency_acknowledged_older = named(team_a, "Wolf")  # acknowledged, awaiting resolution: still on top
+    open_alert(emergency_acknowledged_older, urgency=EMERGENCY, min_grade=2, opened_at=minutes(30), status="acknowledged",
+               by=charge_nurse)
+    emergency_ungraded = named(team_a, "Vance")
+    open_alert(emergency_ungraded, urgency=EMERGENCY, min_grade=None, opened_at=minutes(500))
+
+    expected = [emergency_acknowledged_older, emergency_newer, emergency_ungraded, urgent_g3, urgent_g1_older,
+                urgent_g1_newer, same_day_grade2, same_day_ungraded, routine, adams, baker, resolved_only]
+    assert order(get_page(signed_in(nurse))) == [str(p.uuid) for p in expected]
+
+
+def test_a_patients_most_urgent_open_alert_decides_the_rows_place(nurse, team_a):
+    two_alerts = named(team_a, "Zimmer")
+    open_alert(two_alerts, urgency=ROUTINE, opened_at=NOW - dt.timedelta(hours=9), title="Grade 1 diarrhea")
+    open_alert(two_alerts, urgency=URGENT, min_grade=1, opened_at=NOW - dt.timedelta(hours=1), title="Fever after CAR T")
+    one_same_day = named(team_a, "Adams")
+    open_alert(one_same_day, urgency=SAME_DAY, opened_at=NOW - dt.timedelta(hours=8))
+    html = get_page(signed_in(nurse))
+    assert order(html) == [str(two_alerts.uuid), str(one_same_day.uuid)]
+    assert row_of(html, two_alerts)["urgency"] == str(URGENT)
+
+
+# --- 3. What each row shows ----------------------------------------------------------------------------------------
+
+def test_row_shows_therapy_day_latest_readings_last_checkin_open_alerts_and_driving_end(patient, nurse):
+    """clinical-rules §1: fever (>= 38.0 °C) after CAR T opens an urgent alert; day 2 is in the peak-risk
+    window (days 0-14). §3: no driving for 2 weeks after infusion, so the window ends 14 days after it."""
+    log_checkin(patient, NOW - dt.timedelta(hours=26), temperature_c=Decimal("37.1"), heart_rate=88)
+    fever = log_checkin(patient, NOW - dt.timedelta(hours=5), temperature_c=Decimal("38.3"), heart_rate=96)
+    fever_alert = fever.assessment.alerts.get()
+    assert fever_alert.urgency_label == "urgent"
+    open_alert(patient, urgency=ROUTINE, opened_at=NOW - dt.timedelta(hours=3), title="Mild rash",
+               checkin=fever)
+    window = Window.objects.get(course__patient=patient, kind="driving")
+    assert window.ends_on == TODAY + dt.timedelta(days=12)
+
+    html = get_page(signed_in(nurse))
+    text = row_text(html, patient)
+    assert "Lopez, Maria" in text
+    assert patient.mrn in text and "Cellular Therapy" in text
+    assert "Yescarta" in text
+    assert "day 2 peak risk" in text
+    assert "5 hours ago" in text
+    assert "38.3 °C · 96" in text
+    assert f"urgent {fever_alert.title}" in text
+    assert "Mild rash" not in text  # the lower alert is counted, not listed
+    assert "+1 more" in text
+    assert f"until {window.ends_on.day} {window.ends_on:%b}" in text
+    assert "missed check-in" not in text
+    assert f'href="/staff/alerts/{fever_alert.uuid}/"' in row_of(html, patient)["html"]
+    assert f'href="/staff/patients/{patient.uuid}/"' in row_of(html, patient)["html"]
+
+
+def test_row_readings_come_from_the_correction_not_the_superseded_checkin(patient, nurse):
+    original = log_checkin(patient, NOW - dt.timedelta(hours=4), temperature_c=Decimal("37.8"), heart_rate=90)
+    checkin_amend(original=original, entered_by=nurse, channel="phone",
+                  changes={"temperature_c": Decimal("37.3"), "heart_rate": 84}, reason="Read back on the phone")
+    text = row_text(get_page(signed_in(nurse)), patient)
+    assert "37.3 °C · 84" in text
+    assert "37.8" not in text
+
+
+@pytest.mark.parametrize(("day", "peak"), [(0, True), (7, True), (14, True), (15, False), (30, False)])
+def test_peak_risk_marker_is_shown_for_days_0_to_14_after_car_t_infusion_only(nurse, team_a, day, peak):
+    """clinical-rules §1 timing: show days since infusion and a peak-risk window (days 0-14) marker."""
+    car_t = named(team_a, "Lopez", start=TODAY - dt.timedelta(days=day))
+    text = row_text(get_page(signed_in(nurse)), car_t)
+    assert f"day {day}" in text
+    assert ("peak risk" in text) is peak
+
+
+def test_checkpoint_patient_never_gets_the_car_t_peak_risk_marker(nurse, team_a):
+    """clinical-rules §1 is about CAR T; §4 checkpoint inhibitors have no such window."""
+    checkpoint = named(team_a, "Chen", therapy_code="pembrolizumab", start=TODAY - dt.timedelta(days=3))
+    text = row_text(get_page(signed_in(nurse)), checkpoint)
+    assert "Keytruda" in text
+    assert "peak risk" not in text
+    assert "until" not in text  # no driving window on checkpoint inhibitors (§3 is CAR T only)
+
+
+def test_driving_column_shows_nothing_once_a_physician_cleared_the_window(patient, nurse, physician):
+    """clinical-rules §3: the window ends early only by a physician's explicit clearance with a reason."""
+    Window.objects.filter(course__patient=patient, kind="driving").update(
+        cleared_on=TODAY, cleared_by=physician, clearance_reason="Neuro course reviewed")
+    text = row_text(get_page(signed_in(nurse)), patient)
+    assert "until" not in text
+
+
+def test_driving_column_follows_the_patients_local_date_not_utc(patient, nurse):
+    """clinical-rules §3: at 21:00 in New York on the last day of the window, the patient may not drive yet
+    (their own pages say 1 day left); the dashboard must not already say the window ended."""
+    window = Window.objects.get(course__patient=patient, kind="driving")
+    evening_before_end = dt.datetime.combine(window.ends_on - dt.timedelta(days=1), dt.time(21), tzinfo=patient.tz)
+    with time_machine.travel(evening_before_end, tick=False):
+        client = signed_in(nurse)
+        text = row_text(get_page(client), patient)
+        detail = text_of(client.get(f"/staff/patients/{patient.uuid}/").content.decode())
+    assert f"No driving until {window.ends_on.day} {window.ends_on:%b} (1 day left)" in detail
+    assert f"until {window.ends_on.day} {window.ends_on:%b}" in text
+    assert "ended" not in text
+
+
+# --- 3b. Missed check-in flag ------------------------------------------------------------------------------------
+
+def noon_local(patient, day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(12), tzinfo=patient.tz)
+
+
+def missed_flag(client, patient) -> bool:
+    return "missed check-in" in row_text(get_page(client), patient)
+
+
+def test_car_t_patient_in_daily_period_without_a_complete_checkin_yesterday_is_missed(nurse, team_a):
+    """Daily check-ins through the CAR T daily period (clinical-rules §3: daily monitoring; policy
+    car_t_daily_checkin_days = 14)."""
+    checked_in_yesterday = named(team_a, "Ames", start=TODAY - dt.timedelta(days=5))
+    log_checkin(checked_in_yesterday, noon_local(checked_in_yesterday, TODAY - dt.timedelta(days=1)))
+    last_two_days_ago = named(team_a, "Berg", start=TODAY - dt.timedelta(days=5))
+    log_checkin(last_two_days_ago, noon_local(last_two_days_ago, TODAY - dt.timedelta(days=2)))
+    only_incomplete_yesterday = named(team_a, "Cole", start=TODAY - dt.timedelta(days=5))
+    log_checkin(only_incomplete_yesterday, noon_local(only_incomplete_yesterday, TODAY - dt.timedelta(days=2)))
+    log_checkin(only_incomplete_yesterday, noon_local(only_incomplete_yesterday, TODAY - dt.timedelta(days=1)),
+                complete=False)
+    never = named(team_a, "Dunn", start=TODAY - dt.timedelta(days=5))
+    infused_today = named(team_a, "Egan", start=TODAY)
+
+    client = signed_in(nurse)
+    assert missed_flag(client, checked_in_yesterday) is False
+    assert missed_flag(client, last_two_days_ago) is True
+    assert missed_flag(client, only_incomplete_yesterday) is True
+    assert missed_flag(client, never) is True
+    assert missed_flag(client, infused_today) is False
+
+
+@pytest.mark.parametrize(("days_ago", "missed"), [(2, False), (7, False), (8, True), (20, True)])
+def test_checkpoint_patient_is_missed_only_after_the_policy_interval(nurse, team_a, days_ago, missed):
+    """Checkpoint inhibitors: a check-in is expected every checkin_interval_days (center policy, default 7;
+    weekly reporting as in clinical-rules §7)."""
+    checkpoint = named(team_a, "Chen", therapy_code="pembrolizumab", start=TODAY - dt.timedelta(days=60))
+    log_checkin(checkpoint, noon_local(checkpoint, TODAY - dt.timedelta(days=days_ago)))
+    assert missed_flag(signed_in(nurse), checkpoint) is missed
+
+
+def test_car_t_patient_after_the_daily_period_follows_the_interval(nurse, team_a):
+    """After day 13 (policy car_t_daily_checkin_days = 14) a CAR T patient is expected every 7 days."""
+    late = named(team_a, "Hale", start=TODAY - dt.timedelta(days=40))
+    log_checkin(late, noon_local(late, TODAY - dt.timedelta(days=4)))
+    assert missed_flag(signed_in(nurse), late) is False
+
+
+def test_missed_is_judged_by_the_patients_own_calendar_day(nurse, team_a):
+    """At 00:30 in New York (the center) it is still 23:30 yesterday in Chicago: a Chicago patient who
+    checked in on their yesterday has not missed a day yet (check-in dates are the patient's local dates)."""
+    chicago = named(team_a, "Ruiz", start=TODAY - dt.timedelta(days=5), time_zone="America/Chicago")
+    log_checkin(chicago, noon_local(chicago, TODAY - dt.timedelta(days=1)))
+    just_after_midnight_in_new_york = dt.datetime(2025, 2, 13, 5, 30, tzinfo=dt.UTC)
+    with time_machine.travel(just_after_midnight_in_new_york, tick=False):
+        assert timezone.localtime(timezone.now(), chicago.tz).date() == TODAY
+        assert missed_flag(signed_in(nurse), chicago) is False
+
+
+# --- 4. Filters and visibility -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def ward(nurse, team_a, other_patient):
+    """The nurse's two teams (A and Lymphoma) and, on team B, other_patient she must never see."""
+    lymphoma = CareTeamFactory(name="Lymphoma", center=team_a.center)
+    CareTeamMembership.objects.create(user=nurse, team=lymphoma)
+    lopez = named(team_a, "Lopez", therapy_code="yescarta")
+    lopez.first_name = "Maria"
+    lopez.save()
+    kim = named(lymphoma, "Kim", therapy_code="kymriah")
+    open_alert(kim, urgency=EMERGENCY, min_grade=2)
+    shaw = named(team_a, "Shaw", therapy_code="pembrolizumab", start=TODAY - dt.timedelta(days=30))
+    open_alert(shaw, urgency=SAME_DAY)
+    log_checkin(shaw, noon_local(shaw, TODAY - dt.timedelta(days=1)))
+    open_alert(other_patient, urgency=EMERGENCY, min_grade=2)
+    return {"lymphoma": lymphoma, "lopez": lopez, "kim": kim, "shaw": shaw}
+
+
+def test_nurse_sees_all_patients_of_her_teams_and_none_of_another_team(ward, nurse, other_patient):
+    assert shown(signed_in(nurse)) == ids(ward["lopez"], ward["kim"], ward["shaw"])
+
+
+def test_care_team_filter_narrows_to_one_of_the_nurses_teams(ward, nurse, team_a):
+    client = signed_in(nurse)
+    assert shown(client, team=str(ward["lymphoma"].uuid)) == ids(ward["kim"])
+    assert shown(client, team=str(team_a.uuid)) == ids(ward["lopez"], ward["shaw"])
+
+
+def test_filtering_by_another_teams_uuid_shows_nothing_of_that_team(ward, nurse, team_b, other_patient):
+    html = get_page(signed_in(nurse), {"team": str(team_b.uuid)})
+    assert rows(html) == []
+    assert str(other_patient.uuid) not in html and other_patient.mrn not in html
+    assert "Thoracic Oncology" not in html  # not even offered as a filter
+
+
+def test_malformed_team_filter_does_not_break_the_page(ward, nurse):
+    response = signed_in(nurse).get(DASHBOARD, {"team": "not-a-uuid"})
+    assert response.status_code in (200, 400)
+
+
+def test_therapy_filter_matches_the_active_course(ward, nurse):
+    client = signed_in(nurse)
+    assert shown(client, therapy="pembrolizumab") == ids(ward["shaw"])
+    assert shown(client, therapy="kymriah") == ids(ward["kim"])
+    assert shown(client, therapy="tecartus") == set()
+
+
+def test_urgency_filter_shows_patients_whose_top_alert_is_at_least_that_urgent(ward, nurse):
+    client = signed_in(nurse)
+    assert shown(client, urgency="emergency") == ids(ward["kim"])
+    assert shown(client, urgency="same-day") == ids(ward["kim"], ward["shaw"])
+    assert shown(client, urgency="routine") == ids(ward["kim"], ward["shaw"])
+    assert shown(client, urgency="nonsense") == ids(ward["lopez"], ward["kim"], ward["shaw"])
+
+
+def test_missed_filter_shows_only_patients_with_an_overdue_checkin(ward, nurse):
+    """Lopez and Kim (CAR T, day 2, daily period) never checked in; Shaw (checkpoint) did yesterday."""
+    assert shown(signed_in(nurse), missed="1") == ids(ward["lopez"], ward["kim"])
+
+
+def test_search_matches_names_case_insensitively_and_the_exact_mrn(ward, nurse):
+    client = signed_in(nurse)
+    assert shown(client, q="lop") == ids(ward["lopez"])
+    assert shown(client, q="MARIA") == ids(ward["lopez"])
+    assert shown(client, q=ward["kim"].mrn) == ids(ward["kim"])
+    assert shown(client, q=ward["kim"].mrn.lower()) == ids(ward["kim"])
+    assert shown(client, q=ward["kim"].mrn[:-1]) == set()  # MRN: exact only
+
+
+def test_search_never_reaches_another_teams_patient(ward, nurse, other_patient):
+    client = signed_in(nurse)
+    assert shown(client, q=other_patient.mrn) == set()
+    assert shown(client, q="Chen") == set()
+
+
+def test_admin_sees_every_team_and_can_filter_by_any(ward, admin_user, team_b, other_patient):
+    client = signed_in(admin_user)
+    assert shown(client) == ids(ward["lopez"], ward["kim"], ward["shaw"], other_patient)
+    assert shown(client, team=str(team_b.uuid)) == ids(other_patient)
+    assert "Thoracic Oncology" in get_page(client)
+
+
+def test_filters_combine(ward, nurse, team_a):
+    assert shown(signed_in(nurse), team=str(team_a.uuid), urgency="same-day") == ids(ward["shaw"])
+
+
+# --- 5. htmx partial -----------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def polled(nurse, team_a, other_patient, charge_nurse):
+    fresh = named(team_a, "Fresh")
+    open_alert(fresh, urgency=EMERGENCY, min_grade=2, opened_at=NOW - dt.timedelta(minutes=10))
+    old = named(team_a, "Old")
+    open_alert(old, urgency=URGENT, min_grade=1, opened_at=NOW - dt.timedelta(hours=2))
+    open_alert(old, urgency=ROUTINE, opened_at=NOW - dt.timedelta(minutes=5))  # newer, but not the top alert
+    quiet = named(team_a, "Quiet")
+    open_alert(quiet, urgency=SAME_DAY, opened_at=NOW - dt.timedelta(hours=1), status="resolved", by=charge_nurse)
+    open_alert(other_patient, urgency=EMERGENCY, opened_at=NOW - dt.timedelta(minutes=1))  # team B: not counted
+    return {"fresh": fresh, "old": old, "quiet": quiet}
+
+
+def test_htmx_request_returns_only_the_rows_fragment(polled, nurse):
+    html = get_page(signed_in(nurse), headers=HTMX)
+    assert "<html" not in html and "<body" not in html and "<form method=\"get\"" not in html
+    assert html.lstrip().startswith('<p class="summary"')
+    assert "<table" in html
+    assert set(order(html)) == ids(polled["fresh"], polled["old"], polled["quiet"])
+
+
+def test_full_page_polls_the_rows_with_the_time_it_was_rendered(polled, nurse):
+    html = get_page(signed_in(nurse))
+    assert "<html" in html
+    assert 'hx-get="/staff/"' in html
+    assert f'"since": "{NOW.isoformat()}"' in html
+
+
+def test_rows_whose_top_alert_opened_after_since_are_marked_new(polled, nurse):
+    since = (NOW - dt.timedelta(minutes=30)).isoformat()
+    html = get_page(signed_in(nurse), {"since": since}, HTMX)
+    assert "new" in row_of(html, polled["fresh"])["classes"].split()
+    assert "new" not in row_of(html, polled["old"])["classes"].split()  # its newer routine alert is not the top one
+    assert "new" not in row_of(html, polled["quiet"])["classes"].split()
+
+
+def test_without_since_no_row_is_marked_new(polled, nurse):
+    html = get_page(signed_in(nurse), headers=HTMX)
+    assert all("new" not in r["classes"].split() for r in rows(html))
+
+
+def test_since_is_compared_as_a_moment_not_as_text(polled, nurse):
+    """The same instant written with another UTC offset must mark the same rows."""
+    since = timezone.localtime(NOW - dt.timedelta(minutes=30), polled["fresh"].tz).isoformat()  # ...-05:00
+    html = get_page(signed_in(nurse), {"since": since}, HTMX)
+    assert "new" in row_of(html, polled["fresh"])["classes"].split()
+    assert "new" not in row_of(html, polled["old"])["classes"].split()
+
+
+def test_partial_includes_the_open_alert_counts_of_the_nurses_teams(polled, nurse):
+    """Acknowledged alerts still count as open; resolved ones and other teams' do not."""
+    summary = text_of(get_page(signed_in(nurse), headers=HTMX).split("</p>", 1)[0])
+    assert summary == "Open alerts: 1 emergency 1 urgent 0 same-day 1 routine"
+
+
+# --- 6. Acknowledge and resolve from the dashboard -----------------------------------------------------------------
+
+FORM_RE = re.compile(r'<form method="post" action="(?P<action>[^"]+)"[^>]*>(?P<body>.*?)</form>', re.S)
+HIDDEN_RE = re.compile(r'<input type="hidden" name="(?P<name>\w+)" value="(?P<value>[^"]*)">')
+
+
+def row_form(html: str, patient, action: str) -> tuple[str, dict]:
+    for form in FORM_RE.finditer(row_of(html, patient)["html"]):
+        if form["action"].endswith(f"/{action}/"):
+            return form["action"], {m["name"]: html_lib.unescape(m["value"]) for m in HIDDEN_RE.finditer(form["body"])}
+    raise AssertionError(f"no {action} form in the row of {patient}")
+
+
+@pytest.fixture
+def browser(nurse) -> Client:
+    """A client that checks CSRF like a browser session does."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(nurse)
+    return client
+
+
+@pytest.fixture
+def fever_alert(patient) -> Alert:
+    """clinical-rules §1: any fever after CAR T → urgent."""
+    checkin = log_checkin(patient, NOW - dt.timedelta(minutes=20), temperature_c=Decimal("38.4"))
+    return checkin.assessment.alerts.get()
+
+
+def test_acknowledge_button_on_a_row_takes_ownership_and_returns_to_the_dashboard(browser, patient, nurse,
+                                                                                  fever_alert):
+    action, fields = row_form(get_page(browser), patient, "acknowledge")
+    assert action == f"/staff/alerts/{fever_alert.uuid}/acknowledge/"
+    assert fields["next"] == DASHBOARD
+    response = browser.post(action, fields)
+    assert response.status_code == 302
+    assert response["Location"] == DASHBOARD
+    fever_alert.refresh_from_db()
+    assert fever_alert.status == "acknowledged" and fever_alert.acknowledged_by == nurse
+    assert AlertEvent.objects.filter(alert=fever_alert, kind="acknowledged", actor=nurse).exists()
+    html = get_page(browser)
+    assert "(acknowledged)" in row_text(html, patient)
+    with pytest.raises(AssertionError):
+        row_form(html, patient, "acknowledge")  # nothing left to acknowledge
+
+
+def test_resolve_form_on_a_row_closes_the_alert_with_the_note(browser, patient, nurse, fever_alert):
+    action, fields = row_form(get_page(browser), patient, "resolve")
+    assert action == f"/staff/alerts/{fever_alert.uuid}/resolve/"
+    response = browser.post(action, {**fields, "note": "Called: 37.6 °C after paracetamol, reviewed in clinic"})
+    assert response.status_code == 302
+    assert response["Location"] == DASHBOARD
+    fever_alert.refresh_from_db()
+    assert fever_alert.status == "resolved" and fever_alert.resolved_by == nurse
+    assert fever_alert.resolution_note == "Called: 37.6 °C after paracetamol, reviewed in clinic"
+    event = AlertEvent.objects.get(alert=fever_alert, kind="resolved")
+    assert event.actor == nurse and event.note == fever_alert.resolution_note
+    html = get_page(browser)
+    assert row_of(html, patient)["urgency"] == "0"
+    assert fever_alert.title not in row_text(html, patient)
+
+
+def test_resolving_from_a_row_without_a_note_is_refused_and_the_alert_stays_open(browser, patient, fever_alert):
+    action, fields = row_form(get_page(browser), patient, "resolve")
+    response = browser.post(action, {**fields, "note": "   "})
+    assert response.status_code == 400
+    assert "A resolution note is required." in response.content.decode()
+    fever_alert.refresh_from_db()
+    assert fever_alert.status == "open"
+
+
+@pytest.mark.parametrize("next_url", [
+    "https://evil.example.com/staff/",
+    "//evil.example.com/staff/",
+    "http://evil.example.com",
+    "javascript:alert(1)",
+])
+def test_acknowledge_ignores_a_next_url_on_another_host(nurse, fever_alert, next_url):
+    response = signed_in(nurse).post(f"/staff/alerts/{fever_alert.uuid}/acknowledge/", {"next": next_url})
+    assert response.status_code == 302
+    assert response["Location"] == f"/staff/alerts/{fever_alert.uuid}/"
+    fever_alert.refresh_from_db()
+    assert fever_alert.status == "acknowledged"
+
+
+def test_resolve_ignores_a_next_url_on_another_host(nurse, fever_alert):
+    response = signed_in(nurse).post(f"/staff/alerts/{fever_alert.uuid}/resolve/",
+                                     {"next": "https://evil.example.com/", "note": "Called, settled"})
+    assert response.status_code == 302
+    assert response["Location"] == f"/staff/alerts/{fever_alert.uuid}/"
+
+
+def test_other_teams_nurse_cannot_acknowledge_from_a_forged_form(other_nurse, fever_alert):
+    response = signed_in(other_nurse).post(f"/staff/alerts/{fever_alert.uuid}/acknowledge/", {"next": DASHBOARD})
+    assert response.status_code == 404
+    fever_alert.refresh_from_db()
+    assert fever_alert.status == "open"
+
