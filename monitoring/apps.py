@@ -12,3 +12,8 @@ class MonitoringConfig(AppConfig):
         from tracker.questions import register_audience_provider
 
         register_audience_provider(monitoring_audiences)
+
+        from monitoring.export import monitoring_export
+        from tracker.export import register_export_section
+
+        register_export_section("monitoring", monitoring_export)

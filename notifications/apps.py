@@ -8,3 +8,7 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from notifications import receivers  # noqa: F401
+        from notifications.export import notifications_export
+        from tracker.export import register_export_section
+
+        register_export_section("notifications", notifications_export)

@@ -18,11 +18,21 @@ RETRYABLE = (DatabaseError,)
 def deliver_notification(self, notification_id: int) -> str:
     outcome = delivery.notification_deliver(notification_id=notification_id)
     if outcome == "retry":
-        from notifications.models import Notification
-
-        row = Notification.objects.only("attempts").get(pk=notification_id)
-        deliver_notification.apply_async((notification_id,), countdown=delivery.backoff(row.attempts).total_seconds())
+        schedule_retry(notification_id)
     return outcome
+
+
+def schedule_retry(notification_id: int) -> None:
+    """Send again after the row's backoff; if the broker is down, the sweep finds the pending row."""
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from notifications.models import Notification
+
+    row = Notification.objects.only("attempts").get(pk=notification_id)
+    try:
+        deliver_notification.apply_async((notification_id,), countdown=delivery.backoff(row.attempts).total_seconds())
+    except (BrokerError, ConnectionError, OSError):
+        logger.warning("Broker unavailable; notification %s waits for the sweep", notification_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=5)

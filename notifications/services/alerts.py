@@ -18,12 +18,26 @@ from notifications.services.routing import chain_role_for_step, channels_for, on
 logger = logging.getLogger(__name__)
 
 
+CHANNEL_ORDER = {ChannelKind.WEBHOOK: 0, ChannelKind.SMS: 1, ChannelKind.EMAIL: 2}
+
+
+def deliver_now(notification_id: int) -> str:
+    from notifications.services.delivery import notification_deliver
+    from notifications.tasks import schedule_retry
+
+    outcome = notification_deliver(notification_id=notification_id)
+    if outcome == "retry":
+        schedule_retry(notification_id)
+    return outcome
+
+
 def alert_link(alert: Alert) -> str:
     return f"/staff/alerts/{alert.uuid}/"
 
 
-def alert_notify(*, alert: Alert, step: int, now: dt.datetime | None = None) -> list[Notification]:
-    """Write the Notification rows for one escalation step of an alert (idempotent per step and urgency)."""
+def alert_notify(*, alert: Alert, step: int, now: dt.datetime | None = None, enqueue: bool = True) -> list[Notification]:
+    """Write the Notification rows for one escalation step of an alert (idempotent per step and urgency).
+    With enqueue=False the caller sends them itself (the fast path); the sweep covers a caller that dies."""
     now = now or timezone.now()
     team = alert.patient.care_team
     role = chain_role_for_step(step)
@@ -41,7 +55,7 @@ def alert_notify(*, alert: Alert, step: int, now: dt.datetime | None = None) -> 
             row = notification_create(
                 dedup_key=f"{base}:{channel}:user{user.pk}", kind=kind, channel=channel, alert=alert,
                 patient=alert.patient, recipient=user, step=step, urgency=alert.urgency_label, alert_urgency=alert.urgency,
-                language=user.preferred_language, context=context,
+                language=user.preferred_language, context=context, enqueue_after_commit=enqueue,
             )
             if row:
                 created.append(row)
@@ -50,7 +64,7 @@ def alert_notify(*, alert: Alert, step: int, now: dt.datetime | None = None) -> 
             row = notification_create(
                 dedup_key=f"{base}:webhook{hook.pk}", kind=kind, channel=ChannelKind.WEBHOOK, alert=alert,
                 patient=alert.patient, webhook=hook, step=step, urgency=alert.urgency_label, alert_urgency=alert.urgency,
-                context=context,
+                context=context, enqueue_after_commit=enqueue,
             )
             if row:
                 created.append(row)
@@ -64,7 +78,12 @@ def alert_changed_notify(*, alert_id: int, kind: str) -> None:
     alert = Alert.objects.select_related("patient__care_team", "patient__center").filter(pk=alert_id).first()
     if alert is None or alert.status == AlertStatus.RESOLVED:
         return
-    alert_notify(alert=alert, step=alert.escalation_level)
+    rows = alert_notify(alert=alert, step=alert.escalation_level, enqueue=False)
+    # Send in this task, pages and texts first: one queue hop from the check-in to the nurse's phone.
+    # A row that needs a retry, or that this worker never reached, is picked up by its retry or the sweep.
+    for row in sorted(rows, key=lambda n: CHANNEL_ORDER.get(n.channel, 9)):
+        if row.status == "pending":
+            deliver_now(row.pk)
 
 
 def alerts_missing_notifications(now: dt.datetime):

@@ -4,9 +4,10 @@ then handed to Celery after commit. If the broker is down, the row waits and the
 import logging
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from notifications.models import Notification
+from notifications.models import ChannelKind, DeliveryAttempt, Notification, NotificationStatus
 
 logger = logging.getLogger(__name__)
 
@@ -26,9 +27,14 @@ def enqueue(notification_id: int) -> None:
     transaction.on_commit(_send, robust=True)
 
 
-def notification_create(*, dedup_key: str, **fields) -> Notification | None:
-    """Create the row unless one with the same de-duplication key exists; enqueue it. Returns the new
-    row, or None when it was already there (a redelivered task or an overlapping scan)."""
+def notification_create(*, dedup_key: str, enqueue_after_commit: bool = True, **fields) -> Notification | None:
+    """Create the row unless one with the same de-duplication key exists, and hand it to a worker after
+    commit (unless the caller sends it itself). An in-app message is delivered by being written: it is
+    stored as sent, with its attempt. Returns the new row, or None when it was already there."""
+    inapp = fields.get("channel") == ChannelKind.INAPP
+    if inapp:
+        now = timezone.now()
+        fields.update(status=NotificationStatus.SENT, sent_at=now, attempts=1, claimed_at=now)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -37,5 +43,9 @@ def notification_create(*, dedup_key: str, **fields) -> Notification | None:
             if Notification.objects.filter(dedup_key=dedup_key).exists():
                 return None
             raise
-        enqueue(notification.pk)
+        if inapp:
+            DeliveryAttempt.objects.create(notification=notification, started_at=now, finished_at=now,
+                                           outcome=DeliveryAttempt.Outcome.SENT)
+        elif enqueue_after_commit:
+            enqueue(notification.pk)
     return notification

@@ -173,8 +173,8 @@ def test_notification_create_writes_one_row_per_dedup_key_and_enqueues_it_after_
     sent = []
     monkeypatch.setattr(deliver_notification, "delay", sent.append)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        row = notification_create(dedup_key="k1", kind="alert", channel="inapp", recipient=nurse, urgency="urgent")
-        again = notification_create(dedup_key="k1", kind="alert", channel="inapp", recipient=nurse, urgency="urgent")
+        row = notification_create(dedup_key="k1", kind="alert", channel="email", recipient=nurse, urgency="urgent")
+        again = notification_create(dedup_key="k1", kind="alert", channel="email", recipient=nurse, urgency="urgent")
     assert row is not None and again is None
     assert sent == []  # nothing leaves before the commit
     assert len(callbacks) == 1
@@ -193,6 +193,21 @@ def test_broker_down_at_enqueue_leaves_the_row_pending_for_the_sweep(nurse, djan
 
     monkeypatch.setattr(deliver_notification, "delay", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
-        row = notification_create(dedup_key="k2", kind="alert", channel="inapp", recipient=nurse, urgency="urgent")
+        row = notification_create(dedup_key="k2", kind="alert", channel="email", recipient=nurse, urgency="urgent")
     row.refresh_from_db()
     assert row.status == "pending"
+
+
+def test_an_in_app_message_is_delivered_by_being_written(nurse, django_capture_on_commit_callbacks, monkeypatch):
+    """The inbox row is the message: it is stored as sent with its attempt, and no task is queued."""
+    from notifications.models import DeliveryAttempt
+    from notifications.tasks import deliver_notification
+
+    sent = []
+    monkeypatch.setattr(deliver_notification, "delay", sent.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        row = notification_create(dedup_key="k3", kind="alert", channel="inapp", recipient=nurse, urgency="urgent")
+    row.refresh_from_db()
+    assert row.status == "sent" and row.sent_at is not None
+    assert list(DeliveryAttempt.objects.filter(notification=row).values_list("outcome", flat=True)) == ["sent"]
+    assert sent == []

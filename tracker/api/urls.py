@@ -10,5 +10,6 @@ urlpatterns = [
     path("checkins/<uuid:id>/amend/", views.CheckInAmendView.as_view(), name="api-checkin-amend"),
     path("patients/", views.PatientListView.as_view(), name="api-patients"),
     path("patients/<uuid:id>/", views.PatientDetailView.as_view(), name="api-patient-detail"),
+    path("patients/<uuid:id>/export/", views.PatientExportView.as_view(), name="api-patient-export"),
     path("therapies/", views.TherapyListView.as_view(), name="api-therapies"),
 ]

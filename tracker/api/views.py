@@ -4,6 +4,8 @@ import django_filters
 from axes.exceptions import AxesBackendPermissionDenied
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -25,7 +27,8 @@ from tracker.api.serializers import (
     amendment_changes,
 )
 from tracker.audit import AuditedListMixin, audit
-from tracker.errors import InputError
+from tracker.errors import InputError, NotAllowedError
+from tracker.export import patient_export
 from tracker.models import ApiToken, CheckIn, Patient, Role, Therapy
 from tracker.models.checkins import Channel
 from tracker.security import CheckinRateThrottle, LoginRateThrottle, lockout_response, two_factor_code_ok
@@ -229,3 +232,20 @@ class TherapyListView(generics.ListAPIView):
     serializer_class = TherapySerializer
     pagination_class = None
     queryset = Therapy.objects.all()
+
+
+class PatientExportView(APIView):
+    """The patient's whole record as JSON, for a records request: administrators, coordinators of the
+    patient's team, and the patient themselves. Every export is in the audit trail."""
+
+    @extend_schema(responses={200: OpenApiResponse(description="The patient's record as JSON.")})
+    def get(self, request, id):
+        patient = get_object_or_404(selectors.patients_visible_to(request.user).select_related("center", "care_team"),
+                                    uuid=id)
+        allowed = request.user.sees_everything or request.user.role == Role.COORDINATOR or patient.user_id == request.user.pk
+        if not allowed:
+            raise NotAllowedError("Exports are made by a coordinator or administrator, or by the patient.")
+        audit(request, "export", patient=patient)
+        response = JsonResponse(patient_export(patient), encoder=DjangoJSONEncoder, json_dumps_params={"indent": 2})
+        response["Content-Disposition"] = f'attachment; filename="patient-{patient.uuid}.json"'
+        return response
