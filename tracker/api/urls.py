@@ -3,6 +3,7 @@ from django.urls import path
 from tracker.api import views
 
 urlpatterns = [
+    path("ping/", views.PingView.as_view(), name="api-ping"),
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
     path("me/", views.MeView.as_view(), name="api-me"),
     path("checkins/", views.CheckInListCreateView.as_view(), name="api-checkins"),

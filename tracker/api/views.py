@@ -249,3 +249,14 @@ class PatientExportView(APIView):
         response = JsonResponse(patient_export(patient), encoder=DjangoJSONEncoder, json_dumps_params={"indent": 2})
         response["Content-Disposition"] = f'attachment; filename="patient-{patient.uuid}.json"'
         return response
+
+
+class PingView(APIView):
+    """Liveness: answers without touching the database (load balancers; the benchmarks' no-op baseline)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses={200: OpenApiResponse(description='{"status": "ok"}')})
+    def get(self, request):
+        return Response({"status": "ok"})
