@@ -51,8 +51,8 @@ class Command(BaseCommand):
             name: CareTeam.objects.get_or_create(center=center, name=name)[0]
             for name in ("Cellular Therapy", "Thoracic Oncology")
         }
-        for username, first, last, role, team in STAFF:
-            user = self._user(username, first, last, role)
+        for n, (username, first, last, role, team) in enumerate(STAFF):
+            user = self._user(username, first, last, role, phone=f"(555) 010-02{n:02d}")
             CareTeamMembership.objects.get_or_create(user=user, team=teams[team])
         admin = self._user("admin", "Ada", "Admin", Role.ADMIN)
         if not admin.is_superuser:
@@ -78,9 +78,9 @@ class Command(BaseCommand):
             self._history(robert, robert.user, days=5, temperature=Decimal("36.8"))
         self.stdout.write(self.style.SUCCESS(f"Demo data ready. Every demo login uses the password {DEMO_PASSWORD}"))
 
-    def _user(self, username, first, last, role):
+    def _user(self, username, first, last, role, phone=""):
         user, created = User.objects.get_or_create(
-            username=username, defaults={"first_name": first, "last_name": last, "role": role,
+            username=username, defaults={"first_name": first, "last_name": last, "role": role, "phone": phone,
                                          "email": f"{username}@example.org", "is_staff": role == Role.ADMIN},
         )
         if created:
