@@ -7,11 +7,14 @@ from monitoring.selectors import due_followups, next_checkin_expected, patient_w
 from tracker.models import Role
 from tracker.selectors import patients_visible_to
 
+EMPTY = {"banner_patient": None, "driving_window": None, "proximity_window": None, "due_followups": [],
+         "next_checkin_on": None}
+
 
 def patient_monitoring(request) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {}
+        return EMPTY
     match = getattr(request, "resolver_match", None)
     patient_id = match.kwargs.get("patient_id") if match else None
     visible = patients_visible_to(user).select_related("center")
@@ -22,7 +25,7 @@ def patient_monitoring(request) -> dict:
     else:
         patient = None
     if patient is None:
-        return {}
+        return EMPTY
     windows = patient_windows(patient)
     return {
         "banner_patient": patient,

@@ -36,7 +36,7 @@ def _staff_alert(request: HttpRequest, alert_id):
 def alert_detail(request: HttpRequest, alert_id) -> HttpResponse:
     alert = _staff_alert(request, alert_id)
     return render(request, "monitoring/alert_detail.html", {
-        "alert": alert, "events": alert.events.select_related("actor", "checkin"),
+        "alert": alert, "events": alert.events.select_related("actor", "checkin"), "error": "", "note": "",
     })
 
 

@@ -6,7 +6,7 @@ import io
 import qrcode
 import qrcode.image.svg
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp import login as otp_login
@@ -31,6 +31,8 @@ def _next(request: HttpRequest) -> str:
 
 @login_required
 def two_factor(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_staff_member:
+        raise Http404  # two-factor is for staff accounts
     device = confirmed_totp_device(request.user)
     setting_up = device is None
     if setting_up:

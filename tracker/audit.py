@@ -16,7 +16,9 @@ PATIENT_DATA_PREFIXES = ("/patients/", "/staff/", "/api/v1/checkins/", "/api/v1/
 
 
 def audit(request, action: str, *, patient: Patient | None = None, patients=None) -> None:
-    """Record what this request did with patient data (written by the middleware after the response)."""
+    """Record what this request did with patient data (written by the middleware after the response).
+    Takes a Django request or DRF's wrapper around one."""
+    request = getattr(request, "_request", request)
     request._audit = {
         "action": action,
         "patient": patient,

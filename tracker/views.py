@@ -3,7 +3,7 @@
 import datetime as dt
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -158,3 +158,17 @@ def staff_patients(request: HttpRequest) -> HttpResponse:
     patients = list(patients[:200])
     audit(request, "list", patients=patients)
     return render(request, "tracker/staff_patients.html", {"patients": patients, "query": query})
+
+
+def not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    """404 for URLs nothing matched: the API's error shape under /api/, the site's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"type": "not_found", "detail": "Not found.", "fields": {}}, status=404)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"type": "server_error", "detail": "Something went wrong on our side; it has been logged.",
+                             "fields": {}}, status=500)
+    return render(request, "500.html", status=500)

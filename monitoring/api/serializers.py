@@ -4,10 +4,10 @@ from monitoring.models import Alert, AlertEvent, Window, WindowEvent
 
 
 class AlertEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.get_full_name", default=None)
-    old_urgency = serializers.CharField(source="get_old_urgency_display", default=None)
-    new_urgency = serializers.CharField(source="get_new_urgency_display", default=None)
-    checkin = serializers.UUIDField(source="checkin.uuid", default=None)
+    actor = serializers.CharField(source="actor.get_full_name", default=None, allow_null=True)
+    old_urgency = serializers.CharField(source="get_old_urgency_display", default=None, allow_null=True)
+    new_urgency = serializers.CharField(source="get_new_urgency_display", default=None, allow_null=True)
+    checkin = serializers.UUIDField(source="checkin.uuid", default=None, allow_null=True)
 
     class Meta:
         model = AlertEvent
@@ -19,8 +19,8 @@ class AlertSerializer(serializers.ModelSerializer):
     patient = serializers.UUIDField(source="patient.uuid")
     patient_name = serializers.CharField(source="patient.full_name")
     urgency = serializers.CharField(source="urgency_label")
-    acknowledged_by = serializers.CharField(source="acknowledged_by.get_full_name", default=None)
-    resolved_by = serializers.CharField(source="resolved_by.get_full_name", default=None)
+    acknowledged_by = serializers.CharField(source="acknowledged_by.get_full_name", default=None, allow_null=True)
+    resolved_by = serializers.CharField(source="resolved_by.get_full_name", default=None, allow_null=True)
 
     class Meta:
         model = Alert
@@ -52,7 +52,7 @@ class ClearInputSerializer(serializers.Serializer):
 
 
 class WindowEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.get_full_name", default=None)
+    actor = serializers.CharField(source="actor.get_full_name", default=None, allow_null=True)
 
     class Meta:
         model = WindowEvent
@@ -64,7 +64,7 @@ class WindowSerializer(serializers.ModelSerializer):
     therapy = serializers.CharField(source="course.therapy.brand_name")
     active = serializers.BooleanField()
     days_left = serializers.IntegerField()
-    cleared_by = serializers.CharField(source="cleared_by.get_full_name", default=None)
+    cleared_by = serializers.CharField(source="cleared_by.get_full_name", default=None, allow_null=True)
     events = WindowEventSerializer(many=True)
 
     class Meta:

@@ -20,6 +20,11 @@ class EmailChannel(Channel):
         try:
             message.send(fail_silently=False)
         except smtplib.SMTPRecipientsRefused as exc:
-            raise DeliveryError(f"Address refused: {exc}", permanent=True) from exc
+            codes = sorted({code for code, _message in exc.recipients.values()})
+            # The address itself stays out of the error (it may contain the person's name).
+            raise DeliveryError(f"The mail server refused the recipient's address (SMTP {codes}).",
+                                permanent=True) from exc
+        except smtplib.SMTPResponseException as exc:
+            raise DeliveryError(f"SMTP error {exc.smtp_code}.", permanent=False) from exc
         except (smtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(f"SMTP error: {exc}", permanent=False) from exc
+            raise DeliveryError(f"SMTP connection problem: {type(exc).__name__}.", permanent=False) from exc

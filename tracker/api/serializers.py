@@ -178,6 +178,10 @@ class CheckInOutputSerializer(serializers.ModelSerializer):
     amends = serializers.UUIDField(source="amends.uuid", read_only=True, allow_null=True, default=None)
     superseded_by = serializers.SerializerMethodField()
     temperature_f = serializers.SerializerMethodField()
+    # Unanswered choice questions are stored blank: the schema says so.
+    temperature_unit = serializers.ChoiceField(choices=TemperatureUnit.choices, allow_blank=True, read_only=True)
+    consciousness = serializers.ChoiceField(choices=Consciousness.choices, allow_blank=True, read_only=True)
+    abdominal_pain = serializers.ChoiceField(choices=AbdominalPain.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = CheckIn

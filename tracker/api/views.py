@@ -3,7 +3,7 @@
 import django_filters
 from axes.exceptions import AxesBackendPermissionDenied
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
@@ -98,7 +98,7 @@ def own_patients(user) -> list[Patient]:
 class MeView(APIView):
     @extend_schema(responses={200: MeSerializer})
     def get(self, request):
-        user = type(request.user).objects.prefetch_related("care_teams").get(pk=request.user.pk)
+        user = get_user_model().objects.prefetch_related("care_teams").get(pk=request.user.pk)
         return Response(MeSerializer(user, context={"own_patients": own_patients(user)}).data)
 
 
@@ -242,10 +242,10 @@ class PatientExportView(APIView):
     def get(self, request, id):
         patient = get_object_or_404(selectors.patients_visible_to(request.user).select_related("center", "care_team"),
                                     uuid=id)
+        audit(request, "export", patient=patient)  # refused attempts are on record too
         allowed = request.user.sees_everything or request.user.role == Role.COORDINATOR or patient.user_id == request.user.pk
         if not allowed:
             raise NotAllowedError("Exports are made by a coordinator or administrator, or by the patient.")
-        audit(request, "export", patient=patient)
         response = JsonResponse(patient_export(patient), encoder=DjangoJSONEncoder, json_dumps_params={"indent": 2})
         response["Content-Disposition"] = f'attachment; filename="patient-{patient.uuid}.json"'
         return response

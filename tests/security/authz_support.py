@@ -1,0 +1,77 @@
+"""Shared by the authorization matrix and the API fuzzer: the roles, and team A's records (Maria's fever
+check-in, the alert it raised, her no-driving window) that fill the URLs' path parameters."""
+
+from dataclasses import dataclass
+
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.test import APIClient
+
+from monitoring.models import Alert, Window
+from tests.monitoring.support import CAR_T_NORMAL
+from tracker.models import ApiToken, CheckIn, Patient
+
+PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory
+FEVER = {**CAR_T_NORMAL, "temperature": "38.2"}  # clinical-rules §1: fever after CAR T → an urgent alert
+
+# The roles of the matrix, in its column order.
+ROLES = ("anonymous", "patient", "other_patient", "caregiver", "nurse", "other_nurse", "physician", "admin")
+
+
+def user_for(request, role):
+    """The user signing in for a role name (None for anonymous), from tests/conftest.py's fixtures."""
+    if role == "anonymous":
+        return None
+    if role in ("patient", "other_patient"):
+        return request.getfixturevalue(role).user
+    if role == "admin":
+        return request.getfixturevalue("admin_user")
+    return request.getfixturevalue(role)
+
+
+def token_client(user) -> APIClient:
+    """An API client signed in the way the apps are: with an issued token (anonymous: no header)."""
+    client = APIClient()
+    if user is not None:
+        _token, raw = ApiToken.issue(user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
+    return client
+
+
+@dataclass
+class TeamARecords:
+    patient: Patient
+    checkin: CheckIn
+    alert: Alert
+    window: Window
+
+
+def team_a_records(patient) -> TeamARecords:
+    """Maria checks in with a fever through the API (as the app does): one check-in, one open alert."""
+    response = token_client(patient.user).post("/api/v1/checkins/", FEVER, format="json")
+    assert response.status_code == 201, response.content
+    checkin = CheckIn.objects.get(uuid=response.json()["id"])
+    return TeamARecords(
+        patient=patient,
+        checkin=checkin,
+        alert=Alert.objects.get(patient=patient, status="open"),
+        window=Window.objects.get(course__patient=patient, kind="driving"),
+    )
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str  # the URL name, or the route itself for an unnamed pattern
+    route: str  # e.g. "api/v1/checkins/<uuid:id>/"
+    namespace: str | None
+    pattern: URLPattern
+
+
+def all_routes(patterns=None, prefix: str = "", namespace: str | None = None):
+    """Every URL pattern of the project, with its full route, walking includes recursively."""
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(entry, URLResolver):
+            inner = ":".join(n for n in (namespace, entry.namespace) if n) or None
+            yield from all_routes(entry.url_patterns, prefix + str(entry.pattern), inner)
+        else:
+            route = prefix + str(entry.pattern)
+            yield Route(name=entry.name or route, route=route, namespace=namespace, pattern=entry)
