@@ -361,24 +361,14 @@ def test_token_endpoint_is_429_after_the_login_rate(low_rates, patient, nurse):
 
 # --- In a real browser ------------------------------------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
 REPORT_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (e) => console.log(
     "CSP-VIOLATION " + e.effectiveDirective + " " + e.blockedURI + " " + e.sourceFile + ":" + e.lineNumber));"""
 
 
 @pytest.fixture
-def chromium():
-    """Request it after any fixture that touches the database: while Playwright's event loop runs in this thread,
-    Django keeps connections per context, and one opened then outlives the test."""
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop here
-    from playwright.sync_api import sync_playwright
-
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium.")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield browser
-        browser.close()
+def chromium(browser):
+    """The run's shared Chromium (tests/conftest.py). Request it after any fixture that touches the database."""
+    return browser
 
 
 def watched_page(browser):
