@@ -3,7 +3,7 @@ FROM node:20-bookworm-slim AS assets
 WORKDIR /assets
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund \
- && mkdir vendor && cp node_modules/htmx.org/dist/htmx.min.js node_modules/chart.js/dist/chart.umd.min.js vendor/
+ && mkdir vendor && cp node_modules/htmx.org/dist/htmx.min.js node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/dist/chart.umd.min.js.map vendor/
 
 FROM python:3.11-slim-bookworm
 

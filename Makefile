@@ -16,7 +16,7 @@ ASSETS := static/vendor/.installed
 $(ASSETS): package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p static/vendor
-	cp node_modules/htmx.org/dist/htmx.min.js node_modules/chart.js/dist/chart.umd.min.js static/vendor/
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/dist/chart.umd.min.js.map static/vendor/
 	touch $(ASSETS)
 
 # Translations: compiled from the committed .po files with Babel (no GNU gettext needed).

@@ -40,7 +40,13 @@ from tests.services import FakeOutside, RedisServer, Worker, free_port, wait_unt
 
 DB_NAME = "car_t_bench"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+
+
+def database_url(db_name: str = DB_NAME) -> str:
+    return f"postgres://postgres@127.0.0.1:5432/{db_name}"
+
+
+DATABASE_URL = database_url()
 PAYLOAD = {"temperature": "38.4", "dizzy_or_fainting": True}  # fever with dizziness: an emergency
 WARMUP = 4  # submissions before measuring (gunicorn and prefork children import lazily)
 GOAL_S = 1.0
@@ -115,19 +121,46 @@ class Gunicorn:
 # ---------------------------------------------------------------------------------------------- data
 
 
-def recreate_database() -> None:
+def recreate_database(db_name: str = DB_NAME) -> None:
     import psycopg
 
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
+        conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {db_name}")
 
 
-def drop_database() -> None:
+def drop_database(db_name: str = DB_NAME) -> None:
     import psycopg
 
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+
+
+def production_env(redis_url: str, outside_url: str, db_name: str = DB_NAME, **extra: str) -> dict:
+    """The environment gunicorn, the worker and this process run with: production settings on loopback
+    services (no TLS redirect), SMS and paging to the fake outside, email to locmem."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tracker.settings.production",
+        "DJANGO_SECRET_KEY": "bench-" + secrets.token_hex(24),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": database_url(db_name),
+        "REDIS_URL": redis_url,
+        "SMS_BACKEND": "notifications.channels.sms.HttpProviderSmsBackend",
+        "SMS_PROVIDER_URL": outside_url + "/sms",
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "LOG_LEVEL": "INFO",
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
+def migrate(env: dict) -> None:
+    result = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
+    if result.returncode:
+        raise RuntimeError("migrate failed:\n" + result.stdout[-2000:] + result.stderr[-4000:])
 
 
 def issue_token(user) -> str:
@@ -317,25 +350,9 @@ def main() -> int:
     try:
         redis_server.start()
         outside = FakeOutside().start()
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tracker.settings.production",
-            "DJANGO_SECRET_KEY": "bench-" + secrets.token_hex(24),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DJANGO_SECURE_SSL_REDIRECT": "false",
-            "DATABASE_URL": DATABASE_URL,
-            "REDIS_URL": redis_server.url,
-            "SMS_BACKEND": "notifications.channels.sms.HttpProviderSmsBackend",
-            "SMS_PROVIDER_URL": outside.url + "/sms",
-            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-            "LOG_LEVEL": "INFO",
-            "PYTHONUNBUFFERED": "1",
-        }
+        env = production_env(redis_server.url, outside.url)
         recreate_database()
-        migrate = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env,
-                                 capture_output=True, text=True)
-        if migrate.returncode:
-            raise RuntimeError("migrate failed:\n" + migrate.stdout[-2000:] + migrate.stderr[-4000:])
+        migrate(env)
 
         os.environ.update(env)  # this process reads the results through the same production settings
         import django
