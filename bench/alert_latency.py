@@ -42,6 +42,26 @@ DB_NAME = "car_t_bench"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+def shut_down(processes, *, drop: str | None = None) -> None:
+    """Stop every process a benchmark started (worker, web, fake outside, Redis), whatever fails, then
+    drop its database if asked."""
+    for process in processes:
+        if process is None:
+            continue
+        try:
+            process.stop()
+        except Exception as exc:  # noqa: BLE001 (keep stopping the rest)
+            print(f"while stopping: {exc!r}", file=sys.stderr)
+    if drop:
+        try:
+            from django.db import connections
+
+            connections.close_all()
+        except Exception:  # noqa: BLE001, S110 (Django may not be set up in this process)
+            pass
+        drop_database(drop)
+
+
 def database_url(db_name: str = DB_NAME) -> str:
     return f"postgres://postgres@127.0.0.1:5432/{db_name}"
 
@@ -431,20 +451,7 @@ def main() -> int:
         print(f"alert_latency: failed; gunicorn and worker logs in {logs}", file=sys.stderr)
         raise
     finally:
-        for stop in (worker and worker.stop, web and web.stop, outside and outside.stop, redis_server.stop):
-            if stop:
-                try:
-                    stop()
-                except Exception as exc:  # noqa: BLE001 (keep stopping the rest)
-                    print(f"while stopping: {exc!r}", file=sys.stderr)
-        if args.drop:
-            try:
-                from django.db import connections
-
-                connections.close_all()
-            except Exception:  # noqa: BLE001, S110
-                pass
-            drop_database()
+        shut_down((worker, web, outside, redis_server), drop=DB_NAME if args.drop else None)
 
 
 if __name__ == "__main__":

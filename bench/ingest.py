@@ -49,13 +49,13 @@ from alert_latency import (  # noqa: E402
     PreforkWorker,
     collect,
     cpu_seconds,
-    drop_database,
     fire,
     make_data,
     migrate,
     pct,
     production_env,
     recreate_database,
+    shut_down,
 )
 
 from tests.services import FakeOutside, RedisServer, wait_until  # noqa: E402
@@ -619,20 +619,7 @@ def main() -> int:
         print(f"ingest: failed; gunicorn and worker logs in {logs}", file=sys.stderr)
         raise
     finally:
-        for stop in (worker and worker.stop, web and web.stop, outside and outside.stop, redis_server.stop):
-            if stop:
-                try:
-                    stop()
-                except Exception as exc:  # noqa: BLE001 (keep stopping the rest)
-                    print(f"while stopping: {exc!r}", file=sys.stderr)
-        if args.drop:
-            try:
-                from django.db import connections
-
-                connections.close_all()
-            except Exception:  # noqa: BLE001, S110
-                pass
-            drop_database(DB_NAME)
+        shut_down((worker, web, outside, redis_server), drop=DB_NAME if args.drop else None)
 
 
 if __name__ == "__main__":

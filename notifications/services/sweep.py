@@ -31,7 +31,15 @@ def outbox_sweep(*, now: dt.datetime | None = None) -> dict:
         if alert_notify(alert=alert, step=alert.escalation_level, now=now):
             alerts_fixed += 1
             logger.warning("Alert %s had no notification for step %s; created now", alert.uuid, alert.escalation_level)
+    # A row whose delivery keeps dying without an outcome (a crash inside a channel) is not retried forever:
+    # it becomes a visible failure for the admin and `queue_health`.
+    exhausted = stuck_notifications(now).filter(attempts__gte=settings.NOTIFICATION_MAX_ATTEMPTS)
+    gave_up = exhausted.update(status=NotificationStatus.FAILED,
+                               last_error="Gave up: delivery never completed after the maximum number of attempts.")
+    if gave_up:
+        logger.error("%s notification(s) failed: delivery never completed after %s attempts", gave_up,
+                     settings.NOTIFICATION_MAX_ATTEMPTS)
     ids = list(stuck_notifications(now).order_by("next_attempt_at").values_list("pk", flat=True)[:BATCH])
     for pk in ids:
         enqueue(pk)
-    return {"requeued": len(ids), "alerts_fixed": alerts_fixed}
+    return {"requeued": len(ids), "alerts_fixed": alerts_fixed, "gave_up": gave_up}

@@ -51,7 +51,7 @@ def test_pending_row_whose_enqueue_was_lost_is_enqueued_again(nurse, now, enqueu
     failed = make_notification(recipient=nurse, status="failed", next_attempt_at=now - dt.timedelta(hours=1))
     report = sweep()
     assert enqueued == [lost.pk]
-    assert report == {"requeued": 1, "alerts_fixed": 0}
+    assert report == {"requeued": 1, "alerts_fixed": 0, "gave_up": 0}
     assert fresh.pk not in enqueued and done.pk not in enqueued and failed.pk not in enqueued
 
 
@@ -188,3 +188,24 @@ def test_broker_down_when_the_alert_opens_keeps_the_checkin_and_the_sweep_delive
     assert not alert.notifications.exists()
     assert sweep()["alerts_fixed"] == 1
     assert alert.notifications.filter(recipient=nurse).count() == 3
+
+
+def test_a_delivery_that_keeps_dying_becomes_a_visible_failure(nurse, settings):
+    """A row stuck in `sending` after the maximum attempts is marked failed (queue health shows it), not
+    re-sent forever."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from notifications.models import Notification
+    from notifications.services.sweep import outbox_sweep
+
+    stale = timezone.now() - dt.timedelta(seconds=settings.NOTIFICATION_STUCK_SECONDS + 60)
+    row = Notification.objects.create(dedup_key="dying", kind="alert", channel="email", recipient=nurse,
+                                      status="sending", claimed_at=stale, next_attempt_at=stale,
+                                      attempts=settings.NOTIFICATION_MAX_ATTEMPTS)
+    report = outbox_sweep()
+    row.refresh_from_db()
+    assert report["gave_up"] == 1 and report["requeued"] == 0
+    assert row.status == "failed" and "Gave up" in row.last_error
+    assert queue_health()["failed_last_24h"] == 1

@@ -172,3 +172,16 @@ def test_seizure_finding_is_neurologic():
     context = EvaluationContext(therapies=(TherapyContext("tecartus", "car_t", 9),))
     (f,) = evaluate(ci(seizure=True), context)
     assert is_neurologic(f)
+
+
+def test_catalogue_label_periods_match_the_rules_label_defaults():
+    """clinical-rules §3: the windows use the catalogue's label days; the rules' own table must agree."""
+    from monitoring.rules.driving import LABEL_DEFAULTS
+    from tracker.catalogue import THERAPIES
+
+    car_t = {t["code"]: t for t in THERAPIES if t["therapy_class"] == "car_t"}
+    assert set(car_t) == set(LABEL_DEFAULTS)
+    for code, label in LABEL_DEFAULTS.items():
+        assert (car_t[code]["driving_restriction_days"], car_t[code]["proximity_days"]) == (
+            label.driving_days, label.proximity_days), code
+        assert car_t[code]["label_facts_unverified"] is (not label.verified), code
