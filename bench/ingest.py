@@ -371,8 +371,18 @@ def profile_in_process(tokens: list[tuple[int, str]], repeat: int = 12) -> list[
     quiet_pool = [t for _, t in tokens[repeat:2 * repeat]]
     for token in quiet_pool:  # every token used once before, as in steady state (no last_used_at write)
         post(token, "quiet")
+    from django.db import transaction
+
+    from tracker.models import AuditEvent
+
+    def insert_only():
+        """The floor of any write: one ORM INSERT in its own transaction, no HTTP, no auth, no grading."""
+        with transaction.atomic():
+            AuditEvent.objects.create(action="bench", method="POST", path="/bench/", status_code=201)
+
     cases = [
         ("ping (no-op)", [("ping", None, None)] * repeat),
+        ("one INSERT, no HTTP", [("insert", None, None)] * repeat),
         ("quiet check-in", [("post", t, "quiet") for t in quiet_pool]),
         ("fever, opens alert", [("post", t, "fever") for t in fresh]),
         ("fever, updates alert", [("post", t, "fever") for t in fresh]),
@@ -388,10 +398,14 @@ def profile_in_process(tokens: list[tuple[int, str]], repeat: int = 12) -> list[
             counts, commits, sql_ms, cpu_ms, wall_ms = measures[label]
             with CaptureQueriesContext(connection) as ctx:
                 t0, c0 = time.perf_counter(), time.process_time()
-                response = client.get("/api/v1/ping/") if action == "ping" else post(token, kind)
+                if action == "insert":
+                    insert_only()
+                    response = None
+                else:
+                    response = client.get("/api/v1/ping/") if action == "ping" else post(token, kind)
                 wall_ms.append((time.perf_counter() - t0) * 1e3)
                 cpu_ms.append((time.process_time() - c0) * 1e3)
-            if response.status_code not in (200, 201):
+            if response is not None and response.status_code not in (200, 201):
                 raise RuntimeError(f"{label}: HTTP {response.status_code}: {response.content[:300]!r}")
             queries = [q for q in ctx.captured_queries if q["sql"].split(None, 1)[0].upper() != "BEGIN"]
             counts.append(len(queries))
@@ -413,6 +427,8 @@ def profile_in_process(tokens: list[tuple[int, str]], repeat: int = 12) -> list[
         post(token, kind)
     profiler.disable()
     stats = pstats.Stats(profiler, stream=io.StringIO())
+    if os.environ.get("INGEST_PROFILE_FILE"):  # for snakeviz / pstats
+        stats.dump_stats(os.environ["INGEST_PROFILE_FILE"])
     areas = {  # (file suffix, function): what it is
         ("django/core/handlers/base.py", "get_response"): "whole request (Django handler)",
         ("rest_framework/views.py", "initial"): "  DRF token auth + throttle (Redis)",
@@ -421,11 +437,11 @@ def profile_in_process(tokens: list[tuple[int, str]], repeat: int = 12) -> list[
         ("tracker/services.py", "checkin_submit"): "  checkin_submit transaction, of which:",
         ("tracker/selectors.py", "patient_audiences"): "    patient_audiences (is_complete)",
         ("tracker/models/checkins.py", "save"): "    INSERT check-in",
-        ("monitoring/services/assessment.py", "evaluation_context"): "    evaluation_context (courses, window, recent)",
+        ("tracker/selectors.py", "patient_for_checkin"): "    lock the patient, load its courses",
+        ("monitoring/services/assessment.py", "evaluation_context"): "    evaluation_context (window, recent)",
         ("monitoring/rules/engine.py", "evaluate"): "    rules engine evaluate()",
         ("monitoring/services/alerts.py", "alert_record_finding"): "    alert_record_finding",
         ("monitoring/services/assessment.py", "_schedule_followups"): "    follow-ups",
-        ("notifications/services/reminders.py", "reminder_reschedule"): "  reminder_reschedule (on commit, in request)",
         ("tracker/api/views.py", "checkin_response_data"): "  response serializer",
         ("tracker/models/audit.py", "save"): "  audit row (AuditMiddleware)",
         ("psycopg/cursor.py", "execute"): "all SQL calls (psycopg execute, incl. waiting)",
@@ -479,6 +495,8 @@ def main() -> int:
     parser.add_argument("--max-load", type=float, default=1.5, help="wait for the 1-min load to fall below this")
     parser.add_argument("--load-patience", type=float, default=60, help="seconds to wait for that at most")
     parser.add_argument("--no-profile", action="store_true", help="skip the in-process profile")
+    parser.add_argument("--profile-only", action="store_true",
+                        help="only the in-process queries and profile (no gunicorn, no load): a quick check")
     parser.add_argument("--drop", action="store_true", help=f"drop the {DB_NAME} database at the end")
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
@@ -510,6 +528,10 @@ def main() -> int:
         probes = tokens[args.patients:args.patients + probes_needed]
         profile_tokens = tokens[args.patients + probes_needed:]
         setup_s = time.monotonic() - started
+        if args.profile_only:
+            print("where an ingest request's time goes (in-process, production settings)")
+            print("\n".join(profile_in_process(profile_tokens)))
+            return 0
 
         web = Gunicorn(env, logs / "gunicorn.log", args.web_workers, args.web_threads)
         web.start()

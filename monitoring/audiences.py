@@ -2,21 +2,18 @@
 
 from django.utils import timezone
 
-from monitoring.models import Window, WindowKind
+from monitoring.selectors import driving_windows
 from monitoring.services.policy import policy_for_center
-from tracker.models.therapies import CourseStatus
 from tracker.questions import CARVYKTI, DRIVING
+from tracker.selectors import active_courses
 
 
 def monitoring_audiences(patient) -> set[str]:
     today = timezone.localtime(timezone.now(), patient.tz).date()
     extra: set[str] = set()
-    windows = Window.objects.filter(course__patient=patient, course__status=CourseStatus.ACTIVE,
-                                    kind=WindowKind.DRIVING, ends_on__gt=today).exclude(cleared_on__lte=today)
-    if windows.exists():
+    if any(w.is_active_on(today) for w in driving_windows(patient)):
         extra.add(DRIVING)  # clinical-rules §3: check-ins inside the window ask the driving question
-    carvykti_start = patient.courses.filter(status=CourseStatus.ACTIVE, therapy__code="carvykti").values_list(
-        "start_date", flat=True).first()
+    carvykti_start = next((c.start_date for c in active_courses(patient) if c.therapy.code == "carvykti"), None)
     if carvykti_start is not None:
         limit = policy_for_center(patient.center).carvykti_late_neuro_days
         if (today - carvykti_start).days <= limit:

@@ -5,13 +5,13 @@ import datetime as dt
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from monitoring.models import Alert, AlertStatus, FollowUp, Window
+from monitoring.models import Alert, AlertStatus, FollowUp, Window, WindowKind
 from monitoring.rules.schedule import checkin_interval_days, next_expected_date
 from monitoring.services.policy import policy_for_center
 from monitoring.services.windows import window_status
 from tracker.models import Patient, User
 from tracker.models.therapies import CourseStatus, TherapyClass
-from tracker.selectors import logged_dates, patients_visible_to
+from tracker.selectors import active_courses, logged_dates, patients_visible_to
 
 
 def alerts_visible_to(user: User) -> QuerySet[Alert]:
@@ -79,9 +79,21 @@ def patient_timeline(patient: Patient, *, days: int = 100) -> dict:
 
 def checkin_interval_for(patient: Patient, day: dt.date, policy) -> int | None:
     """Days between expected check-ins for this patient on this day (None: no active course)."""
-    courses = list(patient.courses.filter(status=CourseStatus.ACTIVE, start_date__lte=day).select_related("therapy"))
+    courses = [c for c in active_courses(patient) if c.start_date <= day]
     car_t_days = [(day - c.start_date).days for c in courses if c.therapy.therapy_class == TherapyClass.CAR_T]
     return checkin_interval_days(car_t_days, bool(courses), policy)
+
+
+def driving_windows(patient: Patient) -> list[Window]:
+    """No-driving windows of the patient's active courses (cleared ones too: a clearance can be dated
+    later than the day asked about). A check-in's locked patient reads them once per transaction."""
+    loaded = getattr(patient, "loaded_driving_windows", None)
+    if loaded is None:
+        loaded = list(Window.objects.filter(course__patient=patient, course__status=CourseStatus.ACTIVE,
+                                            kind=WindowKind.DRIVING))
+        if getattr(patient, "locked_for_checkin", False):
+            patient.loaded_driving_windows = loaded
+    return loaded
 
 
 def next_checkin_expected(patient: Patient, now: dt.datetime | None = None, policy=None) -> dt.date | None:
@@ -93,3 +105,45 @@ def next_checkin_expected(patient: Patient, now: dt.datetime | None = None, poli
         return None
     logged = logged_dates(patient, start=today - dt.timedelta(days=60), end=today)
     return next_expected_date(max(logged) if logged else None, today, interval)
+
+
+def next_checkins_expected(patients, now: dt.datetime, policies) -> dict[int, dt.date | None]:
+    """`next_checkin_expected` for many patients in two queries (their active courses, then the last
+    complete current check-in of each in the 60 days to its local today). `policies` maps center id to
+    Policy; returns patient id -> date (None without an active course)."""
+    from collections import defaultdict
+
+    from django.db.models import Exists, Max, OuterRef, Q
+
+    from tracker.models import CheckIn, TreatmentCourse
+
+    patients = list(patients)
+    if not patients:
+        return {}
+    today = {p.pk: timezone.localtime(now, p.tz).date() for p in patients}
+    courses = defaultdict(list)
+    for patient_id, start, therapy_class in (
+            TreatmentCourse.objects.filter(patient_id__in=today, status=CourseStatus.ACTIVE)
+            .values_list("patient_id", "start_date", "therapy__therapy_class")):
+        if start <= today[patient_id]:
+            courses[patient_id].append((start, therapy_class))
+    intervals = {}
+    for p in patients:
+        day = today[p.pk]
+        car_t_days = [(day - start).days for start, cls in courses[p.pk] if cls == TherapyClass.CAR_T]
+        intervals[p.pk] = checkin_interval_days(car_t_days, bool(courses[p.pk]), policies[p.center_id])
+    by_day = defaultdict(list)
+    for patient_id, interval in intervals.items():
+        if interval is not None:
+            by_day[today[patient_id]].append(patient_id)
+    last: dict[int, dt.date] = {}
+    if by_day:
+        window = Q()
+        for day, ids in by_day.items():
+            window |= Q(patient_id__in=ids, local_date__range=(day - dt.timedelta(days=60), day))
+        newer = CheckIn.objects.filter(amends=OuterRef("pk"))
+        last = dict(CheckIn.objects.filter(window, is_complete=True).filter(~Exists(newer)).order_by()
+                    .values("patient_id").annotate(last=Max("local_date")).values_list("patient_id", "last"))
+    return {patient_id: None if interval is None else next_expected_date(last.get(patient_id), today[patient_id],
+                                                                          interval)
+            for patient_id, interval in intervals.items()}

@@ -10,7 +10,7 @@ from tracker.errors import ConflictError
 from tracker.models import CheckIn, Patient, Role, User
 from tracker.models.checkins import Channel, EnteredRole
 from tracker.questions import YES_NO_FIELDS, audiences_for, required_fields  # noqa: F401 (re-exported)
-from tracker.selectors import active_therapies, patient_audiences  # noqa: F401 (re-exported)
+from tracker.selectors import active_therapies, patient_audiences, patient_for_checkin  # noqa: F401 (re-exported)
 from tracker.signals import checkin_recorded
 
 CLINICAL_FIELDS: tuple[str, ...] = (
@@ -51,6 +51,7 @@ def _record(*, patient: Patient, entered_by: User, channel: str, values: dict, r
             amends: CheckIn | None = None, reason: str = "") -> CheckinResult:
     recorded_at = recorded_at or timezone.now()
     clinical = _clean(values)
+    patient = patient_for_checkin(patient.pk)  # locked until commit; receivers grade with this instance
     checkin = CheckIn.objects.create(
         patient=patient,
         entered_by=entered_by,

@@ -40,6 +40,10 @@ class Window(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} until {self.ends_on}"
 
+    def is_active_on(self, day) -> bool:
+        """In force on that date: not yet ended and not cleared on or before it."""
+        return self.ends_on > day and not (self.cleared_on is not None and self.cleared_on <= day)
+
 
 class WindowEvent(models.Model):
     class Kind(models.TextChoices):

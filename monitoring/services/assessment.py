@@ -7,16 +7,18 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from monitoring.models import CheckinAssessment, FollowUp, Window, WindowKind
+from monitoring.models import CheckinAssessment, FollowUp
 from monitoring.rules import CheckinInput, EvaluationContext, TherapyContext, evaluate, followups, highest_urgency
 from monitoring.rules import patient_instruction as compose_instruction
 from monitoring.rules.driving import is_neurologic
+from monitoring.selectors import driving_windows
 from monitoring.services.alerts import alert_record_finding
 from monitoring.services.policy import policy_for_center
 from monitoring.services.windows import windows_extend_for_neuro
 from tracker.models import CheckIn, Patient
-from tracker.models.therapies import CourseStatus, TherapyClass
+from tracker.models.therapies import TherapyClass
 from tracker.questions import YES_NO_FIELDS
+from tracker.selectors import active_courses, patient_for_checkin
 
 NUMERIC_FIELDS = ("heart_rate", "systolic_bp", "diastolic_bp", "spo2", "ice_orientation", "ice_naming", "ice_command",
                   "ice_writing", "ice_counting", "ice_score", "capd_score", "extra_stools", "rash_percent")
@@ -28,17 +30,20 @@ FOLLOWUP_ANSWERS = {
     "carvykti_late_neuro_questions": ("handwriting_change", "slowed_movement", "personality_change",
                                       "coordination_loss", "facial_numbness_droop", "leg_numbness_weakness"),
 }
+INPUT_FIELDS = ("recorded_at", "temperature_c", "consciousness", "abdominal_pain", *YES_NO_FIELDS, *NUMERIC_FIELDS)
+
+
+def _input_from(values: dict) -> CheckinInput:
+    return CheckinInput(
+        **{name: values[name] for name in ("recorded_at", *YES_NO_FIELDS, *NUMERIC_FIELDS)},
+        temperature_c=None if values["temperature_c"] is None else float(values["temperature_c"]),
+        consciousness=values["consciousness"] or None,
+        abdominal_pain=values["abdominal_pain"] or None,
+    )
 
 
 def checkin_input(checkin: CheckIn) -> CheckinInput:
-    values = {name: getattr(checkin, name) for name in (*YES_NO_FIELDS, *NUMERIC_FIELDS)}
-    return CheckinInput(
-        recorded_at=checkin.recorded_at,
-        temperature_c=None if checkin.temperature_c is None else float(checkin.temperature_c),
-        consciousness=checkin.consciousness or None,
-        abdominal_pain=checkin.abdominal_pain or None,
-        **values,
-    )
+    return _input_from({name: getattr(checkin, name) for name in INPUT_FIELDS})
 
 
 def _recent(checkin: CheckIn, hours: int) -> tuple[CheckinInput, ...]:
@@ -49,14 +54,15 @@ def _recent(checkin: CheckIn, hours: int) -> tuple[CheckinInput, ...]:
         .exclude(pk=checkin.pk)
         .exclude(pk=checkin.amends_id or 0)
         .filter(~Exists(newer))
-        .order_by("-recorded_at")[:RECENT_LIMIT]
+        .order_by("-recorded_at")
+        .values(*INPUT_FIELDS)[:RECENT_LIMIT]
     )
-    return tuple(checkin_input(row) for row in rows)
+    return tuple(_input_from(row) for row in rows)
 
 
 def evaluation_context(checkin: CheckIn, patient: Patient, policy) -> EvaluationContext:
     day = checkin.local_date
-    courses = list(patient.courses.filter(status=CourseStatus.ACTIVE, start_date__lte=day).select_related("therapy"))
+    courses = [c for c in active_courses(patient) if c.start_date <= day]
     therapies = tuple(
         TherapyContext(
             product=c.therapy.code,
@@ -66,9 +72,8 @@ def evaluation_context(checkin: CheckIn, patient: Patient, policy) -> Evaluation
         )
         for c in courses
     )
-    window_active = Window.objects.filter(
-        course__in=[c.pk for c in courses], kind=WindowKind.DRIVING, ends_on__gt=day
-    ).exclude(cleared_on__lte=day).exists()
+    started = {c.pk for c in courses}
+    window_active = any(w.course_id in started and w.is_active_on(day) for w in driving_windows(patient))
     hours = max(policy.trend_window_hours, policy.hr_persist_window_hours, 24 * (policy.trend_symptom_days + 1))
     return EvaluationContext(
         therapies=therapies,
@@ -101,8 +106,11 @@ def _schedule_followups(checkin: CheckIn, patient: Patient, data: CheckinInput, 
 def checkin_assess(*, checkin: CheckIn) -> dict:
     """Evaluate the rules, record alerts and their evidence, extend windows, schedule follow-ups, and
     return what the patient is told. Runs in the check-in's transaction."""
-    # One assessment per patient at a time: concurrent check-ins cannot open duplicate alerts.
-    patient = Patient.objects.select_for_update().select_related("center").get(pk=checkin.patient_id)
+    # One assessment per patient at a time: concurrent check-ins cannot open duplicate alerts. The records
+    # layer sends the check-in with its patient locked; anything else locks it here.
+    patient = checkin.patient
+    if not getattr(patient, "locked_for_checkin", False):
+        patient = patient_for_checkin(checkin.patient_id)
     policy = policy_for_center(patient.center)
     data = checkin_input(checkin)
     ctx = evaluation_context(checkin, patient, policy)
@@ -121,7 +129,8 @@ def checkin_assess(*, checkin: CheckIn) -> dict:
         checkin=checkin, urgency=int(urgency), findings=[f.to_dict() for f in findings], instruction=instruction,
         evaluated_at=now,
     )
-    assessment.alerts.set(alerts)
+    if alerts:
+        assessment.alerts.add(*alerts)  # a new assessment: nothing to replace
     return {
         "urgency": urgency.label,
         "instruction": instruction,

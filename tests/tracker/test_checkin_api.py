@@ -167,3 +167,90 @@ def test_list_query_count_does_not_grow_with_rows(as_user, nurse, patient, djang
         response = client.get(URL)
     assert response.status_code == 200
     assert len(response.json()["results"]) == count
+
+
+# -------------------------------------------------------------------------------------- cost of a check-in
+
+QUIET = {**CAR_T_COMPLETE, "heart_rate": 80}
+
+
+def _earlier_checkins(patient, count: int) -> None:
+    now = timezone.now()
+    for hours in range(count):
+        CheckIn.objects.create(patient=patient, entered_by=patient.user, entered_role="patient", channel="api",
+                               recorded_at=now - dt.timedelta(hours=hours + 1),
+                               local_date=timezone.localtime(now - dt.timedelta(hours=hours + 1), patient.tz).date(),
+                               temperature_c=Decimal("37.0"))
+
+
+@pytest.mark.parametrize("history", [0, 30])
+def test_a_quiet_checkin_costs_the_same_queries_whatever_the_history(as_user, patient, history,
+                                                                      django_assert_max_num_queries):
+    """Stored, graded and answered in a fixed number of queries: the patient row (locked) with its active
+    courses, the driving windows, the policy, the recent check-ins, the open follow-ups, the two INSERTs
+    and the audit row, whatever the number of earlier check-ins or courses."""
+    from tests.factories import CourseFactory
+    from tracker.models import Therapy
+
+    CourseFactory(patient=patient, therapy=Therapy.objects.get(code="pembrolizumab"))
+    _earlier_checkins(patient, history)
+    client = as_user(patient.user)
+    with django_assert_max_num_queries(13):  # 11 + the savepoint and its release in a test transaction
+        response = client.post(URL, QUIET, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["urgency"] == "none"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_grading_a_checkin_locks_the_patient_row_not_the_center(team_a):
+    """Check-ins of different patients of one center are graded side by side: the lock taken while a
+    check-in is stored and graded holds the patient's row only."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from tests.factories import CourseFactory, PatientFactory
+    from tracker.catalogue import sync_catalogue
+    from tracker.models import Center, Patient, Therapy
+    from tracker.selectors import patient_for_checkin
+
+    sync_catalogue(Therapy)  # a transactional test may follow one that emptied the tables
+    patient = PatientFactory(care_team=team_a)
+    CourseFactory(patient=patient)
+
+    held, release, seen = threading.Event(), threading.Event(), {}
+
+    def hold_patient_lock():
+        try:
+            with transaction.atomic():
+                locked = patient_for_checkin(patient.pk)
+                seen["courses"] = len(locked.loaded_active_courses)
+                held.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_patient_lock)
+    holder.start()
+    try:
+        assert held.wait(10)
+        with transaction.atomic():
+            # Would raise DatabaseError ("could not obtain lock") if the center's row were locked too.
+            Center.objects.select_for_update(nowait=True).get(pk=patient.center_id)
+            with pytest.raises(Exception, match="could not obtain lock"):
+                with transaction.atomic():
+                    Patient.objects.select_for_update(nowait=True).get(pk=patient.pk)
+    finally:
+        release.set()
+        holder.join(10)
+    assert seen["courses"] == 1
+
+
+def test_the_schema_says_inputs_refuse_unknown_fields(client):
+    """What the server does (unknown fields answer 400, naming them) is what the schema states."""
+    import yaml
+
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    components = schema["components"]["schemas"]
+    strict = {name for name, body in components.items() if body.get("additionalProperties") is False}
+    assert {"CheckInInputRequest", "TokenInputRequest"} <= strict

@@ -1,6 +1,7 @@
 """Check-in input and output. The patient page validates through the same input serializer, so the
 page and the API give the same answer for the same values."""
 
+import copy
 import datetime as dt
 from decimal import Decimal
 
@@ -171,7 +172,20 @@ class AmendmentInputSerializer(CheckInInputSerializer):
         return fields
 
 
-class CheckInOutputSerializer(serializers.ModelSerializer):
+class FieldsBuiltOnceMixin:
+    """A ModelSerializer works out its fields from the model on every use; this builds them once per class
+    and gives each serializer fresh copies (deep copies, as DRF gives its declared fields)."""
+
+    def get_fields(self):
+        cls = type(self)
+        template = cls.__dict__.get("_fields_template")
+        if template is None:
+            template = super().get_fields()
+            cls._fields_template = template
+        return copy.deepcopy(template)
+
+
+class CheckInOutputSerializer(FieldsBuiltOnceMixin, serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
     patient = serializers.UUIDField(source="patient.uuid", read_only=True)
     entered_by = serializers.UUIDField(source="entered_by.uuid", read_only=True)
