@@ -10,7 +10,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from monitoring.signals import alert_changed
 from notifications.services.reminders import reminder_reschedule
-from tracker.models import TreatmentCourse
+from tracker.models import Patient, TreatmentCourse
 from tracker.signals import checkin_recorded
 
 logger = logging.getLogger(__name__)
@@ -28,14 +28,35 @@ def on_alert_changed(sender, alert_id: int, kind: str, **kwargs) -> None:
         logger.warning("Broker unavailable; alert %s waits for the sweep: %s", alert_id, exc)
 
 
+def _reschedule_after_commit(patient_id: int, *, inline_if_broker_down: bool) -> None:
+    """After commit, hand the reschedule to a worker (`reschedule_reminders`), off the request."""
+
+    def _send() -> None:
+        from notifications.tasks import reschedule_reminders
+
+        try:
+            reschedule_reminders.delay(patient_id)
+        except (BrokerError, ConnectionError, OSError) as exc:
+            if not inline_if_broker_down:
+                logger.warning("Broker unavailable; reminders of patient %s are rescheduled by the scan: %s",
+                               patient_id, exc)
+                return
+            logger.warning("Broker unavailable; rescheduling the reminders of patient %s here: %s", patient_id, exc)
+            reminder_reschedule(patient=Patient.objects.select_related("center").get(pk=patient_id))
+
+    transaction.on_commit(_send, robust=True)
+
+
 @receiver(checkin_recorded, dispatch_uid="notifications.checkin_reminders")
 def on_checkin(sender, checkin, **kwargs) -> None:
+    """A complete check-in moves the next reminder on. Without a broker that can wait: the scan finds the
+    check-in on the expected date at the reminder time, sends nothing and reschedules then."""
     if checkin.is_complete:
-        patient = checkin.patient
-        transaction.on_commit(lambda: reminder_reschedule(patient=patient), robust=True)
+        _reschedule_after_commit(checkin.patient_id, inline_if_broker_down=False)
 
 
 @receiver(post_save, sender=TreatmentCourse, dispatch_uid="notifications.course_reminders")
 def on_course_saved(sender, instance, **kwargs) -> None:
-    patient = instance.patient
-    transaction.on_commit(lambda: reminder_reschedule(patient=patient), robust=True)
+    """A course started, ended or changed dates. The scan would not notice a course that ended, so without
+    a broker this one is done here (course saves are rare staff actions, not the check-in path)."""
+    _reschedule_after_commit(instance.patient_id, inline_if_broker_down=True)

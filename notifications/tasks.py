@@ -47,12 +47,23 @@ def scan_escalations() -> int:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def scan_reminders() -> int:
+    """Every minute: schedules for patients without one, then the due rows in batches until none is due
+    (bounded per tick: reminders.TICK_MAX_ROWS, TICK_MAX_SECONDS). Returns the rows advanced."""
     reminders.reminders_ensure_states()
-    done = 0
-    for state_id in reminders.reminders_due(_now()):
-        reminders.reminder_advance(state_id=state_id)
-        done += 1
-    return done
+    return reminders.reminders_scan(now=_now()).total()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, autoretry_for=RETRYABLE, retry_backoff=True, max_retries=5)
+def reschedule_reminders(patient_id: int) -> str:
+    """After a complete check-in: move the patient's next reminder on (off the web request). If this never
+    runs, nothing is lost: the scan looks for a check-in on the expected date before reminding."""
+    from tracker.models import Patient
+
+    patient = Patient.objects.select_related("center").filter(pk=patient_id).first()
+    if patient is None:
+        return "no patient"
+    state = reminders.reminder_reschedule(patient=patient)
+    return "rescheduled" if state else "no active course"
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

@@ -3,8 +3,9 @@
 
 import datetime as dt
 import logging
+import time
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -12,8 +13,9 @@ from monitoring.models import Alert, AlertEvent, AlertStatus
 from monitoring.services.alerts import escalation_delay
 from monitoring.services.policy import policy_for_center
 from notifications.models import ChannelKind, Notification, NotificationKind
-from notifications.services.outbox import notification_create
+from notifications.services.outbox import notification_create, notifications_create_many
 from notifications.services.routing import chain_role_for_step, channels_for, on_call, team_webhooks
+from notifications.services.scan_cache import ScanCache
 
 logger = logging.getLogger(__name__)
 
@@ -35,39 +37,47 @@ def alert_link(alert: Alert) -> str:
     return f"/staff/alerts/{alert.uuid}/"
 
 
+def _alert_rows(alert: Alert, step: int, policy, recipients: list, preferences, hooks: list) -> list[dict]:
+    """The Notification rows (as field dicts) for one escalation step of an alert, idempotent per step and
+    urgency through their de-duplication keys."""
+    kind = NotificationKind.ALERT if step == 0 else NotificationKind.ESCALATION
+    delay = escalation_delay(alert.urgency, policy)
+    context = {"link": alert_link(alert), "minutes": int(delay.total_seconds() // 60) * step if delay else 0}
+    if not recipients:
+        logger.error("Alert %s step %s: nobody on call and no %s in team %s", alert.uuid, step,
+                     chain_role_for_step(step), alert.patient.care_team_id)
+    base = f"alert:{alert.uuid}:u{alert.urgency}:s{step}"
+    rows = []
+    for user in recipients:
+        for channel in channels_for(user, alert.urgency, preferences=preferences):
+            rows.append(dict(
+                dedup_key=f"{base}:{channel}:user{user.pk}", kind=kind, channel=channel, alert=alert,
+                patient=alert.patient, recipient=user, step=step, urgency=alert.urgency_label, alert_urgency=alert.urgency,
+                language=user.preferred_language, context=context,
+            ))
+    if alert.urgency >= 3:  # urgent and emergency also go to the ward's paging system
+        for hook in hooks:
+            rows.append(dict(
+                dedup_key=f"{base}:webhook{hook.pk}", kind=kind, channel=ChannelKind.WEBHOOK, alert=alert,
+                patient=alert.patient, webhook=hook, step=step, urgency=alert.urgency_label, alert_urgency=alert.urgency,
+                context=context,
+            ))
+    return rows
+
+
 def alert_notify(*, alert: Alert, step: int, now: dt.datetime | None = None, enqueue: bool = True) -> list[Notification]:
     """Write the Notification rows for one escalation step of an alert (idempotent per step and urgency).
     With enqueue=False the caller sends them itself (the fast path); the sweep covers a caller that dies."""
     now = now or timezone.now()
     team = alert.patient.care_team
-    role = chain_role_for_step(step)
-    kind = NotificationKind.ALERT if step == 0 else NotificationKind.ESCALATION
-    policy = policy_for_center(alert.patient.center)
-    delay = escalation_delay(alert.urgency, policy)
-    context = {"link": alert_link(alert), "minutes": int(delay.total_seconds() // 60) * step if delay else 0}
+    recipients = on_call(team, chain_role_for_step(step), now)
+    rows = _alert_rows(alert, step, policy_for_center(alert.patient.center), recipients, None,
+                       team_webhooks(team) if alert.urgency >= 3 else [])
     created = []
-    recipients = on_call(team, role, now)
-    if not recipients:
-        logger.error("Alert %s step %s: nobody on call and no %s in team %s", alert.uuid, step, role, team.pk)
-    base = f"alert:{alert.uuid}:u{alert.urgency}:s{step}"
-    for user in recipients:
-        for channel in channels_for(user, alert.urgency):
-            row = notification_create(
-                dedup_key=f"{base}:{channel}:user{user.pk}", kind=kind, channel=channel, alert=alert,
-                patient=alert.patient, recipient=user, step=step, urgency=alert.urgency_label, alert_urgency=alert.urgency,
-                language=user.preferred_language, context=context, enqueue_after_commit=enqueue,
-            )
-            if row:
-                created.append(row)
-    if alert.urgency >= 3:  # urgent and emergency also go to the ward's paging system
-        for hook in team_webhooks(team):
-            row = notification_create(
-                dedup_key=f"{base}:webhook{hook.pk}", kind=kind, channel=ChannelKind.WEBHOOK, alert=alert,
-                patient=alert.patient, webhook=hook, step=step, urgency=alert.urgency_label, alert_urgency=alert.urgency,
-                context=context, enqueue_after_commit=enqueue,
-            )
-            if row:
-                created.append(row)
+    for fields in rows:
+        row = notification_create(**fields, enqueue_after_commit=enqueue)
+        if row:
+            created.append(row)
     return created
 
 
@@ -94,28 +104,103 @@ def alerts_missing_notifications(now: dt.datetime):
     return Alert.objects.exclude(status=AlertStatus.RESOLVED).filter(urgency__gte=2).filter(~Exists(has_step))
 
 
-def escalate_due_alerts(*, now: dt.datetime | None = None) -> int:
-    """Move every open alert whose `next_escalation_at` has passed one step up the chain."""
+ESCALATION_BATCH = 200
+# One tick (beat runs the scan every 30 s) starts no batch after this many seconds; what is left is
+# escalated at the next tick. 400 overdue alerts at 100,000 patients take about a second.
+ESCALATION_TICK_SECONDS = 20.0
+
+
+def _escalate_claimed(alerts: list[Alert], now: dt.datetime, cache: ScanCache) -> int:
+    """Move each locked, due alert one step up the chain, inside the caller's transaction: the alerts, one
+    event each and their notifications in a fixed number of queries, whatever len(alerts)."""
+    if not alerts:
+        return 0
+    policies = cache.policies(a.patient.center_id for a in alerts)
+    teams = {a.patient.care_team_id for a in alerts}
+    on_call_by_step = {}
+    for step in {a.escalation_level + 1 for a in alerts}:
+        on_call_by_step[step] = cache.on_call(teams, chain_role_for_step(step))
+    hooks = cache.webhooks({a.patient.care_team_id for a in alerts if a.urgency >= 3})
+    preferences = cache.preferences(u.pk for people in on_call_by_step.values() for users in people.values()
+                                    for u in users)
+    events, rows = [], []
+    for alert in alerts:
+        level = alert.escalation_level
+        delay = escalation_delay(alert.urgency, policies[alert.patient.center_id])
+        alert.escalation_level, alert.next_escalation_at, alert.updated_at = level + 1, now + delay if delay else None, now
+        events.append(AlertEvent(
+            alert=alert, kind=AlertEvent.Kind.ESCALATED, at=now, old_status=alert.status, new_status=alert.status,
+            old_urgency=alert.urgency, new_urgency=alert.urgency,
+            note=f"Not acknowledged in time: step {level + 1} ({chain_role_for_step(level + 1)}).",
+        ))
+        team = alert.patient.care_team_id
+        rows += _alert_rows(alert, level + 1, policies[alert.patient.center_id], on_call_by_step[level + 1][team],
+                            preferences, hooks.get(team, []))
+    with connection.cursor() as cursor:  # one UPDATE for the batch (bulk_update writes a CASE per row)
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(Alert._meta.db_table)} AS a SET escalation_level = v.level, "  # noqa: S608
+            "next_escalation_at = v.next_at, updated_at = %s "
+            "FROM unnest(%s::bigint[], %s::smallint[], %s::timestamptz[]) AS v(id, level, next_at) WHERE a.id = v.id",
+            [now, [a.pk for a in alerts], [a.escalation_level for a in alerts], [a.next_escalation_at for a in alerts]])
+    AlertEvent.objects.bulk_create(events)
+    notifications_create_many(rows)
+    return len(alerts)
+
+
+def _claim_alerts(now: dt.datetime, *, after: int = 0, limit: int = ESCALATION_BATCH, alert_id: int | None = None):
+    """Open alerts due to escalate, locked until the end of the transaction with their patients; rows another
+    scan or a check-in holds are skipped (taken at the next tick). The patient is locked too (FOR NO KEY
+    UPDATE, as a check-in locks it first), so a check-in of that patient waits for this batch instead of
+    the two waiting on each other (the check-in holds the patient and wants the alert; the notifications
+    written here check their patient key at commit)."""
+    due = (Alert.objects.select_for_update(skip_locked=True, no_key=True, of=("self", "patient"))
+           .select_related("patient").filter(status=AlertStatus.OPEN, next_escalation_at__lte=now))
+    if alert_id is not None:
+        return list(due.filter(pk=alert_id))
+    return list(due.filter(pk__gt=after).order_by("pk")[:limit])
+
+
+def alert_escalate(*, alert_id: int, now: dt.datetime | None = None) -> bool:
+    """Escalate one due alert in its own transaction (the fallback of a failed batch). True if it moved."""
     now = now or timezone.now()
-    escalated = 0
-    due = list(Alert.objects.filter(status=AlertStatus.OPEN, next_escalation_at__lte=now)
-               .select_related("patient__care_team", "patient__center")
-               .values_list("pk", "escalation_level", "urgency", "patient__center_id"))
-    for pk, level, urgency, _center in due:
-        with transaction.atomic():
-            alert = Alert.objects.select_related("patient__care_team", "patient__center").get(pk=pk)
-            delay = escalation_delay(urgency, policy_for_center(alert.patient.center))
-            changed = Alert.objects.filter(pk=pk, status=AlertStatus.OPEN, escalation_level=level,
-                                           next_escalation_at__lte=now).update(
-                escalation_level=level + 1, next_escalation_at=now + delay if delay else None, updated_at=now)
-            if not changed:
-                continue  # acknowledged meanwhile, or another scan took it
-            alert.refresh_from_db()
-            AlertEvent.objects.create(
-                alert=alert, kind=AlertEvent.Kind.ESCALATED, at=now, old_status=alert.status, new_status=alert.status,
-                old_urgency=alert.urgency, new_urgency=alert.urgency,
-                note=f"Not acknowledged in time: step {level + 1} ({chain_role_for_step(level + 1)}).",
-            )
-            alert_notify(alert=alert, step=level + 1, now=now)
-            escalated += 1
-    return escalated
+    with transaction.atomic():
+        return bool(_escalate_claimed(_claim_alerts(now, alert_id=alert_id), now, ScanCache(now)))
+
+
+def escalate_due_alerts(*, now: dt.datetime | None = None, batch_size: int = ESCALATION_BATCH,
+                        max_seconds: float = ESCALATION_TICK_SECONDS) -> int:
+    """Move every open alert whose `next_escalation_at` has passed one step up the chain: batches of
+    `batch_size` alerts in id order, one transaction each, until none is due or `max_seconds` have passed.
+    A batch that fails is rolled back and its alerts are escalated one transaction each; one that fails
+    alone is logged at ERROR and stays due. Returns how many alerts moved."""
+    now = now or timezone.now()
+    cache = ScanCache(now)
+    started = time.monotonic()
+    escalated, after = 0, 0
+    while True:
+        claimed: list[int] = []
+        try:
+            with transaction.atomic():
+                alerts = _claim_alerts(now, after=after, limit=batch_size)
+                claimed = [a.pk for a in alerts]
+                escalated += _escalate_claimed(alerts, now, cache)
+        except Exception:
+            if not claimed or not connection.is_usable():
+                raise
+            logger.exception("Escalation batch of %s alerts (ids %s to %s) failed; escalating them one at a time",
+                             len(claimed), claimed[0], claimed[-1])
+            for alert_id in claimed:
+                try:
+                    escalated += alert_escalate(alert_id=alert_id, now=now)
+                except Exception:
+                    if not connection.is_usable():
+                        raise
+                    logger.exception("Escalating alert %s failed; it stays due and is tried again at the next scan",
+                                     alert_id)
+        if not claimed or len(claimed) < batch_size:
+            return escalated
+        after = claimed[-1]
+        if time.monotonic() - started >= max_seconds:
+            logger.warning("Escalation scan stopped after %s alerts in %.0f s; the rest wait for the next tick",
+                           escalated, time.monotonic() - started)
+            return escalated

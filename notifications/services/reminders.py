@@ -1,25 +1,44 @@
 """Check-in reminders at each patient's local reminder time (center policy), a second reminder, then the
 team's nurse. Daily through the CAR T daily period (clinical-rules §3), then every `checkin_interval_days`.
 Times are built in the patient's IANA zone, so daylight-saving changes neither skip nor repeat a day; the
-de-duplication key (patient, expected date, stage, recipient, channel) makes a repeated scan harmless."""
+de-duplication key (patient, expected date, stage, recipient, channel) makes a repeated scan harmless.
+
+The scan works in batches (`reminders_scan`): each batch claims up to BATCH_SIZE due rows with
+SELECT ... FOR UPDATE SKIP LOCKED (a concurrent scan skips them, so nothing is sent twice) and advances
+them in one transaction with a fixed number of queries, whatever the batch size. A batch that fails is
+rolled back whole and its rows are advanced one transaction each (`reminder_advance`), so one patient's
+error costs only that patient's step, logged at ERROR; the row stays due and is tried again next tick."""
 
 import datetime as dt
+import logging
+import time
 import zoneinfo
+from collections import Counter, defaultdict
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from monitoring.rules.policy import parse_local_time
-from monitoring.selectors import next_checkin_expected
+from monitoring.selectors import next_checkin_expected, next_checkins_expected
 from monitoring.services.policy import policy_for_center
-from notifications.models import NotificationKind, ReminderState
-from notifications.services.outbox import notification_create
-from notifications.services.routing import ChainRole, channels_for, contact_for, on_call, patient_channels
-from tracker.models import Patient
+from notifications.models import ChainRole, NotificationKind, ReminderState
+from notifications.services.outbox import notifications_create_many
+from notifications.services.routing import channels_for, contact_for, patient_channels
+from notifications.services.scan_cache import ScanCache
+from tracker.models import CaregiverLink, CheckIn, Patient
 from tracker.models.therapies import CourseStatus
-from tracker.selectors import logged_dates
+
+logger = logging.getLogger(__name__)
 
 Stage = ReminderState.Stage
+
+BATCH_SIZE = 500
+# One tick (beat runs the scan every 60 s) advances at most this many rows and starts no batch after this
+# many seconds, so ticks do not pile up behind a huge backlog; what is left is due at the next tick.
+# At about 1.5 ms a row, 40 s is some 25,000 rows: the whole evening peak of 100,000 patients (~10,500).
+TICK_MAX_ROWS = 50_000
+TICK_MAX_SECONDS = 40.0
 
 
 def local_datetime(day: dt.date, hhmm: str, tz: zoneinfo.ZoneInfo) -> dt.datetime:
@@ -41,79 +60,247 @@ def reminder_reschedule(*, patient: Patient, now: dt.datetime | None = None) -> 
     return state
 
 
-def _remind_patient(patient: Patient, state: ReminderState, stage: int) -> int:
-    people = [u for u in [patient.user, *patient.caregivers.filter(is_active=True)] if u is not None]
-    sent = 0
+# --- One batch of due rows ----------------------------------------------------------------------------------
+
+
+def _logged_on_expected_date(states: list[ReminderState]) -> set[int]:
+    """Ids of the states whose patient has a complete, current check-in on the expected date (one query)."""
+    by_date: dict[dt.date, list[int]] = defaultdict(list)
+    for state in states:
+        by_date[state.expected_on].append(state.patient_id)
+    match = Q()
+    for day, patient_ids in by_date.items():
+        match |= Q(local_date=day, patient_id__in=patient_ids)
+    newer = CheckIn.objects.filter(amends=OuterRef("pk"))
+    logged = set(CheckIn.objects.filter(match, is_complete=True).filter(~Exists(newer)).order_by()
+                 .values_list("patient_id", "local_date").distinct())
+    return {state.pk for state in states if (state.patient_id, state.expected_on) in logged}
+
+
+def _reschedule_states(states: list[ReminderState], now: dt.datetime, cache: ScanCache) -> None:
+    """`reminder_reschedule` for locked states, in memory (the caller saves them)."""
+    patients = [state.patient for state in states]
+    policies = cache.policies(p.center_id for p in patients)
+    expected = next_checkins_expected(patients, now, policies)
+    for state in states:
+        patient = state.patient
+        day = expected[patient.pk]
+        if day is None:
+            state.next_due_at = None
+        else:
+            state.expected_on, state.stage = day, Stage.WAITING
+            state.next_due_at = local_datetime(day, policies[patient.center_id].reminder_local_time, patient.tz)
+
+
+def _patient_reminders(patient: Patient, expected_on: dt.date, stage: int, caregivers: list, preferences) -> list:
+    people = [u for u in [patient.user, *caregivers] if u is not None]
+    rows = []
     for user in people:
-        for channel in patient_channels(user, patient):
-            sent += bool(notification_create(
-                dedup_key=f"reminder:{patient.uuid}:{state.expected_on}:{stage}:user{user.pk}:{channel}",
+        for channel in patient_channels(user, patient, preferences=preferences):
+            rows.append(dict(
+                dedup_key=f"reminder:{patient.uuid}:{expected_on}:{stage}:user{user.pk}:{channel}",
                 kind=NotificationKind.REMINDER, channel=channel, patient=patient, recipient=user,
-                language=patient.preferred_language if user == patient.user else user.preferred_language,
+                language=patient.preferred_language if user.pk == patient.user_id else user.preferred_language,
                 context={"link": f"/patients/{patient.uuid}/checkin/", **contact_for(user, patient)},
             ))
-    return sent
+    return rows
 
 
-def _tell_nurse(patient: Patient, state: ReminderState, now: dt.datetime) -> int:
-    sent = 0
-    for user in on_call(patient.care_team, ChainRole.PRIMARY_NURSE, now):
-        for channel in channels_for(user, urgency=None):
+def _nurse_notices(patient: Patient, expected_on: dt.date, nurses: list, preferences) -> list:
+    rows = []
+    for user in nurses:
+        for channel in channels_for(user, urgency=None, preferences=preferences):
             if channel == "sms":
                 continue  # a missed check-in is not a page
-            sent += bool(notification_create(
-                dedup_key=f"missed:{patient.uuid}:{state.expected_on}:user{user.pk}:{channel}",
+            rows.append(dict(
+                dedup_key=f"missed:{patient.uuid}:{expected_on}:user{user.pk}:{channel}",
                 kind=NotificationKind.MISSED_CHECKIN, channel=channel, patient=patient, recipient=user,
                 language=user.preferred_language, context={"link": f"/patients/{patient.uuid}/"},
             ))
-    return sent
+    return rows
 
 
-def reminder_advance(*, state_id: int, now: dt.datetime | None = None) -> str:
-    """Take one due reminder step for one patient. Returns what was done."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        state = (ReminderState.objects.select_for_update(skip_locked=True, of=("self",))
-                 .select_related("patient__center", "patient__care_team", "patient__user")
-                 .filter(pk=state_id, next_due_at__lte=now).first())
-        if state is None:
-            return "not due"
+def _remind_patient(patient: Patient, state: ReminderState, stage: int) -> int:
+    """One patient's reminders at one stage, as a batch writes them. Returns how many rows were new."""
+    caregivers = list(patient.caregivers.filter(is_active=True).order_by("pk"))
+    preferences = ScanCache(timezone.now()).preferences(u.pk for u in [patient.user, *caregivers] if u is not None)
+    return len(notifications_create_many(_patient_reminders(patient, state.expected_on, stage, caregivers,
+                                                            preferences)))
+
+
+def _tell_nurse(patient: Patient, state: ReminderState, now: dt.datetime) -> int:
+    """One patient's missed check-in notice to the on-call nurse, as a batch writes it."""
+    cache = ScanCache(now)
+    nurses = cache.on_call([patient.care_team_id], ChainRole.PRIMARY_NURSE)[patient.care_team_id]
+    preferences = cache.preferences(u.pk for u in nurses)
+    return len(notifications_create_many(_nurse_notices(patient, state.expected_on, nurses, preferences)))
+
+
+def _advance_claimed(states: list[ReminderState], now: dt.datetime, cache: ScanCache) -> dict[int, str]:
+    """Take one reminder step for each locked, due state (patient and patient.user loaded), inside the
+    caller's transaction. Queries: a fixed number, whatever len(states). Returns state id -> outcome."""
+    if not states:
+        return {}
+    policies = cache.policies(state.patient.center_id for state in states)
+    logged_ids = _logged_on_expected_date(states)
+    logged = [s for s in states if s.pk in logged_ids]
+    to_patient = [s for s in states if s.pk not in logged_ids and s.stage in (Stage.WAITING, Stage.FIRST_SENT)]
+    to_nurse = [s for s in states if s.pk not in logged_ids and s.stage not in (Stage.WAITING, Stage.FIRST_SENT)]
+
+    caregivers: dict[int, list] = defaultdict(list)
+    if to_patient:
+        links = (CaregiverLink.objects.filter(patient_id__in=[s.patient_id for s in to_patient], user__is_active=True)
+                 .select_related("user").order_by("user_id"))
+        for link in links:
+            caregivers[link.patient_id].append(link.user)
+    nurses = cache.on_call((s.patient.care_team_id for s in to_nurse), ChainRole.PRIMARY_NURSE) if to_nurse else {}
+    people = [s.patient.user_id for s in to_patient if s.patient.user_id]
+    people += [u.pk for s in to_patient for u in caregivers[s.patient_id]]
+    people += [u.pk for users in nurses.values() for u in users]
+    preferences = cache.preferences(people)
+
+    outcomes: dict[int, str] = {}
+    rows: list[dict] = []
+    for state in to_patient + to_nurse:
         patient = state.patient
-        policy = policy_for_center(patient.center)
-        if state.expected_on in logged_dates(patient, start=state.expected_on, end=state.expected_on):
-            reminder_reschedule(patient=patient, now=now)
-            return "logged"
+        policy = policies[patient.center_id]
         first = local_datetime(state.expected_on, policy.reminder_local_time, patient.tz)
         second = first + dt.timedelta(minutes=policy.second_reminder_minutes)
         if state.stage == Stage.WAITING:
-            _remind_patient(patient, state, 1)
+            rows += _patient_reminders(patient, state.expected_on, 1, caregivers[patient.pk], preferences)
             state.stage, state.next_due_at = Stage.FIRST_SENT, second
-            outcome = "first reminder"
+            outcomes[state.pk] = "first reminder"
         elif state.stage == Stage.FIRST_SENT:
-            _remind_patient(patient, state, 2)
+            rows += _patient_reminders(patient, state.expected_on, 2, caregivers[patient.pk], preferences)
             state.stage = Stage.SECOND_SENT
             state.next_due_at = second + dt.timedelta(minutes=policy.missed_checkin_nurse_minutes)
-            outcome = "second reminder"
+            outcomes[state.pk] = "second reminder"
         else:
-            _tell_nurse(patient, state, now)
+            rows += _nurse_notices(patient, state.expected_on, nurses[patient.care_team_id], preferences)
             # Overdue patients are expected again the next day.
             state.expected_on = state.expected_on + dt.timedelta(days=1)
             state.stage = Stage.WAITING
             state.next_due_at = local_datetime(state.expected_on, policy.reminder_local_time, patient.tz)
-            outcome = "nurse told"
-        state.save(update_fields=["expected_on", "stage", "next_due_at"])
-        return outcome
+            outcomes[state.pk] = "nurse told"
+    if logged:
+        _reschedule_states(logged, now, cache)
+        outcomes.update((state.pk, "logged") for state in logged)
+    notifications_create_many(rows)
+    _save_states(states)
+    return outcomes
 
 
-def reminders_ensure_states(*, now: dt.datetime | None = None) -> int:
-    """Patients with an active course but no reminder schedule get one."""
-    missing = Patient.objects.filter(courses__status=CourseStatus.ACTIVE, reminder_state__isnull=True).distinct()
-    count = 0
-    for patient in missing.select_related("center"):
-        reminder_reschedule(patient=patient, now=now)
-        count += 1
-    return count
+def _save_states(states: list[ReminderState]) -> None:
+    """Write expected_on, stage and next_due_at of many states in one UPDATE (three array parameters and
+    the ids, rather than bulk_update's CASE per row and field)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(ReminderState._meta.db_table)} AS s "  # noqa: S608
+            "SET expected_on = v.expected_on, stage = v.stage, next_due_at = v.next_due_at "
+            "FROM unnest(%s::bigint[], %s::date[], %s::smallint[], %s::timestamptz[]) "
+            "AS v(id, expected_on, stage, next_due_at) WHERE s.id = v.id",
+            [[s.pk for s in states], [s.expected_on for s in states], [int(s.stage) for s in states],
+             [s.next_due_at for s in states]])
 
 
-def reminders_due(now: dt.datetime) -> list[int]:
-    return list(ReminderState.objects.filter(next_due_at__lte=now).values_list("pk", flat=True)[:5000])
+def _claim(now: dt.datetime, *, after: int = 0, limit: int = BATCH_SIZE, state_id: int | None = None):
+    """Due rows, locked until the end of the transaction; rows another scan holds are skipped."""
+    due = (ReminderState.objects.select_for_update(skip_locked=True, of=("self",))
+           .select_related("patient__user").filter(next_due_at__lte=now))
+    if state_id is not None:
+        return list(due.filter(pk=state_id))
+    return list(due.filter(pk__gt=after).order_by("pk")[:limit])
+
+
+def reminder_advance(*, state_id: int, now: dt.datetime | None = None) -> str:
+    """Take one due reminder step for one patient, in its own transaction. Returns what was done."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        states = _claim(now, state_id=state_id)
+        if not states:
+            return "not due"
+        return _advance_claimed(states, now, ScanCache(now))[state_id]
+
+
+def reminders_advance_batch(*, now: dt.datetime, after: int = 0, limit: int = BATCH_SIZE,
+                            cache: ScanCache | None = None) -> tuple[list[int], dict[int, str]]:
+    """Claim up to `limit` due rows with ids above `after` and take one step for each, in one transaction.
+    If the batch fails, it is rolled back and each row is advanced in its own transaction instead; a row
+    that fails alone is logged at ERROR and stays due. Returns (claimed ids in order, id -> outcome)."""
+    cache = cache or ScanCache(now)
+    claimed: list[int] = []
+    try:
+        with transaction.atomic():
+            states = _claim(now, after=after, limit=limit)
+            claimed = [state.pk for state in states]
+            return claimed, _advance_claimed(states, now, cache)
+    except Exception:
+        if not claimed or not connection.is_usable():
+            raise  # nothing claimed, or the database is gone: the next tick tries again
+        logger.exception("Reminder batch of %s rows (ids %s to %s) failed; advancing them one at a time",
+                         len(claimed), claimed[0], claimed[-1])
+    outcomes = {}
+    for state_id in claimed:
+        try:
+            outcomes[state_id] = reminder_advance(state_id=state_id, now=now)
+        except Exception:
+            if not connection.is_usable():
+                raise
+            logger.exception("Reminder state %s failed; it stays due and is tried again at the next scan", state_id)
+            outcomes[state_id] = "failed"
+    return claimed, outcomes
+
+
+def reminders_scan(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE,
+                   max_rows: int = TICK_MAX_ROWS, max_seconds: float = TICK_MAX_SECONDS) -> Counter:
+    """One tick: batches in id order until nothing is due, `max_rows` rows were taken or `max_seconds` have
+    passed (at least one batch runs). Each due row takes at most one step per tick, as when the rows due at
+    the tick's start were advanced one by one. Returns the count of each outcome."""
+    now = now or timezone.now()
+    cache = ScanCache(now)
+    outcomes: Counter = Counter()
+    started = time.monotonic()
+    after = 0
+    while True:
+        limit = min(batch_size, max_rows - outcomes.total())
+        claimed, done = reminders_advance_batch(now=now, after=after, limit=limit, cache=cache)
+        outcomes.update(done.values())
+        if not claimed or len(claimed) < limit:
+            break  # fewer than asked for: nothing more is due (or another scan holds it)
+        after = claimed[-1]
+        if outcomes.total() >= max_rows or time.monotonic() - started >= max_seconds:
+            left = ReminderState.objects.filter(next_due_at__lte=now, pk__gt=after).count()
+            if left:
+                logger.warning("Reminder scan stopped after %s rows in %.0f s; %s rows wait for the next tick",
+                               outcomes.total(), time.monotonic() - started, left)
+            break
+    return outcomes
+
+
+# --- Schedules for patients who have none ---------------------------------------------------------------------
+
+
+def reminders_ensure_states(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
+    """Patients with an active course but no reminder schedule get one (in batches, like reminder_reschedule
+    for each). Returns how many were looked at."""
+    now = now or timezone.now()
+    cache = ScanCache(now)
+    missing = list(Patient.objects.filter(courses__status=CourseStatus.ACTIVE, reminder_state__isnull=True)
+                   .distinct().order_by("pk"))
+    for start in range(0, len(missing), batch_size):
+        patients = missing[start:start + batch_size]
+        policies = cache.policies(p.center_id for p in patients)
+        expected = next_checkins_expected(patients, now, policies)
+        new = [ReminderState(patient=p, expected_on=expected[p.pk], stage=Stage.WAITING,
+                             next_due_at=local_datetime(expected[p.pk], policies[p.center_id].reminder_local_time,
+                                                        p.tz))
+               for p in patients if expected[p.pk] is not None]
+        # A schedule written meanwhile (a check-in's reschedule task) is as fresh as this one: keep it.
+        ReminderState.objects.bulk_create(new, ignore_conflicts=True)
+    return len(missing)
+
+
+def reminders_due(now: dt.datetime, limit: int | None = None) -> list[int]:
+    """Ids of the rows due at `now`, in id order (all of them unless `limit`)."""
+    ids = ReminderState.objects.filter(next_due_at__lte=now).order_by("pk").values_list("pk", flat=True)
+    return list(ids[:limit] if limit else ids)

@@ -244,13 +244,14 @@ def test_car_t_patient_is_expected_daily_through_the_daily_period_then_weekly(te
     assert state.next_due_at == local(NY, 2026, 5, 20 + interval, 20, 0)
 
 
-def test_checkpoint_patient_is_expected_every_7_days_after_a_checkin(team_b, django_capture_on_commit_callbacks):
+def test_checkpoint_patient_is_expected_every_7_days_after_a_checkin(team_b, eager_tasks,
+                                                                     django_capture_on_commit_callbacks):
     """Policy checkin_interval_days = 7 (weekly reporting, clinical-rules §7)."""
     chicago = "America/Chicago"
     with time_machine.travel(local(chicago, 2026, 5, 20, 9, 0), tick=False):
         patient = new_patient(team_b, therapy_code="pembrolizumab", time_zone=chicago, start=dt.date(2026, 4, 1))
         with django_capture_on_commit_callbacks(execute=True):
-            log_complete_checkin(patient)  # the check-in hook reschedules
+            log_complete_checkin(patient)  # the check-in hook's task reschedules
     state = ReminderState.objects.get(patient=patient)
     assert state.expected_on == dt.date(2026, 5, 27)
     assert state.next_due_at == local(chicago, 2026, 5, 27, 20, 0)
