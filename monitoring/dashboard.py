@@ -1,11 +1,21 @@
 """The care team's worklist: every visible patient with what a nurse needs at a glance, sorted by risk
-(open alert urgency, then grade, then the alert's age). One query for the rows, whatever their number."""
+(open alert urgency, then grade, then the alert's age, then name).
+
+`dashboard_patients_for_user` is the definition: one queryset, every column a correlated subquery. It is
+right but costs a dozen subqueries for every visible patient before the sort can pick the first 200.
+`dashboard_page` is what the page runs, with the same rows in the same order: it ranks first from the
+unresolved alerts alone (one DISTINCT ON over the few unresolved alerts, joined to the visible patients)
+and then computes the check-in, therapy and driving columns for the rows shown only. A fixed number of
+queries, whatever the number of patients or centers."""
 
 import datetime as dt
 import uuid
 import zoneinfo
+from collections import defaultdict
 from dataclasses import dataclass
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
@@ -24,15 +34,18 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from monitoring.models import Alert, AlertStatus, Window, WindowKind
-from monitoring.services.policy import policy_for_center
-from tracker.models import Center, CheckIn, Patient, TreatmentCourse, User
+from monitoring.models import Alert, AlertStatus, PolicySetting, Window, WindowKind
+from monitoring.rules.policy import Policy
+from tracker.models import CheckIn, Patient, TreatmentCourse, User
 from tracker.models.therapies import CourseStatus, TherapyClass
 from tracker.selectors import patients_visible_to
 
 PAGE_SIZE = 200
 INVALID = "invalid"
 URGENCY_BY_LABEL = {"routine": 1, "same-day": 2, "urgent": 3, "emergency": 4}
+# A patient's top alert: the most urgent unresolved one, the higher grade first (ungraded last), then the
+# one that has waited longest. The row's place follows it (`dashboard_patients_for_user`'s order_by).
+TOP_ALERT_ORDER = ("-urgency", F("min_grade").desc(nulls_last=True), "opened_at", "pk")
 
 
 @dataclass(frozen=True)
@@ -60,12 +73,20 @@ def _current_checkins():
     return CheckIn.objects.filter(patient=OuterRef("pk")).filter(~Exists(newer))
 
 
-def _overdue_cutoffs(pairs: list[tuple[int, str]]) -> tuple[Case, Case, Case]:
+def _policies(center_ids) -> dict[int, Policy]:
+    """`policy_for_center` of each center, read in one query."""
+    values = defaultdict(dict)
+    for setting in PolicySetting.objects.filter(center_id__in=center_ids):
+        values[setting.center_id][setting.name] = setting.typed_value()
+    return {center_id: Policy(**values[center_id]) for center_id in center_ids}
+
+
+def _overdue_cutoffs(pairs) -> tuple[Case, Case, Case]:
     """Per (center, patient time zone): the dates before which a missing check-in counts as missed, for
     daily and for interval patients (center policy: daily through the CAR T period, then every N days),
     judged by the patient's own calendar day."""
     daily, interval, daily_start = [], [], []
-    policies = {center.pk: policy_for_center(center) for center in Center.objects.filter(pk__in={c for c, _ in pairs})}
+    policies = _policies({center_id for center_id, _ in pairs})
     now = timezone.now()
     for center_id, tz in pairs:
         policy = policies[center_id]
@@ -78,13 +99,15 @@ def _overdue_cutoffs(pairs: list[tuple[int, str]]) -> tuple[Case, Case, Case]:
             Case(*daily, output_field=DateField()), Case(*interval, output_field=DateField()))
 
 
-def annotate_checkin_status(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+def annotate_checkin_status(patients: QuerySet[Patient], pairs=None) -> QuerySet[Patient]:
     """Add `last_complete_on`, `infusion_on`, `in_daily_period` and `missed`: a check-in that was due
-    (daily through the CAR T daily period, then every `checkin_interval_days`; center policy) is overdue."""
+    (daily through the CAR T daily period, then every `checkin_interval_days`; center policy) is overdue.
+    `pairs`: the (center id, time zone) pairs of these patients when the caller knows them (else one query)."""
     checkins = _current_checkins()
     courses = TreatmentCourse.objects.filter(patient=OuterRef("pk"), status=CourseStatus.ACTIVE)
     car_t = courses.filter(therapy__therapy_class=TherapyClass.CAR_T).order_by("-start_date")
-    pairs = list(patients.order_by().values_list("center_id", "time_zone").distinct())
+    if pairs is None:
+        pairs = list(patients.order_by().values_list("center_id", "time_zone").distinct())
     daily_start, daily_cutoff, interval_cutoff = _overdue_cutoffs(pairs)
     return patients.annotate(
         last_complete_on=Subquery(checkins.filter(is_complete=True).order_by("-local_date").values("local_date")[:1]),
@@ -105,16 +128,44 @@ def annotate_checkin_status(patients: QuerySet[Patient]) -> QuerySet[Patient]:
     )
 
 
-def dashboard_patients_for_user(user: User, filters: DashboardFilters = DashboardFilters()) -> QuerySet[Patient]:
-    visible = patients_visible_to(user)
-    open_alerts = Alert.objects.filter(patient=OuterRef("pk")).exclude(status=AlertStatus.RESOLVED)
-    top = open_alerts.order_by("-urgency", F("min_grade").desc(nulls_last=True), "opened_at")
-    checkins = _current_checkins()
-    latest = checkins.order_by("-recorded_at")
+def _annotate_row_details(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+    """What a row shows besides its alerts: latest check-in and readings (of the current versions, not
+    amended ones), the active therapy and the no-driving window."""
+    latest = _current_checkins().order_by("-recorded_at")
     courses = TreatmentCourse.objects.filter(patient=OuterRef("pk"), status=CourseStatus.ACTIVE).order_by("-start_date")
     driving = Window.objects.filter(course__patient=OuterRef("pk"), course__status=CourseStatus.ACTIVE,
                                     kind=WindowKind.DRIVING, cleared_on__isnull=True).order_by("-ends_on")
-    qs = annotate_checkin_status(visible).select_related("care_team", "center").annotate(
+    return patients.annotate(
+        care_team_name=F("care_team__name"),
+        last_checkin_at=Subquery(latest.values("recorded_at")[:1]),
+        last_temperature=Subquery(latest.filter(temperature_c__isnull=False).values("temperature_c")[:1]),
+        last_heart_rate=Subquery(latest.filter(heart_rate__isnull=False).values("heart_rate")[:1]),
+        therapy_name=Subquery(courses.values("therapy__brand_name")[:1]),
+        therapy_code=Subquery(courses.values("therapy__code")[:1]),
+        driving_ends_on=Subquery(driving.values("ends_on")[:1]),
+    )
+
+
+def _filter_patients(qs: QuerySet[Patient], filters: DashboardFilters) -> QuerySet[Patient]:
+    """The filters that depend on the patient alone (team, therapy, name or MRN)."""
+    if filters.team:
+        qs = qs.filter(care_team__uuid=filters.team)
+    if filters.therapy:
+        qs = qs.filter(Exists(TreatmentCourse.objects.filter(patient=OuterRef("pk"), status=CourseStatus.ACTIVE,
+                                                             therapy__code=filters.therapy)))
+    if filters.query:
+        qs = qs.filter(Q(last_name__icontains=filters.query) | Q(first_name__icontains=filters.query)
+                       | Q(mrn__iexact=filters.query))
+    return qs
+
+
+def dashboard_patients_for_user(user: User, filters: DashboardFilters = DashboardFilters()) -> QuerySet[Patient]:
+    """Every visible patient matching the filters, sorted by risk, each with every column of a row. The
+    definition of the dashboard's rows and order; the page itself runs `dashboard_page` (same result)."""
+    visible = patients_visible_to(user)
+    open_alerts = Alert.objects.filter(patient=OuterRef("pk")).exclude(status=AlertStatus.RESOLVED)
+    top = open_alerts.order_by(*TOP_ALERT_ORDER)
+    qs = _annotate_row_details(annotate_checkin_status(visible)).annotate(
         top_urgency=Coalesce(Subquery(top.values("urgency")[:1]), 0),
         top_grade=Coalesce(Subquery(top.values("min_grade")[:1]), 0),
         top_opened_at=Subquery(top.values("opened_at")[:1]),
@@ -124,25 +175,87 @@ def dashboard_patients_for_user(user: User, filters: DashboardFilters = Dashboar
         open_alert_count=Coalesce(Subquery(
             open_alerts.order_by().values("patient").annotate(n=Count("pk")).values("n")[:1],
             output_field=IntegerField()), 0),
-        last_checkin_at=Subquery(latest.values("recorded_at")[:1]),
-        last_temperature=Subquery(latest.filter(temperature_c__isnull=False).values("temperature_c")[:1]),
-        last_heart_rate=Subquery(latest.filter(heart_rate__isnull=False).values("heart_rate")[:1]),
-        therapy_name=Subquery(courses.values("therapy__brand_name")[:1]),
-        therapy_code=Subquery(courses.values("therapy__code")[:1]),
-        driving_ends_on=Subquery(driving.values("ends_on")[:1]),
     )
     if filters.team == INVALID:
         return qs.none()
-    if filters.team:
-        qs = qs.filter(care_team__uuid=filters.team)
-    if filters.therapy:
-        qs = qs.filter(Exists(TreatmentCourse.objects.filter(patient=OuterRef("pk"), status=CourseStatus.ACTIVE,
-                                                             therapy__code=filters.therapy)))
+    qs = _filter_patients(qs, filters)
     if filters.urgency in URGENCY_BY_LABEL:
         qs = qs.filter(top_urgency__gte=URGENCY_BY_LABEL[filters.urgency])
     if filters.missed:
         qs = qs.filter(missed=True)
-    if filters.query:
-        qs = qs.filter(Q(last_name__icontains=filters.query) | Q(first_name__icontains=filters.query)
-                       | Q(mrn__iexact=filters.query))
     return qs.order_by("-top_urgency", "-top_grade", F("top_opened_at").asc(nulls_last=True), "last_name", "pk")
+
+
+# The ranking step of `dashboard_page`: each candidate patient with its top unresolved alert (DISTINCT ON
+# over the unresolved alerts of the candidates, a few per cent of all alerts; the partial unique index
+# alert_one_open_per_condition holds exactly those) and their number, sorted as
+# `dashboard_patients_for_user` sorts, first `limit` rows only.
+_RANK_SQL = """
+SELECT p.id, p.center_id, p.time_zone, top.urgency, top.min_grade, top.opened_at, top.uuid, top.title, top.status,
+       top.open_count
+FROM {patient} p
+LEFT JOIN (
+    SELECT DISTINCT ON (a.patient_id) a.patient_id, a.urgency, a.min_grade, a.opened_at, a.uuid, a.title, a.status,
+           COUNT(*) OVER (PARTITION BY a.patient_id) AS open_count
+    FROM {alert} a
+    WHERE NOT (a.status = %s) AND a.patient_id IN ({candidates})
+    ORDER BY a.patient_id, a.urgency DESC, a.min_grade DESC NULLS LAST, a.opened_at ASC, a.id ASC
+) top ON top.patient_id = p.id
+WHERE p.id IN ({candidates}){urgency_at_least}
+ORDER BY COALESCE(top.urgency, 0) DESC, COALESCE(top.min_grade, 0) DESC, top.opened_at ASC NULLS LAST,
+         p.last_name ASC, p.id ASC
+LIMIT %s
+"""
+
+
+def _ranked(candidates: QuerySet[Patient], filters: DashboardFilters, limit: int) -> list[tuple]:
+    try:
+        candidates_sql, candidates_params = candidates.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:  # .none(): nobody to rank
+        return []
+    params = [AlertStatus.RESOLVED.value, *candidates_params, *candidates_params]
+    urgency_at_least = ""
+    if filters.urgency in URGENCY_BY_LABEL:
+        urgency_at_least = " AND top.urgency >= %s"
+        params.append(URGENCY_BY_LABEL[filters.urgency])
+    sql = _RANK_SQL.format(patient=connection.ops.quote_name(Patient._meta.db_table),
+                           alert=connection.ops.quote_name(Alert._meta.db_table),
+                           candidates=candidates_sql, urgency_at_least=urgency_at_least)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit])
+        return cursor.fetchall()
+
+
+# What `dashboard_page` gives of each row (as `dashboard_patients_for_user` annotates them), besides the
+# top alert's `top_*` and `open_alert_count`.
+ROW_FIELDS = ("pk", "uuid", "first_name", "last_name", "mrn", "time_zone", "care_team_name", "missed", "infusion_on",
+              "last_checkin_at", "last_temperature", "last_heart_rate", "therapy_name", "therapy_code",
+              "driving_ends_on")
+
+
+def dashboard_page(user: User, filters: DashboardFilters = DashboardFilters(), *,
+                   limit: int = PAGE_SIZE) -> list[dict]:
+    """The first `limit` rows of `dashboard_patients_for_user(user, filters)`, in its order, as dicts of
+    ROW_FIELDS and the top alert's columns, in three queries: rank (alerts only), the centers' policies,
+    then the other columns of these rows alone."""
+    if filters.team == INVALID:
+        return []
+    candidates = _filter_patients(patients_visible_to(user), filters)
+    if filters.missed:
+        candidates = annotate_checkin_status(candidates).filter(missed=True)
+    ranked = _ranked(candidates, filters, limit)
+    if not ranked:
+        return []
+    pairs = sorted({(center_id, tz) for _, center_id, tz, *_ in ranked})
+    shown = Patient.objects.filter(pk__in=[r[0] for r in ranked])
+    details = _annotate_row_details(annotate_checkin_status(shown, pairs=pairs)).values(*ROW_FIELDS)
+    by_pk = {row["pk"]: row for row in details}
+    page = []
+    for pk, _, _, urgency, grade, opened_at, alert_id, title, status, open_count in ranked:
+        row = by_pk.get(pk)
+        if row is None:  # gone between the two reads
+            continue
+        row.update(top_urgency=urgency or 0, top_grade=grade or 0, top_opened_at=opened_at, top_alert_id=alert_id,
+                   top_alert_title=title, top_alert_status=status, open_alert_count=open_count or 0)
+        page.append(row)
+    return page

@@ -25,3 +25,15 @@ def test_production_collectstatic_succeeds(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     manifest = (tmp_path / "static" / "staticfiles.json").read_text()
     assert "vendor/htmx.min.js" in manifest and "vendor/chart.umd.min.js" in manifest
+
+
+def test_the_wsgi_entry_point_loads_the_views_and_freezes_the_start_up_heap():
+    """Full garbage collections walk what requests create, not the framework loaded at start-up."""
+    import gc
+    import sys
+
+    import tracker.wsgi
+
+    assert callable(tracker.wsgi.application)
+    assert "monitoring.views" in sys.modules and "tracker.api.views" in sys.modules
+    assert gc.get_freeze_count() > 10_000
