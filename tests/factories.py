@@ -33,14 +33,24 @@ class CareTeamFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Team {n}")
 
 
+STAFF_FIRST_NAMES = ("Amara", "Jonas", "Priya", "Tomasz", "Keiko", "Samuel", "Ingrid", "Wei", "Fatima", "Dmitri")
+STAFF_LAST_NAMES = ("Okafor", "Lindqvist", "Raman", "Nowak", "Tanaka", "Mensah", "Halvorsen", "Zhou", "Haddad",
+                    "Volkov", "Brennan")
+PATIENT_FIRST_NAMES = ("Elena", "Marcus", "Aisha", "Henrik", "Lucia", "Kwame", "Nadia", "Oscar", "Yuki")
+PATIENT_LAST_NAMES = ("Alvarez", "Bergstrom", "Costa", "Dubois", "Eriksen", "Fischer", "Greco", "Hoffman",
+                      "Ito", "Jovanovic", "Kowalski", "Moreau")
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    first_name = factory.Faker("first_name")
-    last_name = factory.Faker("last_name")
+    # Names from a fixed list, not random: a test that checks one patient's name never leaks must not
+    # meet a randomly named stranger who happens to share it.
+    first_name = factory.Sequence(lambda n: STAFF_FIRST_NAMES[n % len(STAFF_FIRST_NAMES)])
+    last_name = factory.Sequence(lambda n: STAFF_LAST_NAMES[n % len(STAFF_LAST_NAMES)])
     role = Role.NURSE
     password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
 
@@ -58,10 +68,12 @@ class PatientFactory(factory.django.DjangoModelFactory):
 
     care_team = factory.SubFactory(CareTeamFactory)
     center = factory.LazyAttribute(lambda o: o.care_team.center)
-    user = factory.SubFactory(UserFactory, role=Role.PATIENT)
+    # The patient's own account carries the patient's name.
+    user = factory.SubFactory(UserFactory, role=Role.PATIENT, first_name=factory.SelfAttribute("..first_name"),
+                              last_name=factory.SelfAttribute("..last_name"))
     mrn = factory.Sequence(lambda n: f"MRN{n:06d}")
-    first_name = factory.Faker("first_name")
-    last_name = factory.Faker("last_name")
+    first_name = factory.Sequence(lambda n: PATIENT_FIRST_NAMES[n % len(PATIENT_FIRST_NAMES)])
+    last_name = factory.Sequence(lambda n: PATIENT_LAST_NAMES[n % len(PATIENT_LAST_NAMES)])
     date_of_birth = dt.date(1965, 5, 1)
     time_zone = "America/New_York"
 

@@ -23,6 +23,15 @@ ERRORS = {
 
 
 class TrackerAutoSchema(AutoSchema):
+    def _map_basic_serializer(self, serializer, direction):
+        """Inputs that refuse unknown fields (StrictSerializer) say so: additionalProperties is false."""
+        from tracker.api.serializers import StrictSerializer
+
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(serializer, StrictSerializer):
+            schema["additionalProperties"] = False
+        return schema
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         if direction != "response":
