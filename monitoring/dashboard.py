@@ -11,7 +11,6 @@ queries, whatever the number of patients or centers."""
 import datetime as dt
 import uuid
 import zoneinfo
-from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.exceptions import EmptyResultSet
@@ -34,8 +33,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from monitoring.models import Alert, AlertStatus, PolicySetting, Window, WindowKind
-from monitoring.rules.policy import Policy
+from monitoring.models import Alert, AlertStatus, Window, WindowKind
+from monitoring.services.policy import policies_for_centers
 from tracker.models import CheckIn, Patient, TreatmentCourse, User
 from tracker.models.therapies import CourseStatus, TherapyClass
 from tracker.selectors import patients_visible_to
@@ -73,20 +72,12 @@ def _current_checkins():
     return CheckIn.objects.filter(patient=OuterRef("pk")).filter(~Exists(newer))
 
 
-def _policies(center_ids) -> dict[int, Policy]:
-    """`policy_for_center` of each center, read in one query."""
-    values = defaultdict(dict)
-    for setting in PolicySetting.objects.filter(center_id__in=center_ids):
-        values[setting.center_id][setting.name] = setting.typed_value()
-    return {center_id: Policy(**values[center_id]) for center_id in center_ids}
-
-
 def _overdue_cutoffs(pairs) -> tuple[Case, Case, Case]:
     """Per (center, patient time zone): the dates before which a missing check-in counts as missed, for
     daily and for interval patients (center policy: daily through the CAR T period, then every N days),
     judged by the patient's own calendar day."""
     daily, interval, daily_start = [], [], []
-    policies = _policies({center_id for center_id, _ in pairs})
+    policies = policies_for_centers({center_id for center_id, _ in pairs})
     now = timezone.now()
     for center_id, tz in pairs:
         policy = policies[center_id]

@@ -1,5 +1,7 @@
 """Center policy for the rules engine: published defaults, overridden per center in the admin."""
 
+from collections.abc import Iterable
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -9,8 +11,17 @@ from tracker.models import Center, User
 
 
 def policy_for_center(center: Center) -> Policy:
-    values = {s.name: s.typed_value() for s in PolicySetting.objects.filter(center=center)}
-    return Policy(**values)
+    return policies_for_centers([center.pk])[center.pk]
+
+
+def policies_for_centers(center_ids: Iterable[int]) -> dict[int, Policy]:
+    """`policy_for_center` for many centers in one query: center id -> Policy."""
+    ids = set(center_ids)
+    values: dict[int, dict] = {center_id: {} for center_id in ids}
+    if ids:
+        for setting in PolicySetting.objects.filter(center_id__in=ids):
+            values[setting.center_id][setting.name] = setting.typed_value()
+    return {center_id: Policy(**named) for center_id, named in values.items()}
 
 
 @transaction.atomic

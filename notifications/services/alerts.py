@@ -13,6 +13,7 @@ from monitoring.models import Alert, AlertEvent, AlertStatus
 from monitoring.services.alerts import escalation_delay
 from monitoring.services.policy import policy_for_center
 from notifications.models import ChannelKind, Notification, NotificationKind
+from notifications.services.batches import batch_with_fallback
 from notifications.services.outbox import notification_create, notifications_create_many
 from notifications.services.routing import chain_role_for_step, channels_for, on_call, team_webhooks
 from notifications.services.scan_cache import ScanCache
@@ -177,26 +178,16 @@ def escalate_due_alerts(*, now: dt.datetime | None = None, batch_size: int = ESC
     cache = ScanCache(now)
     started = time.monotonic()
     escalated, after = 0, 0
+    def work(alerts: list[Alert]) -> dict[int, bool]:
+        _escalate_claimed(alerts, now, cache)
+        return {alert.pk: True for alert in alerts}
+
     while True:
-        claimed: list[int] = []
-        try:
-            with transaction.atomic():
-                alerts = _claim_alerts(now, after=after, limit=batch_size)
-                claimed = [a.pk for a in alerts]
-                escalated += _escalate_claimed(alerts, now, cache)
-        except Exception:
-            if not claimed or not connection.is_usable():
-                raise
-            logger.exception("Escalation batch of %s alerts (ids %s to %s) failed; escalating them one at a time",
-                             len(claimed), claimed[0], claimed[-1])
-            for alert_id in claimed:
-                try:
-                    escalated += alert_escalate(alert_id=alert_id, now=now)
-                except Exception:
-                    if not connection.is_usable():
-                        raise
-                    logger.exception("Escalating alert %s failed; it stays due and is tried again at the next scan",
-                                     alert_id)
+        claimed, moved = batch_with_fallback(
+            claim=lambda after=after: _claim_alerts(now, after=after, limit=batch_size), work=work,
+            one=lambda alert_id: alert_escalate(alert_id=alert_id, now=now),
+            logger=logger, batch_name="Escalation batch", rows_name="alerts", row_name="Escalation of alert")
+        escalated += sum(bool(result) for result in moved.values())
         if not claimed or len(claimed) < batch_size:
             return escalated
         after = claimed[-1]

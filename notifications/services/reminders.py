@@ -23,6 +23,7 @@ from monitoring.rules.policy import parse_local_time
 from monitoring.selectors import next_checkin_expected, next_checkins_expected
 from monitoring.services.policy import policy_for_center
 from notifications.models import ChainRole, NotificationKind, ReminderState
+from notifications.services.batches import batch_with_fallback
 from notifications.services.outbox import notifications_create_many
 from notifications.services.routing import channels_for, contact_for, patient_channels
 from notifications.services.scan_cache import ScanCache
@@ -120,22 +121,6 @@ def _nurse_notices(patient: Patient, expected_on: dt.date, nurses: list, prefere
     return rows
 
 
-def _remind_patient(patient: Patient, state: ReminderState, stage: int) -> int:
-    """One patient's reminders at one stage, as a batch writes them. Returns how many rows were new."""
-    caregivers = list(patient.caregivers.filter(is_active=True).order_by("pk"))
-    preferences = ScanCache(timezone.now()).preferences(u.pk for u in [patient.user, *caregivers] if u is not None)
-    return len(notifications_create_many(_patient_reminders(patient, state.expected_on, stage, caregivers,
-                                                            preferences)))
-
-
-def _tell_nurse(patient: Patient, state: ReminderState, now: dt.datetime) -> int:
-    """One patient's missed check-in notice to the on-call nurse, as a batch writes it."""
-    cache = ScanCache(now)
-    nurses = cache.on_call([patient.care_team_id], ChainRole.PRIMARY_NURSE)[patient.care_team_id]
-    preferences = cache.preferences(u.pk for u in nurses)
-    return len(notifications_create_many(_nurse_notices(patient, state.expected_on, nurses, preferences)))
-
-
 def _advance_claimed(states: list[ReminderState], now: dt.datetime, cache: ScanCache) -> dict[int, str]:
     """Take one reminder step for each locked, due state (patient and patient.user loaded), inside the
     caller's transaction. Queries: a fixed number, whatever len(states). Returns state id -> outcome."""
@@ -228,27 +213,12 @@ def reminders_advance_batch(*, now: dt.datetime, after: int = 0, limit: int = BA
     If the batch fails, it is rolled back and each row is advanced in its own transaction instead; a row
     that fails alone is logged at ERROR and stays due. Returns (claimed ids in order, id -> outcome)."""
     cache = cache or ScanCache(now)
-    claimed: list[int] = []
-    try:
-        with transaction.atomic():
-            states = _claim(now, after=after, limit=limit)
-            claimed = [state.pk for state in states]
-            return claimed, _advance_claimed(states, now, cache)
-    except Exception:
-        if not claimed or not connection.is_usable():
-            raise  # nothing claimed, or the database is gone: the next tick tries again
-        logger.exception("Reminder batch of %s rows (ids %s to %s) failed; advancing them one at a time",
-                         len(claimed), claimed[0], claimed[-1])
-    outcomes = {}
-    for state_id in claimed:
-        try:
-            outcomes[state_id] = reminder_advance(state_id=state_id, now=now)
-        except Exception:
-            if not connection.is_usable():
-                raise
-            logger.exception("Reminder state %s failed; it stays due and is tried again at the next scan", state_id)
-            outcomes[state_id] = "failed"
-    return claimed, outcomes
+    claimed, outcomes = batch_with_fallback(
+        claim=lambda: _claim(now, after=after, limit=limit),
+        work=lambda states: _advance_claimed(states, now, cache),
+        one=lambda state_id: reminder_advance(state_id=state_id, now=now),
+        logger=logger, batch_name="Reminder batch", rows_name="rows", row_name="Reminder state")
+    return claimed, {pk: outcome or "failed" for pk, outcome in outcomes.items()}
 
 
 def reminders_scan(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE,

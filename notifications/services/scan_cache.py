@@ -6,21 +6,11 @@ moment during the scan too)."""
 import datetime as dt
 from collections.abc import Iterable
 
-from monitoring.models import PolicySetting
 from monitoring.rules.policy import Policy
+from monitoring.services.policy import policies_for_centers
 from notifications.models import NotificationPreference, PagingWebhook
 from notifications.services.routing import on_call_by_team, preferences_by_user, webhooks_by_team
 from tracker.models import User
-
-
-def policies_by_center(center_ids: Iterable[int]) -> dict[int, Policy]:
-    """`policy_for_center` for many centers in one query."""
-    ids = set(center_ids)
-    values: dict[int, dict] = {center_id: {} for center_id in ids}
-    if ids:
-        for setting in PolicySetting.objects.filter(center_id__in=ids):
-            values[setting.center_id][setting.name] = setting.typed_value()
-    return {center_id: Policy(**named) for center_id, named in values.items()}
 
 
 class ScanCache:
@@ -38,7 +28,7 @@ class ScanCache:
         ids = set(center_ids)
         missing = ids - self._policies.keys()
         if missing:
-            self._policies.update(policies_by_center(missing))
+            self._policies.update(policies_for_centers(missing))
         return {center_id: self._policies[center_id] for center_id in ids}
 
     def on_call(self, team_ids: Iterable[int], role: str) -> dict[int, list[User]]:

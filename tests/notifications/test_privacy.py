@@ -134,9 +134,11 @@ def test_escalation_messages_carry_urgency_and_link_but_no_phi(world, day, run, 
 
 @pytest.mark.parametrize("stage", [1, 2])
 def test_reminder_messages_carry_a_link_but_no_phi(world, day, run, outbound, stage):
-    """Rows written by the reminder producer the scan uses, sent through the real channels."""
-    state = ReminderState.objects.create(patient=world, expected_on=day)
-    run(local(NY, day.year, day.month, day.day, 20, 0), lambda: reminders._remind_patient(world, state, stage))
+    """Rows written by the reminder scan, sent through the real channels."""
+    due = local(NY, day.year, day.month, day.day, 20, 0)
+    ReminderState.objects.create(patient=world, expected_on=day, next_due_at=due,
+                                 stage=ReminderState.Stage.WAITING if stage == 1 else ReminderState.Stage.FIRST_SENT)
+    run(due, reminders.reminders_scan)
     messages = outbound.messages()
     assert {c for c, _ in messages} == {"sms", "email subject", "email body"}  # patient by SMS, caregiver by email
     assert_no_phi(messages, world)
@@ -144,9 +146,9 @@ def test_reminder_messages_carry_a_link_but_no_phi(world, day, run, outbound, st
 
 
 def test_missed_checkin_message_to_the_nurse_carries_a_link_but_no_phi(world, day, run, outbound):
-    state = ReminderState.objects.create(patient=world, expected_on=day, stage=ReminderState.Stage.SECOND_SENT)
-    run(local(NY, day.year, day.month, day.day, 22, 0),
-        lambda: reminders._tell_nurse(world, state, timezone.now()))
+    due = local(NY, day.year, day.month, day.day, 22, 0)
+    ReminderState.objects.create(patient=world, expected_on=day, stage=ReminderState.Stage.SECOND_SENT, next_due_at=due)
+    run(due, reminders.reminders_scan)
     messages = outbound.messages()
     assert {c for c, _ in messages} == {"email subject", "email body"}  # never an SMS
     assert_no_phi(messages, world)
