@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from monitoring import selectors
 from monitoring.dashboard import PAGE_SIZE, URGENCY_BY_LABEL, DashboardFilters, dashboard_page
 from monitoring.models import AlertStatus
+from monitoring.rules.types import has_fever
 from monitoring.services.alerts import alert_acknowledge, alert_resolve
 from tracker.audit import audit
 from tracker.errors import ApplicationError
@@ -137,7 +138,7 @@ def _display_rows(rows: list[dict], *, now, since) -> list[dict]:
             "day": "" if day is None else str(day), "peak": day is not None and 0 <= day <= 14,
             "last_checkin": f"{timesince(row['last_checkin_at'], now)} ago" if row["last_checkin_at"] else "never",
             "temperature": "" if temperature is None else f"{floatformat(temperature, 1)} °C",
-            "fever": temperature is not None and temperature >= 38,
+            "fever": temperature is not None and has_fever(float(temperature)),  # clinical-rules §1
             "heart_rate": str(heart_rate) if heart_rate else "—",
             "driving": ("—" if not driving else f"until {date_filter(driving, 'j M')}" if driving > today else "ended"),
             "alert_id": alert_id and str(alert_id), "alert_url": alert_id and alert_url(alert_id),

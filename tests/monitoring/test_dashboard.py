@@ -287,6 +287,15 @@ def test_row_shows_therapy_day_latest_readings_last_checkin_open_alerts_and_driv
     assert f'href="/staff/patients/{patient.uuid}/"' in row_of(html, patient)["html"]
 
 
+@pytest.mark.parametrize(("celsius", "highlighted"), [("37.9", False), ("38.0", True), ("38.4", True)])
+def test_the_latest_temperature_is_highlighted_from_38_0_c(patient, nurse, celsius, highlighted):
+    """clinical-rules §1: fever is 38.0 °C or higher."""
+    bare_checkin(patient, NOW - dt.timedelta(hours=1), temperature_c=Decimal(celsius))
+    cell = row_of(get_page(signed_in(nurse)), patient)["html"]
+    assert f"{celsius} °C" in text_of(cell)
+    assert ('class="fever"' in cell) is highlighted
+
+
 def test_row_readings_come_from_the_correction_not_the_superseded_checkin(patient, nurse):
     original = log_checkin(patient, NOW - dt.timedelta(hours=4), temperature_c=Decimal("37.8"), heart_rate=90)
     checkin_amend(original=original, entered_by=nurse, channel="phone",
