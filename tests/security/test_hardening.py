@@ -140,7 +140,7 @@ def test_no_page_has_inline_script_event_handlers_or_javascript_urls(site):
 def test_no_app_page_uses_inline_styles_the_policy_would_block(site):
     """style-src 'self': a style="" attribute or a <style> block is ignored by the browser."""
     for path, response in page_responses(site):
-        if path.startswith(("/admin/", "/api/docs/")):
+        if path.startswith("/admin/"):
             continue
         html = response.content.decode()
         assert not re.search(r"<style\b", html, re.IGNORECASE), path
@@ -412,14 +412,14 @@ def browser_sign_in(page, base, username):
 
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_api_docs_render_in_a_browser_with_no_script_blocked_by_the_policy(live_server, chromium):
+def test_api_docs_render_in_a_browser_with_nothing_blocked_by_the_policy(live_server, chromium):
     page, violations = watched_page(chromium)
     page.goto(f"{live_server.url}/api/docs/")
     page.wait_for_selector(".opblock")
     assert page.locator(".opblock").count() >= 10  # Swagger UI started and drew the operations
     page.wait_for_load_state("networkidle")
     page.context.close()
-    assert [v for v in violations if "script-src" in v] == []
+    assert violations == []  # neither a script nor a style blocked
 
 
 @pytest.mark.integration
