@@ -63,9 +63,10 @@ LOADED_COURSES = "loaded_active_courses"
 def patient_for_checkin(patient_id: int) -> Patient:
     """The patient's row locked until the end of the current transaction (one check-in graded at a time
     per patient, so concurrent check-ins cannot open duplicate alerts), with the center and the active
-    courses that storing and grading a check-in read. Only the patient's row is locked, not the center's."""
+    courses that storing and grading a check-in read. Only the patient's row is locked, not the center's,
+    and as FOR NO KEY UPDATE: rows that merely refer to the patient (a scan's notifications) need not wait."""
     patient = (
-        Patient.objects.select_for_update(of=("self",)).select_related("center")
+        Patient.objects.select_for_update(no_key=True, of=("self",)).select_related("center")
         .prefetch_related(Prefetch("courses", queryset=_active_courses_query(), to_attr=LOADED_COURSES))
         .get(pk=patient_id)
     )

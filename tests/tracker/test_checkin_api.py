@@ -237,9 +237,14 @@ def test_grading_a_checkin_locks_the_patient_row_not_the_center(team_a):
         with transaction.atomic():
             # Would raise DatabaseError ("could not obtain lock") if the center's row were locked too.
             Center.objects.select_for_update(nowait=True).get(pk=patient.center_id)
+            # A row that merely refers to the patient (a scan's notification: its foreign key takes KEY SHARE)
+            # does not wait for the check-in.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM tracker_patient WHERE id = %s FOR KEY SHARE NOWAIT", [patient.pk])
+            # Another check-in of the same patient does wait.
             with pytest.raises(Exception, match="could not obtain lock"):
                 with transaction.atomic():
-                    Patient.objects.select_for_update(nowait=True).get(pk=patient.pk)
+                    Patient.objects.select_for_update(no_key=True, nowait=True).get(pk=patient.pk)
     finally:
         release.set()
         holder.join(10)
