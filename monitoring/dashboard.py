@@ -4,7 +4,7 @@
 `dashboard_patients_for_user` is the definition: one queryset, every column a correlated subquery. It is
 right but costs a dozen subqueries for every visible patient before the sort can pick the first 200.
 `dashboard_page` is what the page runs, with the same rows in the same order: it ranks first from the
-unresolved alerts alone (one DISTINCT ON over the few unresolved alerts, joined to the visible patients)
+unresolved alerts alone (one window-function query over the few unresolved alerts, joined to the visible patients)
 and then computes the check-in, therapy and driving columns for the rows shown only. A fixed number of
 queries, whatever the number of patients or centers."""
 
@@ -177,20 +177,23 @@ def dashboard_patients_for_user(user: User, filters: DashboardFilters = Dashboar
     return qs.order_by("-top_urgency", "-top_grade", F("top_opened_at").asc(nulls_last=True), "last_name", "pk")
 
 
-# The ranking step of `dashboard_page`: each candidate patient with its top unresolved alert (DISTINCT ON
-# over the unresolved alerts of the candidates, a few per cent of all alerts; the partial unique index
-# alert_one_open_per_condition holds exactly those) and their number, sorted as
-# `dashboard_patients_for_user` sorts, first `limit` rows only.
+# The ranking step of `dashboard_page`: each candidate patient with its top unresolved alert (the first by
+# ROW_NUMBER over the unresolved alerts of the candidates, a few per cent of all alerts; the partial unique
+# index alert_one_open_per_condition holds exactly those) and their number, sorted as
+# `dashboard_patients_for_user` sorts, first `limit` rows only. Plain SQL that PostgreSQL and SQLite (the
+# quick start) both run; it returns ids and numbers only, and the ORM reads the alerts' typed columns.
 _RANK_SQL = """
-SELECT p.id, p.center_id, p.time_zone, top.urgency, top.min_grade, top.opened_at, top.uuid, top.title, top.status,
-       top.open_count
+SELECT p.id, p.center_id, p.time_zone, top.id, top.open_count
 FROM {patient} p
 LEFT JOIN (
-    SELECT DISTINCT ON (a.patient_id) a.patient_id, a.urgency, a.min_grade, a.opened_at, a.uuid, a.title, a.status,
-           COUNT(*) OVER (PARTITION BY a.patient_id) AS open_count
-    FROM {alert} a
-    WHERE NOT (a.status = %s) AND a.patient_id IN ({candidates})
-    ORDER BY a.patient_id, a.urgency DESC, a.min_grade DESC NULLS LAST, a.opened_at ASC, a.id ASC
+    SELECT id, patient_id, urgency, min_grade, opened_at, open_count FROM (
+        SELECT a.id, a.patient_id, a.urgency, a.min_grade, a.opened_at,
+               COUNT(*) OVER (PARTITION BY a.patient_id) AS open_count,
+               ROW_NUMBER() OVER (PARTITION BY a.patient_id
+                                  ORDER BY a.urgency DESC, a.min_grade DESC NULLS LAST, a.opened_at ASC, a.id ASC) AS place
+        FROM {alert} a
+        WHERE NOT (a.status = %s) AND a.patient_id IN ({candidates})
+    ) ranked WHERE place = 1
 ) top ON top.patient_id = p.id
 WHERE p.id IN ({candidates}){urgency_at_least}
 ORDER BY COALESCE(top.urgency, 0) DESC, COALESCE(top.min_grade, 0) DESC, top.opened_at ASC NULLS LAST,
@@ -227,8 +230,8 @@ ROW_FIELDS = ("pk", "uuid", "first_name", "last_name", "mrn", "time_zone", "care
 def dashboard_page(user: User, filters: DashboardFilters = DashboardFilters(), *,
                    limit: int = PAGE_SIZE) -> list[dict]:
     """The first `limit` rows of `dashboard_patients_for_user(user, filters)`, in its order, as dicts of
-    ROW_FIELDS and the top alert's columns, in three queries: rank (alerts only), the centers' policies,
-    then the other columns of these rows alone."""
+    ROW_FIELDS and the top alert's columns, in four queries: rank (alerts only), the centers' policies,
+    the other columns of these rows alone, and their top alerts."""
     if filters.team == INVALID:
         return []
     candidates = _filter_patients(patients_visible_to(user), filters)
@@ -237,16 +240,19 @@ def dashboard_page(user: User, filters: DashboardFilters = DashboardFilters(), *
     ranked = _ranked(candidates, filters, limit)
     if not ranked:
         return []
-    pairs = sorted({(center_id, tz) for _, center_id, tz, *_ in ranked})
+    pairs = sorted({(center_id, tz) for _, center_id, tz, _, _ in ranked})
     shown = Patient.objects.filter(pk__in=[r[0] for r in ranked])
     details = _annotate_row_details(annotate_checkin_status(shown, pairs=pairs)).values(*ROW_FIELDS)
     by_pk = {row["pk"]: row for row in details}
+    tops = {alert["pk"]: alert for alert in Alert.objects.filter(pk__in=[r[3] for r in ranked if r[3]]).values(
+        "pk", "urgency", "min_grade", "opened_at", "uuid", "title", "status")}
     page = []
-    for pk, _, _, urgency, grade, opened_at, alert_id, title, status, open_count in ranked:
-        row = by_pk.get(pk)
-        if row is None:  # gone between the two reads
+    for pk, _, _, alert_pk, open_count in ranked:
+        row, top = by_pk.get(pk), tops.get(alert_pk, {})
+        if row is None:  # gone between the reads
             continue
-        row.update(top_urgency=urgency or 0, top_grade=grade or 0, top_opened_at=opened_at, top_alert_id=alert_id,
-                   top_alert_title=title, top_alert_status=status, open_alert_count=open_count or 0)
+        row.update(top_urgency=top.get("urgency") or 0, top_grade=top.get("min_grade") or 0,
+                   top_opened_at=top.get("opened_at"), top_alert_id=top.get("uuid"), top_alert_title=top.get("title"),
+                   top_alert_status=top.get("status"), open_alert_count=open_count or 0)
         page.append(row)
     return page

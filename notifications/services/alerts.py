@@ -137,15 +137,22 @@ def _escalate_claimed(alerts: list[Alert], now: dt.datetime, cache: ScanCache) -
         team = alert.patient.care_team_id
         rows += _alert_rows(alert, level + 1, policies[alert.patient.center_id], on_call_by_step[level + 1][team],
                             preferences, hooks.get(team, []))
+    if connection.vendor != "postgresql":  # SQLite, the quick start
+        Alert.objects.bulk_update(alerts, ["escalation_level", "next_escalation_at", "updated_at"])
+    else:
+        _save_escalations(alerts, now)
+    AlertEvent.objects.bulk_create(events)
+    notifications_create_many(rows)
+    return len(alerts)
+
+
+def _save_escalations(alerts: list[Alert], now: dt.datetime) -> None:
     with connection.cursor() as cursor:  # one UPDATE for the batch (bulk_update writes a CASE per row)
         cursor.execute(
             f"UPDATE {connection.ops.quote_name(Alert._meta.db_table)} AS a SET escalation_level = v.level, "  # noqa: S608
             "next_escalation_at = v.next_at, updated_at = %s "
             "FROM unnest(%s::bigint[], %s::smallint[], %s::timestamptz[]) AS v(id, level, next_at) WHERE a.id = v.id",
             [now, [a.pk for a in alerts], [a.escalation_level for a in alerts], [a.next_escalation_at for a in alerts]])
-    AlertEvent.objects.bulk_create(events)
-    notifications_create_many(rows)
-    return len(alerts)
 
 
 def _claim_alerts(now: dt.datetime, *, after: int = 0, limit: int = ESCALATION_BATCH, alert_id: int | None = None):

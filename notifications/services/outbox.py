@@ -102,6 +102,8 @@ def _insert_skipping_duplicates(rows: list[dict]) -> dict[str, int]:
     """INSERT ... SELECT FROM jsonb_populate_recordset(the table's row type, one JSON document of the rows):
     one parameter however many rows, typed by the table itself. Fields not given take their defaults."""
     conn = connections[DEFAULT_DB_ALIAS]
+    if conn.vendor != "postgresql":
+        return _insert_skipping_duplicates_elsewhere(rows)
     opts = Notification._meta
     qn = conn.ops.quote_name
     fields = [f for f in opts.concrete_fields if not f.primary_key]
@@ -134,8 +136,22 @@ def _insert_skipping_duplicates(rows: list[dict]) -> dict[str, int]:
     return {given["dedup_key"]: new[given["dedup_key"]] for given in rows if given["dedup_key"] in new}
 
 
+def _insert_skipping_duplicates_elsewhere(rows: list[dict]) -> dict[str, int]:
+    """The same on SQLite (the quick start), where a write transaction holds the whole database, so the keys
+    read here cannot be taken before the insert: skip the stored keys, bulk_create the rest."""
+    stored = set(Notification.objects.filter(dedup_key__in=[r["dedup_key"] for r in rows])
+                 .values_list("dedup_key", flat=True))
+    new = Notification.objects.bulk_create([Notification(**r) for r in rows if r["dedup_key"] not in stored])
+    return {n.dedup_key: n.pk for n in new}
+
+
 def _attempts_sent(notification_ids: list[int], at) -> None:
     """The finished attempt of each in-app row (delivered by being written), in one INSERT."""
+    if connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
+        DeliveryAttempt.objects.bulk_create(
+            DeliveryAttempt(notification_id=pk, started_at=at, finished_at=at, outcome=DeliveryAttempt.Outcome.SENT)
+            for pk in notification_ids)
+        return
     table = connections[DEFAULT_DB_ALIAS].ops.quote_name(DeliveryAttempt._meta.db_table)
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(

@@ -177,7 +177,10 @@ def _advance_claimed(states: list[ReminderState], now: dt.datetime, cache: ScanC
 
 def _save_states(states: list[ReminderState]) -> None:
     """Write expected_on, stage and next_due_at of many states in one UPDATE (three array parameters and
-    the ids, rather than bulk_update's CASE per row and field)."""
+    the ids, rather than bulk_update's CASE per row and field; bulk_update on SQLite, the quick start)."""
+    if connection.vendor != "postgresql":
+        ReminderState.objects.bulk_update(states, ["expected_on", "stage", "next_due_at"])
+        return
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {connection.ops.quote_name(ReminderState._meta.db_table)} AS s "  # noqa: S608

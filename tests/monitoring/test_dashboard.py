@@ -194,7 +194,7 @@ def test_dashboard_page_runs_the_same_queries_for_5_and_for_200_patients(nurse, 
     assert len(rows(small_html)) == 5
     assert len(rows(large_html)) == 200
     assert small == large
-    assert small <= 12, small  # session, user; rank, policies, rows; counts, teams, therapies; audit; session save
+    assert small <= 13, small  # session, user; rank, policies, rows, top alerts; counts, teams, therapies; audit; session save
 
 
 def test_htmx_rows_partial_runs_the_same_queries_for_5_and_for_200_patients(nurse, team_a):
@@ -206,7 +206,7 @@ def test_htmx_rows_partial_runs_the_same_queries_for_5_and_for_200_patients(nurs
     assert len(rows(small_html)) == 5
     assert len(rows(large_html)) == 200
     assert small == large
-    assert small <= 7, small  # the page's, without the filter form's teams and therapies
+    assert small <= 8, small  # the page's, without the filter form's teams and therapies
 
 
 # --- 2. Sorted by risk -------------------------------------------------------------------------------------------

@@ -175,7 +175,7 @@ SPECTACULAR_SETTINGS = {
 # Celery. Redis when REDIS_URL is set; otherwise the filesystem broker under var/celery, so the
 # quick start needs no server. Clinical work is acknowledged late and re-queued if a worker dies.
 REDIS_URL = env.str("REDIS_URL", default="")
-CELERY_FILESYSTEM_DIR = BASE_DIR / "var" / "celery"
+CELERY_FILESYSTEM_DIR = Path(env.str("CELERY_FILESYSTEM_DIR", default=str(BASE_DIR / "var" / "celery")))
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     # An unacknowledged task (its worker died) is handed out again after this many seconds.
