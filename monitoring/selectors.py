@@ -1,17 +1,18 @@
 """Reads for monitoring, scoped like the records they hang from."""
 
 import datetime as dt
+from collections import defaultdict
 
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from monitoring.models import Alert, AlertStatus, FollowUp, Window, WindowKind
 from monitoring.rules.schedule import checkin_interval_days, next_expected_date
 from monitoring.services.policy import policy_for_center
 from monitoring.services.windows import window_status
-from tracker.models import Patient, User
+from tracker.models import CheckIn, Patient, TreatmentCourse, User
 from tracker.models.therapies import CourseStatus, TherapyClass
-from tracker.selectors import active_courses, logged_dates, patients_visible_to
+from tracker.selectors import patients_visible_to
 
 
 def alerts_visible_to(user: User) -> QuerySet[Alert]:
@@ -77,13 +78,6 @@ def patient_timeline(patient: Patient, *, days: int = 100) -> dict:
     return {"entries": entries, "chart": chart}
 
 
-def checkin_interval_for(patient: Patient, day: dt.date, policy) -> int | None:
-    """Days between expected check-ins for this patient on this day (None: no active course)."""
-    courses = [c for c in active_courses(patient) if c.start_date <= day]
-    car_t_days = [(day - c.start_date).days for c in courses if c.therapy.therapy_class == TherapyClass.CAR_T]
-    return checkin_interval_days(car_t_days, bool(courses), policy)
-
-
 def driving_windows(patient: Patient) -> list[Window]:
     """No-driving windows of the patient's active courses (cleared ones too: a clearance can be dated
     later than the day asked about). A check-in's locked patient reads them once per transaction."""
@@ -99,24 +93,14 @@ def driving_windows(patient: Patient) -> list[Window]:
 def next_checkin_expected(patient: Patient, now: dt.datetime | None = None, policy=None) -> dt.date | None:
     """The local date the patient's next check-in is expected (None without an active course)."""
     policy = policy or policy_for_center(patient.center)
-    today = timezone.localtime(now or timezone.now(), patient.tz).date()
-    interval = checkin_interval_for(patient, today, policy)
-    if interval is None:
-        return None
-    logged = logged_dates(patient, start=today - dt.timedelta(days=60), end=today)
-    return next_expected_date(max(logged) if logged else None, today, interval)
+    return next_checkins_expected([patient], now or timezone.now(), {patient.center_id: policy})[patient.pk]
 
 
 def next_checkins_expected(patients, now: dt.datetime, policies) -> dict[int, dt.date | None]:
     """`next_checkin_expected` for many patients in two queries (their active courses, then the last
     complete current check-in of each in the 60 days to its local today). `policies` maps center id to
-    Policy; returns patient id -> date (None without an active course)."""
-    from collections import defaultdict
-
-    from django.db.models import Exists, Max, OuterRef, Q
-
-    from tracker.models import CheckIn, TreatmentCourse
-
+    Policy; returns patient id -> date (None without an active course): daily through the CAR T daily
+    period, then every `checkin_interval_days` (center policy), counted from the last complete check-in."""
     patients = list(patients)
     if not patients:
         return {}

@@ -103,6 +103,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 _URGENCY_PILL = {4: "emergency", 3: "urgent", 2: "same-day"}  # else routine
+PEAK_RISK_LAST_DAY = 14  # clinical-rules §1: show a "peak-risk window (days 0-14)" marker after CAR T
 _ANY_UUID = uuid.UUID(int=0)
 
 
@@ -135,7 +136,7 @@ def _display_rows(rows: list[dict], *, now, since) -> list[dict]:
             "new": bool(since and row["top_opened_at"] and row["top_opened_at"] > since),
             "name": f"{row['last_name']}, {row['first_name']}", "mrn": row["mrn"], "team": row["care_team_name"],
             "missed": row["missed"], "therapy": row["therapy_name"] or "—",
-            "day": "" if day is None else str(day), "peak": day is not None and 0 <= day <= 14,
+            "day": "" if day is None else str(day), "peak": day is not None and 0 <= day <= PEAK_RISK_LAST_DAY,
             "last_checkin": f"{timesince(row['last_checkin_at'], now)} ago" if row["last_checkin_at"] else "never",
             "temperature": "" if temperature is None else f"{floatformat(temperature, 1)} °C",
             "fever": temperature is not None and has_fever(float(temperature)),  # clinical-rules §1

@@ -31,14 +31,19 @@ def enqueue(notification_id: int) -> None:
     transaction.on_commit(_send, robust=True)
 
 
+def delivered_by_writing(fields: dict, now: dt.datetime) -> dict:
+    """An in-app message is delivered by being written: its row is stored as sent (with one attempt)."""
+    return {**fields, "status": NotificationStatus.SENT, "sent_at": now, "attempts": 1, "claimed_at": now}
+
+
 def notification_create(*, dedup_key: str, enqueue_after_commit: bool = True, **fields) -> Notification | None:
     """Create the row unless one with the same de-duplication key exists, and hand it to a worker after
     commit (unless the caller sends it itself). An in-app message is delivered by being written: it is
     stored as sent, with its attempt. Returns the new row, or None when it was already there."""
     inapp = fields.get("channel") == ChannelKind.INAPP
+    now = timezone.now()
     if inapp:
-        now = timezone.now()
-        fields.update(status=NotificationStatus.SENT, sent_at=now, attempts=1, claimed_at=now)
+        fields = delivered_by_writing(fields, now)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -70,8 +75,7 @@ def notifications_create_many(rows: Iterable[dict], *, enqueue_after_commit: boo
     for fields in rows:
         if fields["dedup_key"] not in unique:
             if fields.get("channel") == ChannelKind.INAPP:
-                fields = {**fields, "status": NotificationStatus.SENT, "sent_at": now, "attempts": 1,
-                          "claimed_at": now}
+                fields = delivered_by_writing(fields, now)
             unique[fields["dedup_key"]] = fields
     if not unique:
         return {}

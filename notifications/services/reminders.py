@@ -271,9 +271,3 @@ def reminders_ensure_states(*, now: dt.datetime | None = None, batch_size: int =
         # A schedule written meanwhile (a check-in's reschedule task) is as fresh as this one: keep it.
         ReminderState.objects.bulk_create(new, ignore_conflicts=True)
     return len(missing)
-
-
-def reminders_due(now: dt.datetime, limit: int | None = None) -> list[int]:
-    """Ids of the rows due at `now`, in id order (all of them unless `limit`)."""
-    ids = ReminderState.objects.filter(next_due_at__lte=now).order_by("pk").values_list("pk", flat=True)
-    return list(ids[:limit] if limit else ids)

@@ -26,13 +26,8 @@ def chain_role_for_step(step: int) -> str:
 
 
 def on_call(team: CareTeam, role: str, at: dt.datetime) -> list[User]:
-    users = list(
-        User.objects.filter(shifts__team=team, shifts__role=role, shifts__starts_at__lte=at, shifts__ends_at__gt=at,
-                            is_active=True).distinct()
-    )
-    if users:
-        return users
-    return list(User.objects.filter(team_memberships__team=team, role=FALLBACK_ROLES[role], is_active=True).distinct())
+    """Who holds the role's shift for the team at `at`; without one, the team's members of the role."""
+    return on_call_by_team([team.pk], role, at)[team.pk]
 
 
 def on_call_by_team(team_ids: Iterable[int], role: str, at: dt.datetime) -> dict[int, list[User]]:
@@ -108,7 +103,7 @@ def patient_channels(user: User, patient=None, *,
 
 
 def team_webhooks(team: CareTeam) -> list[PagingWebhook]:
-    return list(PagingWebhook.objects.filter(team=team, enabled=True))
+    return webhooks_by_team([team.pk])[team.pk]
 
 
 def webhooks_by_team(team_ids: Iterable[int]) -> dict[int, list[PagingWebhook]]:

@@ -11,7 +11,7 @@ import time_machine
 from monitoring.models import Alert, AlertEvent
 from monitoring.services.alerts import alert_acknowledge
 from monitoring.services.policy import policy_set
-from notifications.models import Notification, PagingWebhook
+from notifications.models import Notification
 from notifications.services.alerts import escalate_due_alerts
 from notifications.tasks import scan_escalations
 from tests.notifications.notif_support import (  # noqa: F401 (fixtures)
@@ -25,14 +25,6 @@ from tests.notifications.notif_support import (  # noqa: F401 (fixtures)
     post_checkin,
     reachable,
 )
-
-
-@pytest.fixture
-def staff(nurse, charge_nurse, physician, team_a):
-    for user in (nurse, charge_nurse, physician):
-        reachable(user)
-    PagingWebhook.objects.create(team=team_a, url=HOOK_URL, secret=HOOK_SECRET)
-    return nurse, charge_nurse, physician
 
 
 @pytest.fixture

@@ -11,20 +11,12 @@ import pytest
 import time_machine
 
 from monitoring.models import Alert, AlertEvent
-from notifications.models import Notification, PagingWebhook
+from notifications.models import Notification
 from notifications.services import alerts as escalation
 from notifications.services.alerts import escalate_due_alerts
-from tests.notifications.notif_support import HOOK_SECRET, HOOK_URL, log_complete_checkin, new_patient, now_s, reachable
+from tests.notifications.notif_support import log_complete_checkin, new_patient, now_s
 
 Urgent, Emergency = 3, 4
-
-
-@pytest.fixture
-def staff(nurse, charge_nurse, physician, team_a):
-    for user in (nurse, charge_nurse, physician):
-        reachable(user)
-    PagingWebhook.objects.create(team=team_a, url=HOOK_URL, secret=HOOK_SECRET)
-    return nurse, charge_nurse, physician
 
 
 def overdue_alerts(team, n: int, now: dt.datetime) -> list[Alert]:
