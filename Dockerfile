@@ -24,4 +24,8 @@ RUN DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=build DATABASE_URL=sqlite:
  && useradd --system --uid 10001 tracker && mkdir -p /app/var && chown tracker /app/var
 USER tracker
 EXPOSE 8000
+# The web process's readiness (it answers and reaches its database). docker-compose.yml gives the worker and
+# beat checks of their own; /health/ (everything) is for the monitoring system, /api/v1/ping/ for liveness.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["python", "scripts/healthcheck_http.py", "/health/ready/"]
 CMD ["gunicorn", "tracker.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

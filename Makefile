@@ -17,6 +17,7 @@ $(ASSETS): package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/dist/chart.umd.min.js.map static/vendor/
+	cp node_modules/luxon/build/global/luxon.min.js node_modules/chartjs-adapter-luxon/dist/chartjs-adapter-luxon.umd.min.js static/vendor/
 	touch $(ASSETS)
 
 # Translations: compiled from the committed .po files with Babel (no GNU gettext needed).

@@ -23,7 +23,6 @@ import math
 import os
 import re
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
@@ -36,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.services import FakeOutside, RedisServer, Worker, free_port, wait_until  # noqa: E402
+from tests.services import FakeOutside, Gunicorn, PreforkWorker, RedisServer, wait_until  # noqa: E402
 
 DB_NAME = "car_t_bench"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -80,62 +79,8 @@ def pct(values: list[float], p: float) -> float:
 # ---------------------------------------------------------------------------------------------- processes
 
 
-class PreforkWorker(Worker):
-    """tests.services.Worker (solo pool) with the production pool: prefork, as in docker-compose."""
-
-    def __init__(self, env: dict, log_path: Path, concurrency: int):
-        super().__init__(env, log_path)
-        self.concurrency = concurrency
-
-    def start(self) -> None:
-        log = open(self.log_path, "ab")  # noqa: SIM115 (closed with the process)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tracker", "worker", "--loglevel=INFO",
-             f"--concurrency={self.concurrency}", "-n", f"bench-{os.getpid()}@%h"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        wait_until(lambda: b"ready." in self.log_path.read_bytes() or self.process.poll() is not None,
-                   timeout=60, what="the Celery worker to be ready")
-        if self.process.poll() is not None:
-            raise RuntimeError("The Celery worker exited:\n" + self.log_path.read_text()[-4000:])
-
-
-class Gunicorn:
-    def __init__(self, env: dict, log_path: Path, workers: int, threads: int):
-        self.env, self.log_path, self.workers, self.threads = env, log_path, workers, threads
-        self.port = free_port()
-        self.process = None
-
-    def start(self) -> None:
-        log = open(self.log_path, "ab")  # noqa: SIM115 (closed with the process)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "tracker.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(self.workers), "--threads", str(self.threads), "--backlog", "2048"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        wait_until(lambda: self._answers() or self.process.poll() is not None, timeout=60,
-                   what="gunicorn to answer")
-        if self.process.poll() is not None:
-            raise RuntimeError("gunicorn exited:\n" + self.log_path.read_text()[-4000:])
-
-    def _answers(self) -> bool:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-            conn.request("GET", "/api/v1/therapies/")
-            conn.getresponse().read()
-            conn.close()
-            return True
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+# PreforkWorker (celery prefork, as in docker-compose) and Gunicorn live in tests/services.py with the other
+# process helpers (the chaos suite, tests/chaos/, starts the same shape); imported above.
 
 
 # ---------------------------------------------------------------------------------------------- data

@@ -663,6 +663,7 @@ def generate(args, anchor: dt.datetime) -> dict:
                 "time_zone": tz.key, "preferred_language": language,
                 "phone": f"+1555{rng.randint(0, 9999999):07d}" if rng.random() < 0.8 else "",
                 "email": f"p{pid}@example.org" if rng.random() < 0.6 else "", "baseline_ice_score": 10,
+                "temperature_unit": "",
                 "created_at": created_at,
             })
             course_rows = []

@@ -17,3 +17,17 @@ class MonitoringConfig(AppConfig):
         from tracker.export import register_export_section
 
         register_export_section("monitoring", monitoring_export)
+
+        from monitoring.models import Alert, Window
+        from tracker.audit import register_url_patient
+
+        def patient_of_alert(value):
+            return Alert.objects.filter(uuid=value).values_list("patient_id", flat=True).first()
+
+        def patient_of_window(value):
+            return Window.objects.filter(uuid=value).values_list("course__patient_id", flat=True).first()
+
+        # The audit trail names the patient of an alert or window URL, also when the request was refused.
+        for name, lookup in (("alert_id", patient_of_alert), ("alerts", patient_of_alert),
+                             ("windows", patient_of_window)):
+            register_url_patient(name, lookup)

@@ -34,8 +34,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from monitoring.models import Alert, AlertStatus, Window, WindowKind
+from monitoring.selectors import with_unseen
 from monitoring.services.policy import policies_for_centers
-from tracker.models import CheckIn, Patient, TreatmentCourse, User
+from tracker.models import CaregiverLink, CheckIn, Patient, TreatmentCourse, User
 from tracker.models.therapies import CourseStatus, TherapyClass
 from tracker.selectors import patients_visible_to
 
@@ -126,6 +127,7 @@ def _annotate_row_details(patients: QuerySet[Patient]) -> QuerySet[Patient]:
     courses = TreatmentCourse.objects.filter(patient=OuterRef("pk"), status=CourseStatus.ACTIVE).order_by("-start_date")
     driving = Window.objects.filter(course__patient=OuterRef("pk"), course__status=CourseStatus.ACTIVE,
                                     kind=WindowKind.DRIVING, cleared_on__isnull=True).order_by("-ends_on")
+    caregiver = CaregiverLink.objects.filter(patient=OuterRef("pk")).exclude(user__phone="").order_by("pk")
     return patients.annotate(
         care_team_name=F("care_team__name"),
         last_checkin_at=Subquery(latest.values("recorded_at")[:1]),
@@ -134,6 +136,10 @@ def _annotate_row_details(patients: QuerySet[Patient]) -> QuerySet[Patient]:
         therapy_name=Subquery(courses.values("therapy__brand_name")[:1]),
         therapy_code=Subquery(courses.values("therapy__code")[:1]),
         driving_ends_on=Subquery(driving.values("ends_on")[:1]),
+        # The first linked caregiver with a phone number, for the row's tap-to-call link.
+        caregiver_first_name=Subquery(caregiver.values("user__first_name")[:1]),
+        caregiver_relationship=Subquery(caregiver.values("relationship")[:1]),
+        caregiver_phone=Subquery(caregiver.values("user__phone")[:1]),
     )
 
 
@@ -224,14 +230,19 @@ def _ranked(candidates: QuerySet[Patient], filters: DashboardFilters, limit: int
 # top alert's `top_*` and `open_alert_count`.
 ROW_FIELDS = ("pk", "uuid", "first_name", "last_name", "mrn", "time_zone", "care_team_name", "missed", "infusion_on",
               "last_checkin_at", "last_temperature", "last_heart_rate", "therapy_name", "therapy_code",
-              "driving_ends_on")
+              "driving_ends_on", "phone", "caregiver_first_name", "caregiver_relationship", "caregiver_phone")
+# What a row shows of each of the patient's unresolved alerts (all of them, not only the top one).
+ALERT_FIELDS = ("pk", "patient_id", "urgency", "min_grade", "opened_at", "uuid", "title", "status", "condition",
+                "rule_ids", "grading_system", "acknowledged_by__first_name", "acknowledged_by__last_name",
+                "acknowledged_by__username", "unseen")
 
 
 def dashboard_page(user: User, filters: DashboardFilters = DashboardFilters(), *,
                    limit: int = PAGE_SIZE) -> list[dict]:
     """The first `limit` rows of `dashboard_patients_for_user(user, filters)`, in its order, as dicts of
-    ROW_FIELDS and the top alert's columns, in four queries: rank (alerts only), the centers' policies,
-    the other columns of these rows alone, and their top alerts."""
+    ROW_FIELDS, the top alert's columns and `alerts` (every unresolved alert of the patient, newest first, each
+    with `unseen`: not seen by `user` since it last changed), in four queries: rank (alerts only), the centers'
+    policies, the other columns of these rows alone, and their unresolved alerts."""
     if filters.team == INVALID:
         return []
     candidates = _filter_patients(patients_visible_to(user), filters)
@@ -244,15 +255,21 @@ def dashboard_page(user: User, filters: DashboardFilters = DashboardFilters(), *
     shown = Patient.objects.filter(pk__in=[r[0] for r in ranked])
     details = _annotate_row_details(annotate_checkin_status(shown, pairs=pairs)).values(*ROW_FIELDS)
     by_pk = {row["pk"]: row for row in details}
-    tops = {alert["pk"]: alert for alert in Alert.objects.filter(pk__in=[r[3] for r in ranked if r[3]]).values(
-        "pk", "urgency", "min_grade", "opened_at", "uuid", "title", "status")}
+    with_alerts = [r[0] for r in ranked if r[3]]
+    unresolved = with_unseen(Alert.objects.filter(patient_id__in=with_alerts).exclude(status=AlertStatus.RESOLVED),
+                             user).order_by("-opened_at", "-pk").values(*ALERT_FIELDS) if with_alerts else []
+    by_patient: dict[int, list[dict]] = {}
+    for alert in unresolved:
+        by_patient.setdefault(alert["patient_id"], []).append(alert)
     page = []
     for pk, _, _, alert_pk, open_count in ranked:
-        row, top = by_pk.get(pk), tops.get(alert_pk, {})
+        row = by_pk.get(pk)
         if row is None:  # gone between the reads
             continue
+        alerts = by_patient.get(pk, [])
+        top = next((alert for alert in alerts if alert["pk"] == alert_pk), {})
         row.update(top_urgency=top.get("urgency") or 0, top_grade=top.get("min_grade") or 0,
                    top_opened_at=top.get("opened_at"), top_alert_id=top.get("uuid"), top_alert_title=top.get("title"),
-                   top_alert_status=top.get("status"), open_alert_count=open_count or 0)
+                   top_alert_status=top.get("status"), open_alert_count=open_count or 0, alerts=alerts)
         page.append(row)
     return page

@@ -3,10 +3,11 @@
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from monitoring.models import Alert, AlertStatus, FollowUp, Window, WindowKind
+from monitoring.models import Alert, AlertEvent, AlertStatus, AlertView, FollowUp, Window, WindowKind
 from monitoring.rules.schedule import checkin_interval_days, next_expected_date
 from monitoring.services.policy import policy_for_center
 from monitoring.services.windows import window_status
@@ -20,6 +21,21 @@ def alerts_visible_to(user: User) -> QuerySet[Alert]:
     if not (user.is_authenticated and user.is_staff_member):
         return Alert.objects.none()
     return Alert.objects.filter(patient__in=patients_visible_to(user).values("pk"))
+
+
+# What makes an alert "new" again to someone who saw it: it opened, a check-in added to it, it got worse, or it
+# reopened. Not escalations, acknowledgements or calls (someone is on it).
+ATTENTION_EVENTS = (AlertEvent.Kind.OPENED, AlertEvent.Kind.EVIDENCE, AlertEvent.Kind.URGENCY_RAISED,
+                    AlertEvent.Kind.REOPENED)
+
+
+def with_unseen(alerts: QuerySet[Alert], user: User) -> QuerySet[Alert]:
+    """Annotate `unseen`: `user` has not opened (or acted on) the alert since it last needed attention."""
+    changed = (AlertEvent.objects.filter(alert=OuterRef("pk"), kind__in=ATTENTION_EVENTS)
+               .order_by("-at").values("at")[:1])
+    return alerts.annotate(needs_attention_since=Coalesce(Subquery(changed), F("opened_at"))).annotate(
+        unseen=~Exists(AlertView.objects.filter(alert=OuterRef("pk"), user=user,
+                                                seen_at__gte=OuterRef("needs_attention_since"))))
 
 
 def open_alerts_worklist(user: User) -> QuerySet[Alert]:

@@ -3,13 +3,14 @@ alert's notifications (delivery status) through the reverse relation the notific
 
 import uuid
 import zoneinfo
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import date as date_filter
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
@@ -18,21 +19,23 @@ from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timesince import timesince
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
 
-from monitoring import selectors
+from monitoring import plain, selectors
 from monitoring.dashboard import PAGE_SIZE, URGENCY_BY_LABEL, DashboardFilters, dashboard_page
-from monitoring.models import AlertStatus
-from monitoring.rules.types import has_fever
-from monitoring.services.alerts import alert_acknowledge, alert_resolve
+from monitoring.models import AlertEvent, AlertStatus
+from monitoring.rules.types import FEVER_C, has_fever
+from monitoring.services.alerts import alert_acknowledge, alert_log_call, alert_mark_seen, alert_resolve
+from monitoring.services.policy import policy_for_center
+from monitoring.staff import format_time, render_staff, request_zone, staff_page
+from monitoring.templatetags.staff_tags import tel_uri
 from tracker.audit import audit
 from tracker.errors import ApplicationError
 from tracker.models import CareTeam, Therapy
 
 
 def _staff_alert(request: HttpRequest, alert_id):
-    if not request.user.is_staff_member:
-        raise Http404
     alert = get_object_or_404(
         selectors.alerts_visible_to(request.user).select_related("patient__center", "acknowledged_by", "resolved_by"),
         uuid=alert_id,
@@ -42,17 +45,61 @@ def _staff_alert(request: HttpRequest, alert_id):
     return alert
 
 
-@login_required
+def _alert_page(request: HttpRequest, alert, *, status: int = 200, **extra) -> HttpResponse:
+    """The alert page: what it is in plain words, why (rule ids and sources behind "Why"), whom to call, the
+    call log, its history as sentences, who was notified; every time on the patient's center's clock."""
+    patient = alert.patient
+    events = list(alert.events.select_related("actor", "checkin"))
+    context = {
+        "alert": alert, "patient": patient, "headline": plain.alert_headline_of(alert),
+        "rationale": plain.plain_rationale(alert.rationale), "rules": plain.why_rules(alert),
+        "events": events, "calls": [e for e in events if e.kind == AlertEvent.Kind.CALL],
+        "contacts": _contacts(patient), "call_with": AlertEvent.CallWith.choices,
+        "call_outcomes": AlertEvent.CallOutcome.choices, "evidence": _evidence(alert),
+        "notifications": alert.notifications.select_related("recipient").order_by("created_at", "pk"),
+        "error": "", "fields": {}, "note": "", "call": {}, **extra,
+    }
+    return render_staff(request, "monitoring/alert_detail.html", context, zone=zoneinfo.ZoneInfo(patient.center.time_zone),
+                        status=status)
+
+
+def _evidence(alert) -> list[dict]:
+    """Each check-in that added to the alert, newest first, in words: when, how urgent, what it showed."""
+    entries = []
+    for entry in reversed(alert.evidence or []):
+        at = parse_datetime(entry.get("recorded_at") or "")
+        entries.append({"at": at, "urgency": entry.get("urgency", ""),
+                        "text": plain.plain_rationale(entry.get("rationale", "")),
+                        "rule_id": entry.get("rule_id", ""), "source": entry.get("source", ""),
+                        "checkin": entry.get("checkin", "")})
+    return entries
+
+
+def _contacts(patient) -> list[dict]:
+    """Whom a nurse can call about the patient, with tap-to-call links: the patient, then each caregiver."""
+    people = [{"who": _("Patient"), "name": patient.full_name, "phone": patient.phone, "tel": tel_uri(patient.phone)}]
+    for link in patient.caregiver_links.select_related("user").order_by("pk"):
+        user = link.user
+        who = _("Caregiver (%(relationship)s)") % {"relationship": link.relationship} if link.relationship \
+            else _("Caregiver")
+        people.append({"who": who, "name": user.get_full_name() or user.username, "phone": user.phone,
+                       "tel": tel_uri(user.phone)})
+    return people
+
+
+@staff_page
 def alert_detail(request: HttpRequest, alert_id) -> HttpResponse:
     alert = _staff_alert(request, alert_id)
-    return render(request, "monitoring/alert_detail.html", {
-        "alert": alert, "events": alert.events.select_related("actor", "checkin"), "error": "", "note": "",
-    })
+    alert_mark_seen(alert=alert, user=request.user)  # no longer "new" to her on the dashboard
+    return _alert_page(request, alert)
 
 
 @login_required
 @require_POST
+@staff_page
 def alert_action(request: HttpRequest, alert_id, action: str) -> HttpResponse:
+    if action not in ("acknowledge", "resolve", "call"):
+        raise Http404
     alert = _staff_alert(request, alert_id)
     note = request.POST.get("note", "")
     try:
@@ -61,45 +108,59 @@ def alert_action(request: HttpRequest, alert_id, action: str) -> HttpResponse:
         elif action == "resolve":
             alert_resolve(alert=alert, user=request.user, note=note)
         else:
-            raise Http404
+            alert_log_call(alert=alert, user=request.user, called=request.POST.get("called", ""),
+                           outcome=request.POST.get("outcome", ""), note=note)
     except ApplicationError as exc:
         alert.refresh_from_db()
-        return render(request, "monitoring/alert_detail.html", {
-            "alert": alert, "events": alert.events.select_related("actor", "checkin"),
-            "error": exc.detail, "fields": exc.fields, "note": note,
-        }, status=exc.status_code)
+        call = {"called": request.POST.get("called", ""), "outcome": request.POST.get("outcome", ""), "note": note}
+        return _alert_page(request, alert, status=exc.status_code, error=exc.detail, fields=exc.fields,
+                           note="" if action == "call" else note, call=call if action == "call" else {},
+                           failed_action=action)
     next_url = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return redirect(next_url)
+    if action == "call":
+        return redirect(reverse("alert-detail", args=[alert.uuid]) + "#calls")
     return redirect("alert-detail", alert_id=alert.uuid)
 
 
-def _require_staff(request: HttpRequest) -> None:
-    if not request.user.is_staff_member:
-        raise Http404
+DASHBOARD_QUERY = "dashboard_query"  # session key: the name or MRN the dashboard is filtered by
+FILTERS_IN_URL = ("team", "therapy", "urgency", "missed")  # no patient data in these
 
 
-@login_required
+@staff_page
+@require_http_methods(["GET", "POST"])
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """Patients sorted by risk. htmx polls the rows (`?partial=rows`) to show new alerts without a reload."""
-    _require_staff(request)
-    filters = DashboardFilters.from_params(request.GET)
+    """Patients sorted by risk. htmx polls the rows every few seconds to show new alerts without a reload.
+    The filter form is POSTed: the name or MRN searched for is kept in the session, never in the URL (nor the
+    browser history or access logs); the other filters go back into the URL, which can be bookmarked.
+    Every unresolved alert of a patient is listed in the row, newest first; one this staff member has not
+    opened since it last changed is marked new, and its row outlined (`selectors.with_unseen`)."""
+    if request.method == "POST":
+        request.session[DASHBOARD_QUERY] = request.POST.get("q", "").strip()[:100]
+        params = {name: request.POST[name] for name in FILTERS_IN_URL if request.POST.get(name)}
+        return redirect(f"{reverse('dashboard')}?{urlencode(params)}" if params else reverse("dashboard"))
+    filters = DashboardFilters.from_params({**request.GET.dict(), "q": request.session.get(DASHBOARD_QUERY, "")})
     rows = dashboard_page(request.user, filters)
     audit(request, "list", patients=[row["pk"] for row in rows])
-    since = parse_datetime(request.GET.get("since", "") or "")
-    now = timezone.now()
+    now, zone = timezone.now(), request_zone(request)
+    with timezone.override(zone):
+        shown = _display_rows(rows, now=now)
     context = {
-        "rows": _display_rows(rows, now=now, since=since), "filters": filters, "now": now,
-        "poll_since": now.isoformat(), "next": request.path,
+        "rows": shown, "filters": filters, "now": now, "next": request.get_full_path(),
         # One token for every row's forms (rendering {% csrf_token %} twice a row was a good part of the page).
         "csrf_input": format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)),
+        "open_counts": _open_counts(request.user), "poll_seconds": settings.DASHBOARD_POLL_SECONDS,
+        "unseen_rows": sum(1 for row in shown if row["new"]),
+    }
+    if request.headers.get("HX-Request"):
+        return render_staff(request, "monitoring/_dashboard_rows.html", context, zone=zone)
+    context.update({
         "teams": CareTeam.objects.filter(
             pk__in=selectors.patients_visible_to(request.user).order_by().values("care_team_id").distinct()),
         "therapies": Therapy.objects.all(), "urgencies": list(URGENCY_BY_LABEL),
-        "open_counts": _open_counts(request.user), "poll_seconds": settings.DASHBOARD_POLL_SECONDS,
-    }
-    template = "monitoring/_dashboard_rows.html" if request.headers.get("HX-Request") else "monitoring/dashboard.html"
-    return render(request, template, context)
+    })
+    return render_staff(request, "monitoring/dashboard.html", context, zone=zone)
 
 
 _URGENCY_PILL = {4: "emergency", 3: "urgent", 2: "same-day"}  # else routine
@@ -113,15 +174,16 @@ def _url_with_uuid(name: str, *args):
     return lambda value: f"{head}{value}{tail}"
 
 
-def _display_rows(rows: list[dict], *, now, since) -> list[dict]:
+def _display_rows(rows: list[dict], *, now) -> list[dict]:
     """What each dashboard row shows, worked out here rather than in template tags (200 rows of them; the
-    tags were most of the page's time): the template only places these strings. Same text as the template
-    made: the same timesince, floatformat and date filters, called directly."""
+    tags were most of the page's time): the template only places these strings. Times on the active (the
+    center's) clock with the zone, through the one formatter of the staff pages."""
     patient_url = _url_with_uuid("staff-patient-detail")
     alert_url = _url_with_uuid("alert-detail")
     acknowledge_url = _url_with_uuid("alert-action", "acknowledge")
     resolve_url = _url_with_uuid("alert-action", "resolve")
     today_in = {}
+    ago = _("%(time)s ago")
     shown = []
     for row in rows:
         tz = row["time_zone"]
@@ -130,26 +192,45 @@ def _display_rows(rows: list[dict], *, now, since) -> list[dict]:
         today = today_in[tz]
         day = (today - row["infusion_on"]).days if row["infusion_on"] else None
         temperature, heart_rate, driving = row["last_temperature"], row["last_heart_rate"], row["driving_ends_on"]
-        urgency, alert_id, status = row["top_urgency"], row["top_alert_id"], row["top_alert_status"]
+        urgency, last = row["top_urgency"], row["last_checkin_at"]
+        alerts = [_display_alert(alert, alert_url, acknowledge_url, resolve_url) for alert in row.get("alerts", [])]
+        caregiver = row["caregiver_phone"] and {
+            "name": row["caregiver_first_name"] or "", "relationship": row["caregiver_relationship"] or "",
+            "phone": row["caregiver_phone"], "tel": tel_uri(row["caregiver_phone"])}
         shown.append({
             "uuid": str(row["uuid"]), "urgency": str(urgency), "url": patient_url(row["uuid"]),
-            "new": bool(since and row["top_opened_at"] and row["top_opened_at"] > since),
+            "new": any(alert["new"] for alert in alerts), "emergency": urgency >= 4,
             "name": f"{row['last_name']}, {row['first_name']}", "mrn": row["mrn"], "team": row["care_team_name"],
+            "phone": row["phone"], "tel": tel_uri(row["phone"]), "caregiver": caregiver,
             "missed": row["missed"], "therapy": row["therapy_name"] or "—",
             "day": "" if day is None else str(day), "peak": day is not None and 0 <= day <= PEAK_RISK_LAST_DAY,
-            "last_checkin": f"{timesince(row['last_checkin_at'], now)} ago" if row["last_checkin_at"] else "never",
+            "last_checkin": ago % {"time": timesince(last, now)} if last else _("never"),
+            "last_checkin_at": format_time(last, "datetime") if last else "",
             "temperature": "" if temperature is None else f"{floatformat(temperature, 1)} °C",
             "fever": temperature is not None and has_fever(float(temperature)),  # clinical-rules §1
             "heart_rate": str(heart_rate) if heart_rate else "—",
-            "driving": ("—" if not driving else f"until {date_filter(driving, 'j M')}" if driving > today else "ended"),
-            "alert_id": alert_id and str(alert_id), "alert_url": alert_id and alert_url(alert_id),
-            "alert_title": row["top_alert_title"], "pill": _URGENCY_PILL.get(urgency, "routine"),
-            "acknowledged": status == "acknowledged",
-            "acknowledge_url": acknowledge_url(alert_id) if status == "open" else "",
-            "resolve_url": alert_id and resolve_url(alert_id),
-            "more": str(row["open_alert_count"] - 1) if row["open_alert_count"] > 1 else "",
+            "driving": ("—" if not driving else _("until %(date)s") % {"date": date_filter(driving, "j M")}
+                        if driving > today else _("ended")),
+            "alerts": alerts, "pill": _URGENCY_PILL.get(urgency, "routine"),
         })
     return shown
+
+
+def _display_alert(alert: dict, alert_url, acknowledge_url, resolve_url) -> dict:
+    """One of a row's alerts: plain words, how urgent, when it opened, who took it, new to this reader."""
+    acknowledged_by = " ".join(filter(None, (alert["acknowledged_by__first_name"],
+                                             alert["acknowledged_by__last_name"]))) or alert["acknowledged_by__username"]
+    return {
+        "uuid": str(alert["uuid"]), "url": alert_url(alert["uuid"]), "new": alert["unseen"],
+        "pill": _URGENCY_PILL.get(alert["urgency"], "routine"), "urgency": plain.urgency_word(alert["urgency"]),
+        "headline": plain.alert_headline(condition=alert["condition"], rule_ids=alert["rule_ids"],
+                                         min_grade=alert["min_grade"], grading_system=alert["grading_system"],
+                                         title=alert["title"]),
+        "opened": format_time(alert["opened_at"], "datetime"),
+        "acknowledged": alert["status"] == AlertStatus.ACKNOWLEDGED, "acknowledged_by": acknowledged_by or "",
+        "acknowledge_url": acknowledge_url(alert["uuid"]) if alert["status"] == AlertStatus.OPEN else "",
+        "resolve_url": resolve_url(alert["uuid"]),
+    }
 
 
 def _open_counts(user) -> dict:
@@ -159,26 +240,37 @@ def _open_counts(user) -> dict:
     return {label.replace("-", "_"): by_value.get(value, 0) for label, value in URGENCY_BY_LABEL.items()}
 
 
-@login_required
+@staff_page
 def alert_inbox(request: HttpRequest) -> HttpResponse:
     """Open alerts of the user's teams, emergencies first, with rationale, evidence and delivery status."""
-    _require_staff(request)
-    alerts = list(selectors.open_alerts_worklist(request.user).prefetch_related("notifications")[:PAGE_SIZE])
+    alerts = list(selectors.with_unseen(selectors.open_alerts_worklist(request.user), request.user)
+                  .prefetch_related("notifications")[:PAGE_SIZE])
     audit(request, "list", patients=[a.patient_id for a in alerts])
-    return render(request, "monitoring/alert_inbox.html", {"alerts": alerts})
+    return render_staff(request, "monitoring/alert_inbox.html", {"alerts": alerts})
 
 
-@login_required
+@staff_page
 def staff_patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
-    """Timeline of check-ins, amendments, alerts with their events and notifications; trend charts."""
-    _require_staff(request)
+    """Whom to call (tap to call), open alerts, therapy, windows, trend charts on a time axis and the timeline
+    of check-ins, amendments, alert events (calls too) and notifications, on the center's clock."""
     patient = get_object_or_404(
         selectors.patients_visible_to(request.user).select_related("center", "care_team"), uuid=patient_id)
     audit(request, "view", patient=patient)
     timeline = selectors.patient_timeline(patient)
-    return render(request, "monitoring/patient_detail.html", {
-        "patient": patient, "timeline": timeline["entries"], "chart_data": timeline["chart"],
+    chart = timeline["chart"]
+    policy = policy_for_center(patient.center)
+    # The fever line is clinical-rules §1 (38.0 °C); the SpO2 and systolic lines are the center's limits (§1, policy).
+    chart.update(zone=patient.center.time_zone, fever_c=FEVER_C, spo2_min=policy.spo2_min,
+                 systolic_min=policy.systolic_bp_min, text={
+                     "temperature": _("Temperature °C"), "fever": _("Fever"), "heart_rate": _("Heart rate"),
+                     "limit": _("Center limit"), "systolic": _("Systolic"), "diastolic": _("Diastolic")})
+    readings = {name: any(v is not None for v in chart[name]) for name in ("temperature", "heart_rate", "spo2", "ice")}
+    readings["bp"] = any(v is not None for v in chart["systolic"]) or any(v is not None for v in chart["diastolic"])
+    return render_staff(request, "monitoring/patient_detail.html", {
+        "patient": patient, "timeline": timeline["entries"], "chart_data": chart, "readings": readings,
+        "policy": policy, "contacts": _contacts(patient),
         "windows": selectors.patient_windows(patient),
         "courses": patient.courses.select_related("therapy", "care_team").order_by("-start_date"),
-        "alerts": patient.alerts.exclude(status=AlertStatus.RESOLVED).order_by("-urgency"),
-    })
+        "alerts": selectors.with_unseen(patient.alerts.exclude(status=AlertStatus.RESOLVED), request.user)
+        .select_related("acknowledged_by").order_by("-urgency", "-opened_at"),
+    }, zone=zoneinfo.ZoneInfo(patient.center.time_zone))

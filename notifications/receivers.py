@@ -3,48 +3,36 @@ transaction), a treatment course was saved."""
 
 import logging
 
-from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
-from kombu.exceptions import OperationalError as BrokerError
 
 from monitoring.signals import alert_changed
+from notifications.services.accounts import invitation_delivery_statuses, invitation_notify, password_reset_notify
+from notifications.services.enqueue import publish, publish_on_commit
 from notifications.services.reminders import reminder_reschedule
 from tracker.models import Patient, TreatmentCourse
-from tracker.signals import checkin_recorded
+from tracker.signals import checkin_recorded, invitation_delivery, invitation_issued, password_reset_requested
 
 logger = logging.getLogger(__name__)
 
 
 @receiver(alert_changed, dispatch_uid="notifications.alert_changed")
 def on_alert_changed(sender, alert_id: int, kind: str, **kwargs) -> None:
-    """Fast path: a worker writes and sends the rows at once. If the broker is down, the sweep finds the
-    alert without notifications and delivers when it is back."""
-    from notifications.tasks import notify_alert_changed
-
-    try:
-        notify_alert_changed.delay(alert_id, kind)
-    except (BrokerError, ConnectionError, OSError) as exc:
-        logger.warning("Broker unavailable; alert %s waits for the sweep: %s", alert_id, exc)
+    """Fast path (already after commit): a worker writes and sends the rows at once. If the broker is
+    down, the sweep finds the alert without notifications and delivers when it is back."""
+    publish("notifications.tasks.notify_alert_changed", alert_id, kind, what=f"alert {alert_id}")
 
 
 def _reschedule_after_commit(patient_id: int, *, inline_if_broker_down: bool) -> None:
     """After commit, hand the reschedule to a worker (`reschedule_reminders`), off the request."""
 
-    def _send() -> None:
-        from notifications.tasks import reschedule_reminders
+    def inline() -> None:
+        logger.warning("Rescheduling the reminders of patient %s here (broker unavailable)", patient_id)
+        reminder_reschedule(patient=Patient.objects.select_related("center").get(pk=patient_id))
 
-        try:
-            reschedule_reminders.delay(patient_id)
-        except (BrokerError, ConnectionError, OSError) as exc:
-            if not inline_if_broker_down:
-                logger.warning("Broker unavailable; reminders of patient %s are rescheduled by the scan: %s",
-                               patient_id, exc)
-                return
-            logger.warning("Broker unavailable; rescheduling the reminders of patient %s here: %s", patient_id, exc)
-            reminder_reschedule(patient=Patient.objects.select_related("center").get(pk=patient_id))
-
-    transaction.on_commit(_send, robust=True)
+    publish_on_commit("notifications.tasks.reschedule_reminders", patient_id,
+                      what=f"the reminder reschedule of patient {patient_id}",
+                      if_broker_down=inline if inline_if_broker_down else None)
 
 
 @receiver(checkin_recorded, dispatch_uid="notifications.checkin_reminders")
@@ -60,3 +48,19 @@ def on_course_saved(sender, instance, **kwargs) -> None:
     """A course started, ended or changed dates. The scan would not notice a course that ended, so without
     a broker this one is done here (course saves are rare staff actions, not the check-in path)."""
     _reschedule_after_commit(instance.patient_id, inline_if_broker_down=True)
+
+
+@receiver(invitation_issued, dispatch_uid="notifications.invitation_issued")
+def on_invitation_issued(sender, invitation, **kwargs) -> dict:
+    """Inside the enrolment's transaction: the invitation's message goes in the outbox with the accounts."""
+    return {"channel": invitation_notify(invitation=invitation)}
+
+
+@receiver(invitation_delivery, dispatch_uid="notifications.invitation_delivery")
+def on_invitation_delivery(sender, invitation_uuids, **kwargs) -> dict:
+    return invitation_delivery_statuses(invitation_uuids=invitation_uuids)
+
+
+@receiver(password_reset_requested, dispatch_uid="notifications.password_reset_requested")
+def on_password_reset_requested(sender, user, **kwargs) -> None:
+    password_reset_notify(user=user)

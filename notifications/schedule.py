@@ -3,17 +3,26 @@
 
 SCHEDULE = {
     # name: (task, every seconds)
-    "Sweep the notification outbox": ("notifications.tasks.sweep_outbox", 30),
+    "Sweep the notification outbox": ("notifications.tasks.sweep_outbox", 15),
     "Escalate unacknowledged alerts": ("notifications.tasks.scan_escalations", 30),
     "Check-in reminders": ("notifications.tasks.scan_reminders", 60),
     "Morning digests": ("notifications.tasks.scan_digests", 300),
     "Window end notices": ("notifications.tasks.scan_window_ends", 900),
+    # Idempotency keys older than IDEMPOTENCY_KEY_HOURS (tracker/idempotency.py).
+    "Purge expired idempotency keys": ("notifications.tasks.purge_idempotency_keys", 3600),
+    # Proves a worker can take a task from the broker and write to the database (queue health reads it).
+    "Worker heartbeat": ("notifications.tasks.worker_heartbeat", 30),
 }
+HEARTBEAT_TASK = "notifications.tasks.worker_heartbeat"
 
 
-def sync_schedule(interval_model, periodic_task_model) -> int:
+def sync_schedule(interval_model, periodic_task_model, heartbeat_model=None) -> int:
+    """With `heartbeat_model`, each task also gets its TaskHeartbeat row, so queue health measures a task
+    that has never completed from the time it was scheduled."""
     for name, (task, seconds) in SCHEDULE.items():
         interval, _ = interval_model.objects.get_or_create(every=seconds, period="seconds")
         periodic_task_model.objects.update_or_create(
             name=name, defaults={"task": task, "interval": interval, "enabled": True})
+        if heartbeat_model is not None:
+            heartbeat_model.objects.get_or_create(task=task)
     return len(SCHEDULE)

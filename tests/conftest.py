@@ -21,7 +21,10 @@ def _fresh_cache():
     """Rate-limit and lockout counters never leak from one test into the next."""
     from django.core.cache import cache
 
+    from notifications.services.enqueue import reset_for_tests
+
     cache.clear()
+    reset_for_tests()  # a test that took the broker down does not leave it marked down for the next
     yield
     cache.clear()
 

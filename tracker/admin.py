@@ -1,5 +1,7 @@
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.template.response import TemplateResponse
 
 from tracker.admin_base import ReadOnlyAdmin
 from tracker.models import (
@@ -10,6 +12,7 @@ from tracker.models import (
     CareTeamMembership,
     Center,
     CheckIn,
+    EnrolmentCode,
     Patient,
     Therapy,
     TreatmentCourse,
@@ -25,6 +28,41 @@ class UserAdmin(BaseUserAdmin):
     readonly_fields = ["uuid", "last_login", "date_joined"]
     fieldsets = BaseUserAdmin.fieldsets + (("Tracker", {"fields": ["uuid", "role", "phone", "preferred_language"]}),)
     add_fieldsets = BaseUserAdmin.add_fieldsets + (("Tracker", {"fields": ["role", "first_name", "last_name", "email"]}),)
+    actions = ["issue_enrolment_code"]
+
+    @admin.action(description="Issue a two-factor enrolment code (shown once)")
+    def issue_enrolment_code(self, request, queryset):
+        """For one staff member setting up (or replacing) their authenticator: the code is shown on the page
+        this action returns, once, and never stored (only its hash). Give it in person or by a call."""
+        from tracker.accounts import enrolment_code_issue
+        from tracker.models.tokens import EnrolmentChannel
+
+        users = list(queryset[:2])
+        if len(users) != 1 or not users[0].is_staff_member:
+            self.message_user(request, "Select exactly one staff account.", messages.ERROR)
+            return None
+        user = users[0]
+        raw = enrolment_code_issue(user=user, channel=EnrolmentChannel.ADMIN, issued_by=request.user)
+        return TemplateResponse(request, "admin/tracker/user/enrolment_code.html", {
+            **self.admin_site.each_context(request), "title": "Two-factor enrolment code", "target": user,
+            "code": raw, "minutes": settings.TWO_FACTOR_ENROLMENT_MINUTES, "opts": self.model._meta,
+        })
+
+
+@admin.register(EnrolmentCode)
+class EnrolmentCodeAdmin(ReadOnlyAdmin):
+    """Which enrolment codes were issued, to whom, by whom and whether they were used (never the codes)."""
+
+    list_display = ["user", "channel", "issued_by", "created_at", "expires_at", "used_at", "voided_at",
+                    "failed_attempts"]
+    list_select_related = ["user", "issued_by"]
+    list_filter = ["channel"]
+    search_fields = ["user__username"]
+    raw_id_fields = ["user", "issued_by"]
+    exclude = ["code_hash"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [name for name in super().get_readonly_fields(request, obj) if name != "code_hash"]
 
 
 @admin.register(Center)

@@ -1,12 +1,20 @@
 """The audit trail of patient data. Views say what they showed or changed with `audit(request, ...)`;
-`AuditMiddleware` writes one append-only row per request after the response, with the status, so denied
-attempts are on record too. Requests for patient data that no view annotated are recorded from the URL."""
+`AuditMiddleware` writes one append-only row per request after the response, with the status and the
+session's two-factor state, so denied attempts are on record too. Requests for patient data that no view
+annotated are recorded from the URL, naming the patient the URL points at (a nurse refused another team's
+chart is recorded with the patient she tried). Failed sign-ins (page and token endpoint) and requests the
+two-factor check stopped are recorded as well."""
 
 import logging
+from collections.abc import Callable
 
+from django.contrib.auth.signals import user_login_failed
 from django.db import DatabaseError
+from django.dispatch import receiver
+from django.urls import Resolver404, resolve
 
-from tracker.models import AuditEvent, Patient
+from tracker.models import AuditEvent, CheckIn, Patient
+from tracker.security import client_ip, two_factor_state
 
 logger = logging.getLogger(__name__)
 
@@ -26,8 +34,64 @@ def audit(request, action: str, *, patient: Patient | None = None, patients=None
     }
 
 
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+__all__ = ["AuditMiddleware", "AuditedListMixin", "audit", "client_ip", "patient_named_by_url",
+           "register_url_patient"]
+
+# URL parameter -> (value -> the id of the patient it names, or None). A parameter called `id` is looked up
+# by the path segment before it ("patients", "checkins", ...). Monitoring registers its alerts and windows.
+_URL_PATIENTS: dict[str, Callable[[object], int | None]] = {}
+
+
+def register_url_patient(name: str, lookup: Callable[[object], int | None]) -> None:
+    _URL_PATIENTS[name] = lookup
+
+
+def _patient_by_uuid(value) -> int | None:
+    return Patient.objects.filter(uuid=value).values_list("pk", flat=True).first()
+
+
+def _patient_of_checkin(value) -> int | None:
+    return CheckIn.objects.filter(uuid=value).values_list("patient_id", flat=True).first()
+
+
+for _name, _lookup in (("patient_id", _patient_by_uuid), ("patients", _patient_by_uuid),
+                       ("checkin_id", _patient_of_checkin), ("checkins", _patient_of_checkin)):
+    register_url_patient(_name, _lookup)
+
+
+def patient_named_by_url(request) -> int | None:
+    """The patient the request's URL points at, whether or not the user may see them (never shown to the
+    user: only written to the audit trail)."""
+    try:
+        match = getattr(request, "resolver_match", None) or resolve(request.path_info)
+    except Resolver404:
+        return None
+    keys = []
+    for name, value in match.kwargs.items():
+        if name == "id":
+            prefix = match.route.split("<", 1)[0] if match.route else request.path_info
+            name = prefix.rstrip("/").rsplit("/", 1)[-1]
+        keys.append((name, value))
+    keys.sort(key=lambda item: item[0] not in ("patient_id", "patients"))  # a named patient first
+    for name, value in keys:
+        lookup = _URL_PATIENTS.get(name)
+        if lookup is not None:
+            try:
+                return lookup(value)
+            except (ValueError, DatabaseError):
+                return None
+    return None
+
+
+@receiver(user_login_failed, dispatch_uid="tracker.audit.sign_in_failed")
+def record_failed_sign_in(sender, credentials, request=None, **kwargs) -> None:
+    """A failed sign-in (wrong password, or a locked-out username), on the page or the token endpoint: the
+    username tried goes in the row (no user is signed in)."""
+    if request is None:
+        return
+    request = getattr(request, "_request", request)
+    request._audit = {"action": "sign_in_failed", "patient": None, "patient_ids": [],
+                      "username": str(credentials.get("username") or "")[:150]}
 
 
 def _default_action(request) -> str:
@@ -48,11 +112,14 @@ class AuditMiddleware:
         user = getattr(request, "user", None)
         authenticated = bool(user and user.is_authenticated)
         try:
+            patient_id = info["patient"].pk if info["patient"] is not None else None
+            if patient_id is None and not info["patient_ids"]:
+                patient_id = patient_named_by_url(request)
             AuditEvent.objects.create(
                 user=user if authenticated else None,
-                username=user.get_username() if authenticated else "",
+                username=user.get_username() if authenticated else info.get("username", ""),
                 role=getattr(user, "role", "") if authenticated else "",
-                patient=info["patient"],
+                patient_id=patient_id,
                 patient_ids=info["patient_ids"],
                 action=info["action"],
                 method=request.method,
@@ -60,6 +127,7 @@ class AuditMiddleware:
                 status_code=response.status_code,
                 ip_address=client_ip(request),
                 user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+                two_factor=two_factor_state(request, user if authenticated else None),
             )
         except DatabaseError:
             # The response is already decided; losing an audit row must be loud, not silent.

@@ -23,6 +23,18 @@ class Question:
     section: str
     applies_to: str  # ALL, CAR_T, CHECKPOINT or CARVYKTI
     required: bool = False  # needed for the check-in to count as complete for that therapy
+    # The wording for someone answering about the patient (a caregiver, staff on the phone), where the
+    # patient's own wording says "you"; %(name)s is the patient's first name.
+    about_text: str | None = None
+    # A warning sign: the "I feel the same as usual" check-in answers it "no". Facts that are not signs
+    # (home oxygen, driving) stay unanswered there.
+    warning_sign: bool = True
+
+    def text_for(self, *, about: str | None = None) -> str:
+        """The question as shown: to the patient, or `about` the patient named (to a caregiver)."""
+        if about and self.about_text:
+            return self.about_text % {"name": about}
+        return str(self.text)
 
 
 SECTIONS = {
@@ -33,16 +45,23 @@ SECTIONS = {
     "carvykti": _("Movement and handwriting"),
     "checkpoint": _("Stomach, skin, breathing and more"),
     "driving": _("Driving"),
+    "more": _("Anything else"),
+}
+# Section titles for someone answering about the patient (%(name)s: the patient's first name).
+SECTIONS_ABOUT = {
+    "crs": _("How %(name)s's body feels"),
 }
 
 YES_NO_QUESTIONS: tuple[Question, ...] = (
-    Question("on_oxygen", _("Are you using oxygen at home?"), "vitals", CAR_T),
+    Question("on_oxygen", _("Are you using oxygen at home?"), "vitals", CAR_T,
+             about_text=_("Is %(name)s using oxygen at home?"), warning_sign=False),
     Question("chills", _("Chills or shaking"), "crs", CAR_T, True),
     Question("short_of_breath", _("New shortness of breath"), "crs", CAR_T, True),
     Question("dizzy_or_fainting", _("Dizzy or lightheaded when standing, or fainted"), "crs", ALL, True),
     Question("severe_nausea_vomiting_diarrhea", _("Bad nausea, vomiting or diarrhea"), "crs", CAR_T, True),
     Question("fast_heartbeat", _("Heart racing, pounding or skipping"), "crs", ALL, True),
-    Question("severe_fatigue", _("So tired you can hardly get out of bed"), "crs", ALL, True),
+    Question("severe_fatigue", _("So tired you can hardly get out of bed"), "crs", ALL, True,
+             about_text=_("So tired %(name)s can hardly get out of bed")),
     Question("severe_muscle_joint_pain", _("Bad muscle or joint pain"), "crs", CAR_T, True),
     Question("confusion", _("Confused, or not making sense"), "neuro", ALL, True),
     Question("agitation", _("Restless or agitated"), "neuro", CAR_T, True),
@@ -59,7 +78,8 @@ YES_NO_QUESTIONS: tuple[Question, ...] = (
     Question("facial_numbness_droop", _("Numbness or drooping of the face"), "carvykti", CARVYKTI),
     Question("leg_numbness_weakness", _("Numbness or weakness in the legs"), "carvykti", CARVYKTI),
     Question("stool_blood_mucus", _("Blood or mucus in the stool"), "checkpoint", CHECKPOINT, True),
-    Question("diarrhea_limits_selfcare", _("Diarrhea stops you washing or dressing, or you cannot hold it"), "checkpoint", CHECKPOINT),
+    Question("diarrhea_limits_selfcare", _("Diarrhea stops you washing or dressing, or you cannot hold it"), "checkpoint", CHECKPOINT,
+             about_text=_("Diarrhea stops %(name)s washing or dressing, or %(name)s cannot hold it")),
     Question("rash_blisters_or_sores", _("Blisters, peeling skin, or sores in the mouth or eyes"), "checkpoint", CHECKPOINT, True),
     Question("cough", _("A new cough, or a cough that got worse"), "checkpoint", CHECKPOINT, True),
     Question("breathless", _("Short of breath"), "checkpoint", CHECKPOINT, True),
@@ -69,15 +89,61 @@ YES_NO_QUESTIONS: tuple[Question, ...] = (
     Question("right_belly_pain", _("Pain on the right side of the belly"), "checkpoint", CHECKPOINT),
     Question("easy_bruising", _("Bruising or bleeding easily"), "checkpoint", CHECKPOINT),
     Question("severe_headache", _("A bad or unusual headache"), "checkpoint", CHECKPOINT, True),
-    Question("vision_change", _("Changes in your eyesight"), "checkpoint", CHECKPOINT, True),
+    Question("vision_change", _("Changes in your eyesight"), "checkpoint", CHECKPOINT, True,
+             about_text=_("Changes in %(name)s's eyesight")),
     Question("extreme_thirst_urination", _("Very thirsty, or passing much more urine"), "checkpoint", CHECKPOINT, True),
     Question("muscle_weakness", _("Muscle weakness or muscle aches"), "checkpoint", CHECKPOINT, True),
     Question("flushing_itching", _("Flushing or itching"), "checkpoint", CHECKPOINT),
     Question("wheezing", _("Wheezing"), "checkpoint", CHECKPOINT),
-    Question("drove_since_last", _("Have you driven or used heavy machinery since your last check-in?"), "driving", DRIVING),
+    Question("drove_since_last", _("Have you driven or used heavy machinery since your last check-in?"), "driving", DRIVING,
+             about_text=_("Has %(name)s driven or used heavy machinery since the last check-in?"), warning_sign=False),
 )
 
 YES_NO_FIELDS: tuple[str, ...] = tuple(q.field for q in YES_NO_QUESTIONS)
+
+
+@dataclass(frozen=True)
+class IceItem:
+    """One yes/no item of the caregiver-run ICE screen (clinical-rules §2, ASTCT ICE): the page asks each item
+    and the server adds them up into the API's sub-scores (`part`), so no one has to count points."""
+
+    field: str
+    part: str  # ice_orientation (4 items), ice_naming (3), ice_command, ice_writing, ice_counting (1 each)
+    text: str
+
+
+ICE_ITEMS: tuple[IceItem, ...] = (
+    IceItem("ice_year", "ice_orientation", _("Says what year it is")),
+    IceItem("ice_month", "ice_orientation", _("Says what month it is")),
+    IceItem("ice_city", "ice_orientation", _("Says what city they are in")),
+    IceItem("ice_hospital", "ice_orientation", _("Says the name of their hospital")),
+    IceItem("ice_object_1", "ice_naming", _("Names a first object you point to, such as a clock")),
+    IceItem("ice_object_2", "ice_naming", _("Names a second object, such as a pen")),
+    IceItem("ice_object_3", "ice_naming", _("Names a third object, such as a button")),
+    IceItem("ice_follows_request", "ice_command",
+            _("Does what you ask, such as \u201cShow me two fingers\u201d or \u201cClose your eyes and stick out "
+              "your tongue\u201d")),
+    IceItem("ice_writes_sentence", "ice_writing", _("Writes a simple, whole sentence")),
+    IceItem("ice_counts_back", "ice_counting", _("Counts back from 100 by tens (100, 90, 80 \u2026 down to 10)")),
+)
+ICE_PARTS: tuple[str, ...] = tuple(dict.fromkeys(item.part for item in ICE_ITEMS))
+
+# Plain names of the answers that are not yes/no questions, for the page's error messages ("Pulse: ...").
+FIELD_NAMES = {
+    "temperature": _("Temperature"),
+    "temperature_unit": _("Temperature unit"),
+    "heart_rate": _("Pulse"),
+    "systolic_bp": _("Blood pressure, top number"),
+    "diastolic_bp": _("Blood pressure, bottom number"),
+    "spo2": _("Oxygen level"),
+    "consciousness": _("How awake"),
+    **{part: _("Word and memory screen") for part in ICE_PARTS},
+    "extra_stools": _("Extra stools"),
+    "abdominal_pain": _("Belly pain"),
+    "rash_percent": _("Rash"),
+    "note": _("Note for the care team"),
+    "recorded_at": _("Time of the readings"),
+}
 
 # Questions that are not yes/no but count toward completeness.
 OTHER_REQUIRED: dict[str, str] = {

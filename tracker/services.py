@@ -1,12 +1,13 @@
 """Writes for the records domain. Views and serializers parse input and call these."""
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
 
-from tracker.errors import ConflictError
+from tracker.errors import ConflictError, NotAllowedError
 from tracker.models import CheckIn, Patient, Role, User
 from tracker.models.checkins import Channel, EnteredRole
 from tracker.questions import YES_NO_FIELDS, audiences_for, required_fields  # noqa: F401 (re-exported)
@@ -25,6 +26,7 @@ BLANK_AS_EMPTY = {"temperature_unit", "consciousness", "abdominal_pain", "note"}
 class CheckinResult:
     checkin: CheckIn
     assessments: list = field(default_factory=list)  # whatever checkin_recorded receivers returned
+    replayed: bool = False  # the client sent a check-in id that was stored already: nothing new was stored
 
 
 def entered_role_for(user: User) -> str:
@@ -48,11 +50,21 @@ def _clean(values: dict) -> dict:
 
 
 def _record(*, patient: Patient, entered_by: User, channel: str, values: dict, recorded_at: dt.datetime | None,
-            amends: CheckIn | None = None, reason: str = "") -> CheckinResult:
+            amends: CheckIn | None = None, reason: str = "", client_id: uuid.UUID | None = None) -> CheckinResult:
     recorded_at = recorded_at or timezone.now()
     clinical = _clean(values)
     patient = patient_for_checkin(patient.pk)  # locked until commit; receivers grade with this instance
+    if client_id is not None:
+        # The patient's row is locked, so a second copy of this check-in (a retry, the offline queue sent
+        # twice) waits here and then finds the first.
+        stored = CheckIn.objects.filter(uuid=client_id).first()
+        if stored is not None:
+            if stored.patient_id != patient.pk or stored.amends_id != (amends.pk if amends else None):
+                raise ConflictError("A different check-in already has this id.",
+                                    fields={"id": ["Already used; make a new id for a new check-in."]})
+            return CheckinResult(checkin=stored, replayed=True)
     checkin = CheckIn.objects.create(
+        **({"uuid": client_id} if client_id is not None else {}),
         patient=patient,
         entered_by=entered_by,
         entered_role=entered_role_for(entered_by),
@@ -70,11 +82,14 @@ def _record(*, patient: Patient, entered_by: User, channel: str, values: dict, r
 
 @transaction.atomic
 def checkin_submit(*, patient: Patient, entered_by: User, channel: str, values: dict,
-                   recorded_at: dt.datetime | None = None) -> CheckinResult:
-    """Store a validated check-in and let monitoring grade it, all in one transaction."""
+                   recorded_at: dt.datetime | None = None, client_id: uuid.UUID | None = None) -> CheckinResult:
+    """Store a validated check-in and let monitoring grade it, all in one transaction. With `client_id` (the
+    id the phone made for it) the check-in is stored once however often it is sent: a copy of one stored
+    already returns that one with `replayed=True`."""
     if channel == Channel.WEB and entered_by.is_staff_member:
         channel = Channel.PHONE
-    return _record(patient=patient, entered_by=entered_by, channel=channel, values=values, recorded_at=recorded_at)
+    return _record(patient=patient, entered_by=entered_by, channel=channel, values=values, recorded_at=recorded_at,
+                   client_id=client_id)
 
 
 @transaction.atomic
@@ -82,6 +97,11 @@ def checkin_amend(*, original: CheckIn, entered_by: User, channel: str, changes:
                   recorded_at: dt.datetime | None = None) -> CheckinResult:
     """Correct a check-in by storing a new row that amends it; the original is never changed."""
     original = CheckIn.objects.select_for_update().select_related("patient").get(pk=original.pk)
+    if original.entered_role == EnteredRole.STAFF and not entered_by.is_staff_member:
+        # What the care team entered (a phone check-in, or their correction) is theirs to correct: the
+        # dashboard and the charts show it.
+        raise NotAllowedError("Only the care team can correct a check-in a staff member entered.",
+                              fields={"id": ["Entered by the care team; call them to correct it."]})
     newer = original.amendments.order_by("-submitted_at").first()
     if newer is not None:
         raise ConflictError(

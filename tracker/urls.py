@@ -3,19 +3,36 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from tracker import accounts, views
+from tracker import accounts, enrolment_views, offline, passwords, views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", accounts.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/2fa/", accounts.two_factor, name="two-factor"),
+    # Setting a password: from an invitation (enrolment), and "Forgot your password?" (tracker/passwords.py).
+    path("accounts/invitation/<str:token>/", passwords.invitation_accept_view, name="invitation-accept"),
+    path("accounts/password/forgot/", passwords.ForgotPasswordView.as_view(), name="password_reset"),
+    path("accounts/password/forgot/sent/", passwords.ForgotPasswordSentView.as_view(), name="password_reset_done"),
+    path("accounts/password/reset/<uidb64>/<token>/", passwords.ResetPasswordView.as_view(),
+         name="password_reset_confirm"),
+    path("accounts/password/reset/done/", passwords.ResetPasswordDoneView.as_view(), name="password_reset_complete"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("patients/<uuid:patient_id>/", views.patient_home, name="patient-home"),
     path("patients/<uuid:patient_id>/checkin/", views.checkin_new, name="checkin-new"),
     path("patients/<uuid:patient_id>/checkins/<uuid:checkin_id>/", views.checkin_detail, name="checkin-detail"),
+    # The installable patient app: the service worker at the root (its scope is the whole site), the manifest,
+    # and the page with the emergency signs that the worker shows without a connection.
+    path("sw.js", offline.service_worker, name="service-worker"),
+    path("manifest.webmanifest", offline.web_manifest, name="web-manifest"),
+    path("patients/<uuid:patient_id>/offline/", offline.checkin_offline, name="checkin-offline"),
     path("staff/patients/", views.staff_patients, name="staff-patients"),
+    # Enrolment without the admin (coordinators and administrators: tracker/enrolment_views.py).
+    path("staff/enrol/", enrolment_views.enrol_patient, name="enrol-patient"),
+    path("staff/enrolments/", enrolment_views.enrolments, name="enrolments"),
+    path("staff/enrolments/<uuid:patient_id>/invite/", enrolment_views.invitation_resend_view, name="invitation-resend"),
     path("", include("monitoring.urls")),
+    path("", include("notifications.urls")),  # /health/, /health/ready/
     path("api/v1/", include("tracker.api.urls")),
     path("api/v1/", include("monitoring.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

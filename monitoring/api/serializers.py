@@ -11,7 +11,8 @@ class AlertEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AlertEvent
-        fields = ["kind", "at", "actor", "old_status", "new_status", "old_urgency", "new_urgency", "checkin", "note"]
+        fields = ["kind", "at", "actor", "old_status", "new_status", "old_urgency", "new_urgency", "checkin", "note",
+                  "call_with", "call_outcome"]
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -41,6 +42,13 @@ class AlertDetailSerializer(AlertSerializer):
 
 class NoteInputSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=4000)
+
+
+class CallInputSerializer(serializers.Serializer):
+    called = serializers.ChoiceField(choices=AlertEvent.CallWith.choices, help_text="Who was called.")
+    outcome = serializers.ChoiceField(choices=AlertEvent.CallOutcome.choices, help_text="What came of the call.")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=4000,
+                                 help_text="Anything else worth knowing; required when the outcome is `other`.")
 
 
 class ResolveInputSerializer(serializers.Serializer):

@@ -7,6 +7,7 @@ urlpatterns = [
     path("alerts/<uuid:id>/", views.AlertDetailView.as_view(), name="api-alert-detail"),
     path("alerts/<uuid:id>/acknowledge/", views.AlertAcknowledgeView.as_view(), name="api-alert-acknowledge"),
     path("alerts/<uuid:id>/resolve/", views.AlertResolveView.as_view(), name="api-alert-resolve"),
+    path("alerts/<uuid:id>/calls/", views.AlertCallView.as_view(), name="api-alert-calls"),
     path("patients/<uuid:id>/windows/", views.PatientWindowsView.as_view(), name="api-patient-windows"),
     path("windows/<uuid:id>/clear/", views.WindowClearView.as_view(), name="api-window-clear"),
 ]

@@ -11,15 +11,17 @@ from monitoring import selectors
 from monitoring.api.serializers import (
     AlertDetailSerializer,
     AlertSerializer,
+    CallInputSerializer,
     ClearInputSerializer,
     NoteInputSerializer,
     ResolveInputSerializer,
     WindowSerializer,
 )
 from monitoring.models import Alert, Window
-from monitoring.services.alerts import alert_acknowledge, alert_resolve
+from monitoring.services.alerts import alert_acknowledge, alert_log_call, alert_resolve
 from monitoring.services.windows import window_clear, window_status
 from tracker.audit import AuditedListMixin, audit
+from tracker.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from tracker.selectors import patients_visible_to
 
 
@@ -80,7 +82,9 @@ class AlertDetailView(generics.RetrieveAPIView):
 class AlertAcknowledgeView(APIView):
     permission_classes = [IsStaff]
 
-    @extend_schema(request=NoteInputSerializer, responses={200: AlertDetailSerializer})
+    @extend_schema(request=NoteInputSerializer, parameters=[IDEMPOTENCY_KEY_PARAMETER],
+                   responses={422: None, 200: AlertDetailSerializer})
+    @idempotent()
     def post(self, request, id):
         alert = get_object_or_404(selectors.alerts_visible_to(request.user).select_related("patient"), uuid=id)
         audit(request, "acknowledge", patient=alert.patient)
@@ -93,7 +97,9 @@ class AlertAcknowledgeView(APIView):
 class AlertResolveView(APIView):
     permission_classes = [IsStaff]
 
-    @extend_schema(request=ResolveInputSerializer, responses={200: AlertDetailSerializer})
+    @extend_schema(request=ResolveInputSerializer, parameters=[IDEMPOTENCY_KEY_PARAMETER],
+                   responses={422: None, 200: AlertDetailSerializer})
+    @idempotent()
     def post(self, request, id):
         alert = get_object_or_404(selectors.alerts_visible_to(request.user).select_related("patient"), uuid=id)
         audit(request, "resolve", patient=alert.patient)
@@ -101,6 +107,26 @@ class AlertResolveView(APIView):
         data.is_valid(raise_exception=True)
         alert = alert_resolve(alert=alert, user=request.user, note=data.validated_data["note"])
         return Response(AlertDetailSerializer(alert).data)
+
+
+class AlertCallView(APIView):
+    """Log a phone call about the alert (who was called, what came of it, a note): a `call` event in its
+    history. It neither acknowledges nor resolves the alert."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(request=CallInputSerializer, parameters=[IDEMPOTENCY_KEY_PARAMETER],
+                   responses={422: None, 201: AlertDetailSerializer})
+    @idempotent()
+    def post(self, request, id):
+        alert = get_object_or_404(selectors.alerts_visible_to(request.user).select_related("patient"), uuid=id)
+        audit(request, "log_call", patient=alert.patient)
+        data = CallInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        alert_log_call(alert=alert, user=request.user, called=data.validated_data["called"],
+                       outcome=data.validated_data["outcome"], note=data.validated_data.get("note", ""))
+        alert = AlertDetailView.get_queryset(self).get(pk=alert.pk)
+        return Response(AlertDetailSerializer(alert).data, status=201)
 
 
 def _window_data(window: Window):
@@ -127,7 +153,9 @@ class WindowClearView(APIView):
 
     permission_classes = [IsStaff]
 
-    @extend_schema(request=ClearInputSerializer, responses={200: WindowSerializer})
+    @extend_schema(request=ClearInputSerializer, parameters=[IDEMPOTENCY_KEY_PARAMETER],
+                   responses={422: None, 200: WindowSerializer})
+    @idempotent()
     def post(self, request, id):
         window = get_object_or_404(
             Window.objects.filter(course__patient__in=patients_visible_to(request.user).values("pk"))

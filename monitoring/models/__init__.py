@@ -1,7 +1,7 @@
 """What the clinic watches: graded alerts with their events, each check-in's assessment, center policy,
 no-driving and stay-nearby windows, and scheduled follow-up questions."""
 
-from .alerts import Alert, AlertEvent, AlertStatus, CheckinAssessment
+from .alerts import Alert, AlertEvent, AlertStatus, AlertView, CheckinAssessment
 from .policy import PolicySetting
 from .windows import FollowUp, Window, WindowEvent, WindowKind
 
@@ -9,6 +9,7 @@ __all__ = [
     "Alert",
     "AlertEvent",
     "AlertStatus",
+    "AlertView",
     "CheckinAssessment",
     "FollowUp",
     "PolicySetting",

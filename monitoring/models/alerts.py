@@ -84,6 +84,20 @@ class AlertEvent(models.Model):
         ESCALATED = "escalated", _("Escalated: not acknowledged in time")
         ACKNOWLEDGED = "acknowledged", _("Acknowledged")
         RESOLVED = "resolved", _("Resolved")
+        CALL = "call", _("Phone call")
+
+    class CallWith(models.TextChoices):
+        PATIENT = "patient", _("the patient")
+        CAREGIVER = "caregiver", _("the caregiver")
+        OTHER = "other", _("someone else")
+
+    class CallOutcome(models.TextChoices):
+        NO_ANSWER = "no_answer", _("no answer")
+        LEFT_MESSAGE = "left_message", _("left a message")
+        ADVISED_911 = "advised_911", _("advised to call 911 or go to the emergency department")
+        ADVISED_COME_IN = "advised_come_in", _("asked to come in to be seen")
+        ADVICE_AT_HOME = "advice_at_home", _("advice given, staying at home")
+        OTHER = "other", _("see note")
 
     alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -98,12 +112,36 @@ class AlertEvent(models.Model):
     new_urgency = models.PositiveSmallIntegerField(null=True, blank=True, choices=URGENCY_CHOICES)
     checkin = models.ForeignKey("tracker.CheckIn", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     note = models.TextField(blank=True)
+    # A phone call about the alert (kind CALL): who was called and what came of it; the note says the rest.
+    call_with = models.CharField(max_length=20, blank=True, choices=CallWith.choices)
+    call_outcome = models.CharField(max_length=20, blank=True, choices=CallOutcome.choices)
 
     class Meta:
         ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(kind="call") | (~models.Q(call_with="") & ~models.Q(call_outcome="")),
+                name="alertevent_call_has_who_and_outcome",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class AlertView(models.Model):
+    """When a staff member last opened an alert (or acted on it): an alert is "new" to her until she has
+    seen it since it opened, got new evidence, got worse or reopened. One row per alert and person."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="views")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_views")
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["alert", "user"], name="alertview_one_per_alert_and_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} saw alert {self.alert_id} at {self.seen_at:%Y-%m-%d %H:%M}"
 
 
 class CheckinAssessment(models.Model):
@@ -112,7 +150,13 @@ class CheckinAssessment(models.Model):
     checkin = models.OneToOneField("tracker.CheckIn", on_delete=models.PROTECT, related_name="assessment")
     urgency = models.PositiveSmallIntegerField(choices=URGENCY_CHOICES)
     findings = models.JSONField(default=list)
-    instruction = models.TextField()
+    instruction = models.TextField(
+        help_text="What the patient was told when the check-in was graded, in the patient's language at that "
+                  "moment (a record). Pages show instruction_messages in the reader's language instead.")
+    instruction_messages = models.JSONField(
+        default=list, blank=True, db_default=models.Value([], output_field=models.JSONField()),
+        help_text='The instruction as message keys with their parameters, [[key, {"phone": ...}], ...]: the '
+                  "English texts of monitoring/rules_messages.py, translated when shown.")
     alerts = models.ManyToManyField(Alert, related_name="assessments", blank=True)
     evaluated_at = models.DateTimeField(default=timezone.now)
 
@@ -122,3 +166,17 @@ class CheckinAssessment(models.Model):
     @property
     def urgency_label(self) -> str:
         return dict(URGENCY_CHOICES)[self.urgency]
+
+    @property
+    def patient_paragraphs(self) -> list[str]:
+        """What to do, in the language active now (the reader's), one paragraph per message; the first is
+        the headline of the urgency with the center's 24/7 number (clinical-rules "Urgency levels")."""
+        from django.utils.translation import gettext
+
+        from monitoring.rules import instruction_messages_from_stored, render_instruction
+
+        messages = self.instruction_messages
+        if not messages:  # a row written without its keys (bulk-loaded data): rebuilt from what was found
+            messages = instruction_messages_from_stored(self.urgency, self.findings,
+                                                        self.checkin.patient.center.phone_24_7)
+        return render_instruction(messages, translate=gettext)

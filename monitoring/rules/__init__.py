@@ -3,7 +3,16 @@
 Thresholds come from /work/shared/clinical-rules.md; every finding cites its section in ``source``.
 """
 
-from .engine import evaluate, followups, highest_urgency, merge_findings, patient_instruction
+from .engine import (
+    evaluate,
+    followups,
+    highest_urgency,
+    instruction_messages,
+    instruction_messages_from_stored,
+    merge_findings,
+    patient_instruction,
+    render_instruction,
+)
 from .policy import POLICY_FIELDS, Policy
 from .types import (
     CheckinInput,
@@ -30,6 +39,9 @@ __all__ = [
     "f_to_c",
     "followups",
     "highest_urgency",
+    "instruction_messages",
+    "instruction_messages_from_stored",
     "merge_findings",
     "patient_instruction",
+    "render_instruction",
 ]

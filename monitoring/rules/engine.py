@@ -128,20 +128,52 @@ _HEADLINES = {
 }
 
 
-def patient_instruction(findings: Iterable[Finding], center_phone: str, translate=None) -> str:
-    """Top-level plain-language instruction: the headline for the highest urgency, then the distinct
-    instructions of the findings at that level. `translate` (e.g. Django's gettext) maps each English
-    message to the patient's language; the engine itself stays free of any framework."""
-    tr = translate or (lambda text: text)
+def instruction_messages(findings: Iterable[Finding], center_phone: str) -> list[tuple[str, dict[str, str]]]:
+    """What the patient is told, as message keys with their parameters, so it can be shown in whatever
+    language the reader has chosen: the headline for the highest urgency (with the center's 24/7 number),
+    then the distinct instructions of the findings at that level. The keys are the English texts, which
+    monitoring/rules_messages.py lists for translation."""
     findings = list(findings)
-    top = highest_urgency(findings)
-    parts = [tr(_HEADLINES[top]).format(phone=center_phone)]
+    return _messages(highest_urgency(findings), [(f.urgency, f.patient_instruction) for f in findings],
+                     center_phone)
+
+
+def instruction_messages_from_stored(urgency: int, findings: Iterable[dict], center_phone: str,
+                                     ) -> list[tuple[str, dict[str, str]]]:
+    """The same from a stored assessment: its urgency and its findings as `Finding.to_dict()` wrote them."""
+    return _messages(Urgency(urgency), [(Urgency.from_label(f["urgency"]), f["patient_instruction"])
+                                        for f in findings], center_phone)
+
+
+def _messages(top: Urgency, instructions: list[tuple[int, str]], center_phone: str,
+              ) -> list[tuple[str, dict[str, str]]]:
+    parts: list[tuple[str, dict[str, str]]] = [(_HEADLINES[top], {"phone": center_phone})]
     if top > Urgency.NONE:
-        for f in findings:
-            text = tr(f.patient_instruction)
-            if f.urgency == top and text not in parts:
-                parts.append(text)
-    return "\n\n".join(parts)
+        seen = {_HEADLINES[top]}
+        for urgency, text in instructions:
+            if urgency == top and text not in seen:
+                seen.add(text)
+                parts.append((text, {}))
+    return parts
+
+
+def render_instruction(messages: Iterable[tuple[str, dict[str, str]]], translate=None) -> list[str]:
+    """The paragraphs of an instruction: each message translated (e.g. with Django's gettext, in the
+    language active when it is shown), then its parameters filled in."""
+    tr = translate or (lambda text: text)
+    paragraphs: list[str] = []
+    for key, params in messages:
+        text = tr(key).format(**params) if params else tr(key)
+        if text not in paragraphs:
+            paragraphs.append(text)
+    return paragraphs
+
+
+def patient_instruction(findings: Iterable[Finding], center_phone: str, translate=None) -> str:
+    """Top-level plain-language instruction as one text (paragraphs separated by a blank line). `translate`
+    (e.g. Django's gettext) maps each English message to the patient's language; the engine itself stays
+    free of any framework."""
+    return "\n\n".join(render_instruction(instruction_messages(findings, center_phone), translate))
 
 
 HEADLINES = _HEADLINES

@@ -127,7 +127,16 @@ class Policy:
         "same-day", "center policy: urgency of trend alerts (none/routine/same-day/urgent/emergency)", POLICY
     )
 
+    # --- Check-in times: how far back a reported reading may be dated ---
+    checkin_max_age_hours: int = _f(
+        72,
+        "center policy: a check-in (or a correction) may be dated at most this many hours back; older readings "
+        "are reported to the care team by phone (clinical-rules gives no number)",
+        POLICY,
+    )
+
     # --- Check-in reminders and staff notices (notifications) ---
+
     car_t_daily_checkin_days: int = _f(
         14,
         "clinical-rules §3: daily monitoring for at least the first 7 days; the tracker asks daily through "

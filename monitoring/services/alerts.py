@@ -7,7 +7,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from monitoring.models import Alert, AlertEvent, AlertStatus
+from monitoring.models import Alert, AlertEvent, AlertStatus, AlertView
 from monitoring.rules import Finding, Policy, Urgency
 from monitoring.signals import alert_changed
 from tracker.errors import ConflictError, InputError
@@ -123,6 +123,7 @@ def alert_acknowledge(*, alert: Alert, user: User, note: str = "") -> Alert:
     AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.ACKNOWLEDGED, at=now, actor=user,
                               old_status=AlertStatus.OPEN, new_status=AlertStatus.ACKNOWLEDGED,
                               old_urgency=alert.urgency, new_urgency=alert.urgency, note=note)
+    alert_mark_seen(alert=alert, user=user, at=now)
     _notify_on_commit(alert, "acknowledged")
     return alert
 
@@ -146,5 +147,33 @@ def alert_resolve(*, alert: Alert, user: User, note: str) -> Alert:
     AlertEvent.objects.create(alert=locked, kind=AlertEvent.Kind.RESOLVED, at=now, actor=user,
                               old_status=old_status, new_status=AlertStatus.RESOLVED,
                               old_urgency=locked.urgency, new_urgency=locked.urgency, note=note)
+    alert_mark_seen(alert=locked, user=user, at=now)
     _notify_on_commit(locked, "resolved")
     return locked
+
+
+def alert_log_call(*, alert: Alert, user: User, called: str, outcome: str, note: str = "") -> AlertEvent:
+    """Record a phone call about the alert (who was called, what came of it, a note) as a row of its history.
+    A call changes neither the status nor the escalation: acknowledging is a separate, explicit step."""
+    errors = {}
+    if called not in AlertEvent.CallWith.values:
+        errors["called"] = ["Say who was called: " + ", ".join(AlertEvent.CallWith.values) + "."]
+    if outcome not in AlertEvent.CallOutcome.values:
+        errors["outcome"] = ["Say what came of the call: " + ", ".join(AlertEvent.CallOutcome.values) + "."]
+    note = (note or "").strip()
+    if outcome == AlertEvent.CallOutcome.OTHER and not note:
+        errors["note"] = ["Say what came of the call."]
+    if errors:
+        raise InputError("The call was not recorded: " + ", ".join(errors) + ".", fields=errors)
+    event = AlertEvent.objects.create(
+        alert=alert, kind=AlertEvent.Kind.CALL, at=timezone.now(), actor=user, old_status=alert.status,
+        new_status=alert.status, old_urgency=alert.urgency, new_urgency=alert.urgency, call_with=called,
+        call_outcome=outcome, note=note)
+    alert_mark_seen(alert=alert, user=user, at=event.at)
+    return event
+
+
+def alert_mark_seen(*, alert: Alert, user: User, at=None) -> None:
+    """The staff member has seen the alert as it is now (opened its page, or acted on it): it is no longer
+    "new" to her until it changes again (`selectors.unseen_alert_ids`). One row per alert and person."""
+    AlertView.objects.update_or_create(alert=alert, user=user, defaults={"seen_at": at or timezone.now()})

@@ -8,7 +8,15 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from monitoring.models import CheckinAssessment, FollowUp
-from monitoring.rules import CheckinInput, EvaluationContext, TherapyContext, evaluate, followups, highest_urgency
+from monitoring.rules import (
+    CheckinInput,
+    EvaluationContext,
+    TherapyContext,
+    evaluate,
+    followups,
+    highest_urgency,
+    instruction_messages,
+)
 from monitoring.rules import patient_instruction as compose_instruction
 from monitoring.rules.driving import is_neurologic
 from monitoring.selectors import driving_windows
@@ -122,12 +130,15 @@ def checkin_assess(*, checkin: CheckIn) -> dict:
         windows_extend_for_neuro(patient=patient, checkin=checkin, policy=policy)
     _schedule_followups(checkin, patient, data, ctx)
     urgency = highest_urgency(findings)
+    # What the patient is told: kept as message keys with the center's number, so every page shows it in the
+    # reader's language (monitoring/rules_messages.py lists the messages); the text in the patient's
+    # language is the API's answer and the record of what was said.
+    messages = [list(m) for m in instruction_messages(findings, patient.center.phone_24_7)]
     with translation.override(patient.preferred_language):
-        # What the patient is told, in their language (monitoring/rules_messages.py lists the messages).
         instruction = compose_instruction(findings, patient.center.phone_24_7, translate=gettext)
     assessment = CheckinAssessment.objects.create(
         checkin=checkin, urgency=int(urgency), findings=[f.to_dict() for f in findings], instruction=instruction,
-        evaluated_at=now,
+        instruction_messages=messages, evaluated_at=now,
     )
     if alerts:
         assessment.alerts.add(*alerts)  # a new assessment: nothing to replace

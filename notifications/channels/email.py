@@ -4,18 +4,26 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 
 from notifications.channels.base import Channel, DeliveryError
+from notifications.services.routing import address_for
+
+
+def message_domain() -> str:
+    return settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "tracker.invalid"
 
 
 class EmailChannel(Channel):
     kind = "email"
 
     def send(self, notification) -> None:
-        address = notification.context.get("email") or (notification.recipient.email if notification.recipient else "")
+        address = address_for(notification, "email")
         if not address:
             raise DeliveryError("The recipient has no email address.", permanent=True)
         message = EmailMessage(
             subject=self.render(notification, "subject"), body=self.render(notification, "body"),
             from_email=settings.DEFAULT_FROM_EMAIL, to=[address],
+            # The same Message-ID on every retry, so mail systems can drop a second copy.
+            headers={"Message-ID": f"<{notification.uuid}@{message_domain()}>",
+                     "X-Tracker-Notification": str(notification.uuid)},
         )
         try:
             message.send(fail_silently=False)

@@ -36,4 +36,5 @@ class WebhookChannel(Channel):
         outside.http_post(hook.url, body, {
             "Content-Type": "application/json",
             "X-Tracker-Signature": f"t={timestamp},v1={sign(hook.secret, timestamp, body)}",
+            "Idempotency-Key": str(notification.uuid),  # the same on every retry of this notification
         })

@@ -1,7 +1,8 @@
 """Who is told what: on-call rosters, channel preferences, paging webhooks, notification rows (the
-outbox), delivery attempts, and the reminder schedule of each patient."""
+outbox), delivery attempts, the reminder schedule of each patient, and when each periodic task last ran."""
 
 from .delivery import DeliveryAttempt, Notification, NotificationKind, NotificationStatus
+from .health import TaskHeartbeat
 from .people import ChainRole, ChannelKind, NotificationPreference, OnCallShift, PagingWebhook
 from .schedule import DigestRun, ReminderState
 
@@ -17,4 +18,5 @@ __all__ = [
     "OnCallShift",
     "PagingWebhook",
     "ReminderState",
+    "TaskHeartbeat",
 ]

@@ -15,6 +15,8 @@ class NotificationKind(models.TextChoices):
     MISSED_CHECKIN = "missed_checkin", _("Missed check-in")
     DIGEST = "digest", _("Morning digest")
     WINDOW_END = "window_end", _("Window ended")
+    INVITATION = "invitation", _("Invitation to set a password")
+    PASSWORD_RESET = "password_reset", _("Password reset")
 
 
 class NotificationStatus(models.TextChoices):
@@ -44,6 +46,10 @@ class Notification(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(
+        max_length=64, blank=True,
+        help_text="The task that claimed the row; the same task handed out again after its worker died takes it "
+                  "back at once instead of waiting for the row to go stale.")
     sent_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)

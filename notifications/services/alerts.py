@@ -6,14 +6,15 @@ import logging
 import time
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from monitoring.models import Alert, AlertEvent, AlertStatus
 from monitoring.services.alerts import escalation_delay
 from monitoring.services.policy import policy_for_center
-from notifications.models import ChannelKind, Notification, NotificationKind
+from notifications.models import ChannelKind, Notification, NotificationKind, NotificationStatus
 from notifications.services.batches import batch_with_fallback
+from notifications.services.delivery import notification_deliver
 from notifications.services.outbox import notification_create, notifications_create_many
 from notifications.services.routing import chain_role_for_step, channels_for, on_call, team_webhooks
 from notifications.services.scan_cache import ScanCache
@@ -22,16 +23,6 @@ logger = logging.getLogger(__name__)
 
 
 CHANNEL_ORDER = {ChannelKind.WEBHOOK: 0, ChannelKind.SMS: 1, ChannelKind.EMAIL: 2}
-
-
-def deliver_now(notification_id: int) -> str:
-    from notifications.services.delivery import notification_deliver
-    from notifications.tasks import schedule_retry
-
-    outcome = notification_deliver(notification_id=notification_id)
-    if outcome == "retry":
-        schedule_retry(notification_id)
-    return outcome
 
 
 def alert_link(alert: Alert) -> str:
@@ -82,19 +73,27 @@ def alert_notify(*, alert: Alert, step: int, now: dt.datetime | None = None, enq
     return created
 
 
-def alert_changed_notify(*, alert_id: int, kind: str) -> None:
-    """Fast path after an alert opens, gets worse or reopens: tell the on-call nurse now."""
+def alert_changed_notify(*, alert_id: int, kind: str, task_id: str = "") -> None:
+    """Fast path after an alert opens, gets worse or reopens: tell the on-call nurse now.
+
+    Sends every row of the alert's current step that is waiting, not only the rows written now: the same
+    task handed out again after its worker died finds its rows written (and one perhaps `sending` under
+    its own id) and sends them at once instead of leaving them to the sweep."""
     if kind not in (AlertEvent.Kind.OPENED, AlertEvent.Kind.URGENCY_RAISED, AlertEvent.Kind.REOPENED, "opened"):
         return
     alert = Alert.objects.select_related("patient__care_team", "patient__center").filter(pk=alert_id).first()
     if alert is None or alert.status == AlertStatus.RESOLVED:
         return
-    rows = alert_notify(alert=alert, step=alert.escalation_level, enqueue=False)
-    # Send in this task, pages and texts first: one queue hop from the check-in to the nurse's phone.
-    # A row that needs a retry, or that this worker never reached, is picked up by its retry or the sweep.
-    for row in sorted(rows, key=lambda n: CHANNEL_ORDER.get(n.channel, 9)):
-        if row.status == "pending":
-            deliver_now(row.pk)
+    alert_notify(alert=alert, step=alert.escalation_level, enqueue=False)
+    waiting = Q(status=NotificationStatus.PENDING, attempts=0)
+    if task_id:
+        waiting |= Q(status=NotificationStatus.SENDING, claimed_by=task_id)
+    rows = list(Notification.objects.filter(alert=alert, step=alert.escalation_level, alert_urgency=alert.urgency)
+                .filter(waiting).values_list("pk", "channel"))
+    # Pages and texts first: one queue hop from the check-in to the nurse's phone. A row that needs a
+    # retry waits for its backoff and the sweep.
+    for pk, _channel in sorted(rows, key=lambda row: CHANNEL_ORDER.get(row[1], 9)):
+        notification_deliver(notification_id=pk, task_id=task_id)
 
 
 def alerts_missing_notifications(now: dt.datetime):

@@ -13,7 +13,7 @@ from monitoring.rules.policy import parse_local_time
 from monitoring.services.policy import policy_for_center
 from notifications.models import DigestRun, NotificationKind
 from notifications.services.outbox import notification_create
-from notifications.services.routing import ChainRole, channels_for, contact_for, on_call, patient_channels
+from notifications.services.routing import ChainRole, channels_for, on_call, patient_channels
 from tracker.models import CareTeam, Patient, Role, User
 from tracker.models.therapies import CourseStatus
 
@@ -80,8 +80,7 @@ def window_end_notices(*, now: dt.datetime | None = None) -> int:
                     notification_create(
                         dedup_key=f"window_end:{window.uuid}:user{user.pk}:{channel}", kind=NotificationKind.WINDOW_END,
                         channel=channel, patient=patient, recipient=user, language=user.preferred_language,
-                        context={"for_patient": True, "window_kind": window.kind, "link": f"/patients/{patient.uuid}/",
-                                 **contact_for(user, patient)},
+                        context={"for_patient": True, "window_kind": window.kind, "link": f"/patients/{patient.uuid}/"},
                     )
             for user in on_call(patient.care_team, ChainRole.PRIMARY_NURSE, now):
                 notification_create(

@@ -9,26 +9,18 @@ from collections.abc import Iterable
 
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerError
 
 from notifications.models import ChannelKind, DeliveryAttempt, Notification, NotificationStatus
+from notifications.services.enqueue import publish_on_commit
 
 logger = logging.getLogger(__name__)
 
 
 def enqueue(notification_id: int) -> None:
-    """Hand one row to a worker after commit. A broker failure is logged, not raised: the row stays
-    pending and `notifications_sweep` re-enqueues it."""
-
-    def _send() -> None:
-        from notifications.tasks import deliver_notification
-
-        try:
-            deliver_notification.delay(notification_id)
-        except (BrokerError, ConnectionError, OSError) as exc:
-            logger.warning("Broker unavailable; notification %s waits for the sweep: %s", notification_id, exc)
-
-    transaction.on_commit(_send, robust=True)
+    """Hand one row to a worker after commit. If the broker is down the row stays pending and the outbox
+    sweep sends it."""
+    publish_on_commit("notifications.tasks.deliver_notification", notification_id,
+                      what=f"notification {notification_id}")
 
 
 def delivered_by_writing(fields: dict, now: dt.datetime) -> dict:

@@ -25,7 +25,7 @@ from monitoring.services.policy import policy_for_center
 from notifications.models import ChainRole, NotificationKind, ReminderState
 from notifications.services.batches import batch_with_fallback
 from notifications.services.outbox import notifications_create_many
-from notifications.services.routing import channels_for, contact_for, patient_channels
+from notifications.services.routing import channels_for, patient_channels
 from notifications.services.scan_cache import ScanCache
 from tracker.models import CaregiverLink, CheckIn, Patient
 from tracker.models.therapies import CourseStatus
@@ -102,7 +102,7 @@ def _patient_reminders(patient: Patient, expected_on: dt.date, stage: int, careg
                 dedup_key=f"reminder:{patient.uuid}:{expected_on}:{stage}:user{user.pk}:{channel}",
                 kind=NotificationKind.REMINDER, channel=channel, patient=patient, recipient=user,
                 language=patient.preferred_language if user.pk == patient.user_id else user.preferred_language,
-                context={"link": f"/patients/{patient.uuid}/checkin/", **contact_for(user, patient)},
+                context={"link": f"/patients/{patient.uuid}/checkin/"},  # the address is read when sending
             ))
     return rows
 

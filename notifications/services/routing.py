@@ -89,6 +89,16 @@ def contact_for(user: User, patient=None) -> dict:
     return {"phone": user.phone, "email": user.email}
 
 
+def address_for(notification, kind: str) -> str:
+    """The phone number (kind "phone") or email address (kind "email") a notification goes to, read when it
+    is sent from its recipient (and, for a patient, the patient's record). Addresses are never copied into
+    the outbox row: it is kept with the alert for the retention period, the address would be PHI in it."""
+    if notification.recipient is None:
+        return ""
+    patient = notification.patient if notification.patient_id else None
+    return contact_for(notification.recipient, patient)[kind] or ""
+
+
 def patient_channels(user: User, patient=None, *,
                      preferences: Mapping[int, NotificationPreference | None] | None = None) -> list[str]:
     """Patients and caregivers: their preferred outside channel (SMS if they have a phone, else email)."""

@@ -1,5 +1,6 @@
-"""The outbox sweep: re-enqueue rows that are due but not moving (the broker was down, a worker died
-mid-send), and give alerts whose fast-path notification was lost their rows."""
+"""The outbox sweep (every 15 s): enqueue rows that are due but not moving (the broker was down, a worker
+died mid-send, a retry's backoff has passed), and give alerts whose fast-path notification was lost their
+rows."""
 
 import datetime as dt
 import logging
@@ -16,10 +17,18 @@ logger = logging.getLogger(__name__)
 BATCH = 1000
 
 
+# A new row's own task (the alert's fast path, or the hand-off after commit) normally sends it within a
+# second; the sweep leaves it that long before sending it itself.
+NEW_ROW_GRACE = dt.timedelta(seconds=10)
+
+
 def stuck_notifications(now: dt.datetime):
+    """Rows that should be moving and are not: new rows nobody sent (the broker was down), retries whose
+    backoff has passed, and rows left `sending` by a worker that died."""
     stale = now - dt.timedelta(seconds=settings.NOTIFICATION_STUCK_SECONDS)
     return Notification.objects.filter(
-        Q(status=NotificationStatus.PENDING, next_attempt_at__lte=now - dt.timedelta(seconds=30))
+        Q(status=NotificationStatus.PENDING, attempts=0, next_attempt_at__lte=now - NEW_ROW_GRACE)
+        | Q(status=NotificationStatus.PENDING, attempts__gt=0, next_attempt_at__lte=now)
         | Q(status=NotificationStatus.SENDING, claimed_at__lt=stale)
     )
 

@@ -1,25 +1,81 @@
-// Trend charts on the staff patient page (Chart.js from the npm registry, served locally).
+// Trend charts on the staff patient page (Chart.js with the Luxon date adapter, from the npm registry, served
+// locally). Readings sit on a real time axis in the center's time zone (`zone` in the page's chart data), on a
+// 24-hour clock; each vital has its own y-axis starting where its readings live; a vital without readings
+// gets no chart at all (the page says "No readings yet" instead of drawing an empty one).
 (function () {
   "use strict";
+  var HOUR = 3600 * 1000;
+  var FORMATS = {millisecond: "HH:mm:ss", second: "HH:mm:ss", minute: "HH:mm", hour: "HH:mm", day: "d LLL",
+                 week: "d LLL", month: "LLL yyyy", quarter: "LLL yyyy", year: "yyyy"};
+
   function draw() {
     var source = document.getElementById("chart-data");
-    if (!source || typeof Chart === "undefined") { return; }
+    if (!source || typeof Chart === "undefined" || typeof luxon === "undefined") { return; }
     var data = JSON.parse(source.textContent);
-    var labels = data.labels.map(function (t) { return new Date(t).toLocaleString([], {month: "short", day: "numeric", hour: "2-digit", minute: "2-digit"}); });
-    function line(id, datasets, extra) {
+    var times = data.labels.map(function (t) { return Date.parse(t); });
+    if (!times.length) { return; }
+    // One time range for every chart, so readings of the same check-in line up from one chart to the next.
+    var start = Math.min.apply(null, times), end = Math.max.apply(null, times);
+    var pad = Math.max((end - start) * 0.03, HOUR);
+    start -= pad; end += pad;
+    var locale = document.documentElement.lang || "en";
+    var zoneName = luxon.DateTime.fromMillis(end, {zone: data.zone}).toFormat("ZZZZ");
+
+    function points(values) {
+      var out = [];
+      values.forEach(function (value, i) { if (value !== null && value !== undefined) { out.push({x: times[i], y: value}); } });
+      return out;
+    }
+    function level(label, y, color) {
+      return {label: label, data: [{x: start, y: y}, {x: end, y: y}], borderColor: color, borderDash: [6, 4],
+              borderWidth: 2, pointRadius: 0, pointHitRadius: 0};
+    }
+    function series(label, values, color) {
+      return {label: label, data: points(values), borderColor: color, backgroundColor: color, borderWidth: 2,
+              pointRadius: 3, spanGaps: true};
+    }
+    function line(id, datasets, y) {
       var canvas = document.getElementById(id);
       if (!canvas) { return; }
-      new Chart(canvas, {type: "line", data: {labels: labels, datasets: datasets},
-        options: Object.assign({animation: false, spanGaps: true, responsive: true, plugins: {legend: {display: datasets.length > 1}}}, extra || {})});
+      new Chart(canvas, {
+        type: "line",
+        data: {datasets: datasets},
+        options: {
+          animation: false, responsive: true, parsing: false, normalized: true,
+          interaction: {mode: "nearest", intersect: false},
+          plugins: {legend: {display: datasets.length > 1, labels: {boxWidth: 24}},
+                    tooltip: {callbacks: {title: function (items) {
+                      return items.length ? luxon.DateTime.fromMillis(items[0].parsed.x, {zone: data.zone, locale: locale})
+                        .toFormat("d LLL HH:mm") + " " + zoneName : "";
+                    }}}},
+          scales: {
+            x: {type: "time", min: start, max: end, adapters: {date: {zone: data.zone, locale: locale}},
+                time: {displayFormats: FORMATS, tooltipFormat: "d LLL HH:mm"},
+                ticks: {maxRotation: 0, autoSkip: true, autoSkipPadding: 12, major: {enabled: true},
+                        font: function (context) { return context.tick && context.tick.major ? {weight: "bold"} : {}; }},
+                title: {display: true, text: zoneName}},
+            y: y
+          }
+        }
+      });
     }
+    var t = data.text || {};  // the legend's words, in the reader's language
     line("chart-temperature", [
-      {label: "Temperature °C", data: data.temperature, borderColor: "#b00020"},
-      {label: "Fever 38.0 °C", data: labels.map(function () { return 38.0; }), borderColor: "#555", borderDash: [6, 4], pointRadius: 0}
-    ]);
-    line("chart-heart_rate", [{label: "Heart rate", data: data.heart_rate, borderColor: "#0b5cad"}]);
-    line("chart-spo2", [{label: "SpO2 %", data: data.spo2, borderColor: "#1b6e35"}]);
-    line("chart-bp", [{label: "Systolic", data: data.systolic, borderColor: "#8a5300"}, {label: "Diastolic", data: data.diastolic, borderColor: "#c25400"}]);
-    line("chart-ice", [{label: "ICE", data: data.ice, borderColor: "#6a1b9a"}], {scales: {y: {min: 0, max: 10}}});
+      series(t.temperature || "Temperature °C", data.temperature, "#b00020"),
+      level((t.fever || "Fever") + " " + data.fever_c.toFixed(1) + " °C", data.fever_c, "#555")
+    ], {suggestedMin: 35, suggestedMax: 41, ticks: {stepSize: 1}});
+    line("chart-heart_rate", [series(t.heart_rate || "Heart rate", data.heart_rate, "#0b5cad")],
+      {suggestedMin: 40, suggestedMax: 160});
+    line("chart-spo2", [
+      series("SpO2 %", data.spo2, "#1b6e35"),
+      level((t.limit || "Center limit") + " " + data.spo2_min + " %", data.spo2_min, "#555")
+    ], {suggestedMin: 80, max: 100});
+    line("chart-bp", [
+      series(t.systolic || "Systolic", data.systolic, "#8a5300"),
+      series(t.diastolic || "Diastolic", data.diastolic, "#c25400"),
+      level((t.limit || "Center limit") + " " + data.systolic_min, data.systolic_min, "#555")
+    ], {suggestedMin: 40, suggestedMax: 180});
+    line("chart-ice", [series("ICE", data.ice, "#6a1b9a")], {min: 0, max: 10, ticks: {stepSize: 2}});
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", draw); } else { draw(); }
 })();

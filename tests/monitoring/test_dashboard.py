@@ -82,6 +82,10 @@ def row_text(html: str, patient) -> str:
 
 
 def shown(client, **params) -> set[str]:
+    if "q" in params:  # a search is POSTed (never in the URL); the page it redirects to shows the result
+        response = client.post(DASHBOARD, params)
+        assert response.status_code == 302 and "q=" not in response["Location"]
+        return set(order(get_page(client, {k: v for k, v in params.items() if k != "q"})))
     return set(order(get_page(client, params)))
 
 

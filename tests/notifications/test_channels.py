@@ -85,7 +85,7 @@ def test_email_to_a_recipient_without_an_address_is_a_permanent_error(nurse, mai
 
 # --- SMS --------------------------------------------------------------------------------------------------------
 
-def test_sms_through_the_http_provider_posts_json_to_and_text(nurse, outside_calls):
+def test_sms_through_the_http_provider_posts_json_to_text_and_the_notification_id(nurse, outside_calls):
     reachable(nurse, phone="+15550100042")
     row = make_notification(recipient=nurse, channel="sms", urgency="urgent", context={"link": "/staff/alerts/q/"})
     SmsChannel().send(row)
@@ -94,8 +94,10 @@ def test_sms_through_the_http_provider_posts_json_to_and_text(nurse, outside_cal
     assert call["url"] == SMS_URL
     assert call["headers"]["Content-Type"] == "application/json"
     assert call["headers"]["Authorization"] == "Bearer provider-token"
+    assert call["headers"]["Idempotency-Key"] == str(row.uuid)  # the same on every retry: the provider de-duplicates
     payload = json.loads(call["body"])
-    assert set(payload) == {"to", "text"}
+    assert set(payload) == {"to", "text", "reference"}
+    assert payload["reference"] == str(row.uuid)
     assert payload["to"] == "+15550100042"
     expected = render_to_string("notifications/sms/alert_body.txt", {
         "urgency": "urgent", "link": "/staff/alerts/q/", "site_url": django_settings.SITE_URL}).strip()

@@ -155,15 +155,32 @@ def test_fresh_sending_row_is_not_claimed_by_a_second_worker(sms_row, outside_ca
     assert outside_calls.calls == []
 
 
-def test_deliver_task_reschedules_a_transient_failure_with_the_backoff(sms_row, outside_calls, frozen, monkeypatch):
+def test_a_transient_failure_waits_in_its_row_not_in_the_broker_and_the_sweep_sends_it_after_the_backoff(
+        sms_row, outside_calls, frozen, monkeypatch):
+    """No countdown message: a worker holding one unacknowledged through a broker outage loses it (or dies)."""
+    now, _traveller = frozen
+    from notifications.services.sweep import stuck_notifications
     from notifications.tasks import deliver_notification
 
-    scheduled = []
-    monkeypatch.setattr(deliver_notification, "apply_async",
-                        lambda args, countdown: scheduled.append((args, countdown)))
+    monkeypatch.setattr(deliver_notification, "apply_async", lambda *a, **k: pytest.fail("no broker retry"))
     outside_calls.fail_with.append(DeliveryError("HTTP 502", permanent=False))
     assert deliver_notification.run(sms_row.pk) == "retry"
-    assert scheduled == [((sms_row.pk,), 10.0)]
+    sms_row.refresh_from_db()
+    assert (sms_row.status, sms_row.next_attempt_at) == ("pending", now + dt.timedelta(seconds=10))
+    assert not stuck_notifications(now + dt.timedelta(seconds=9)).filter(pk=sms_row.pk).exists()
+    assert stuck_notifications(now + dt.timedelta(seconds=10)).filter(pk=sms_row.pk).exists()
+
+
+def test_the_same_task_handed_out_again_after_its_worker_died_takes_its_row_back_at_once(
+        sms_row, outside_calls, frozen):
+    """A row `sending` under task T (its worker was killed mid-send) is not stale yet: another task leaves it,
+    T redelivered (reject_on_worker_lost) sends it again with the same idempotency key."""
+    from notifications.services.delivery import claim
+
+    assert claim(sms_row.pk, frozen[0], "task-T")
+    assert notification_deliver(notification_id=sms_row.pk, task_id="task-U") == "skipped"
+    assert notification_deliver(notification_id=sms_row.pk, task_id="task-T") == "sent"
+    assert [call["headers"]["Idempotency-Key"] for call in outside_calls.calls] == [str(sms_row.uuid)]
 
 
 def test_notification_create_writes_one_row_per_dedup_key_and_enqueues_it_after_commit(

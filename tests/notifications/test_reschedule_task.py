@@ -94,9 +94,9 @@ def test_without_a_broker_the_checkin_succeeds_and_the_patient_who_logged_is_not
         scheduled, as_user, broker_down, eager_tasks, outside_calls, caplog, django_capture_on_commit_callbacks):
     """The reschedule task never ran: at 20:00 the scan finds the day's check-in, sends nothing and moves
     the reminder to the next day."""
-    with caplog.at_level(logging.WARNING, logger="notifications.receivers"):
+    with caplog.at_level(logging.WARNING, logger="notifications.services.enqueue"):
         checkin_at_15(as_user, scheduled, django_capture_on_commit_callbacks)
-    assert "Broker unavailable; reminders of patient" in caplog.text
+    assert "Broker unavailable; the reminder reschedule of patient" in caplog.text
     assert ReminderState.objects.get(patient=scheduled).expected_on == DAY  # not rescheduled yet
     for hour in (20, 21, 22):
         with time_machine.travel(local(NY, 2026, 5, 4, hour, 0), tick=False), \
@@ -123,5 +123,5 @@ def test_a_course_ended_without_a_broker_stops_the_reminders_in_place(scheduled,
         course = scheduled.courses.get()
         course.status = CourseStatus.COMPLETED
         course.save()
-    assert "rescheduling the reminders of patient" in caplog.text
+    assert "Rescheduling the reminders of patient" in caplog.text
     assert ReminderState.objects.get(patient=scheduled).next_due_at is None

@@ -15,7 +15,9 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
+from tracker.accounts import enrolment_code_issue
 from tracker.models import ApiToken, AuditEvent, Role, User
+from tracker.models.tokens import EnrolmentChannel
 
 PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory
 WRONG = "Tr0ub4dor&3-wrong"
@@ -49,6 +51,13 @@ def token_client(raw: str) -> APIClient:
     return client
 
 
+def enrol(client: Client, user) -> None:
+    """First set-up: the enrolment code an administrator issued (a second channel), entered after signing in."""
+    raw = enrolment_code_issue(user=user, channel=EnrolmentChannel.ADMIN)
+    response = client.post(TWO_FACTOR, {"enrolment_code": raw})
+    assert response.status_code == 302, response.content.decode()[:500]
+
+
 @pytest.fixture
 def two_factor_required(settings):
     settings.REQUIRE_STAFF_2FA = True
@@ -75,6 +84,7 @@ def test_nurse_signing_in_is_sent_from_the_staff_pages_to_two_factor_setup(two_f
 
 def test_setup_page_shows_a_key_and_a_qr_code_image(two_factor_required, nurse, clock):
     client, _ = sign_in(nurse.username)
+    enrol(client, nurse)
     response = client.get(f"{TWO_FACTOR}?next=/staff/")
     assert response.status_code == 200
     device = TOTPDevice.objects.get(user=nurse)
@@ -88,6 +98,7 @@ def test_setup_page_shows_a_key_and_a_qr_code_image(two_factor_required, nurse, 
 
 def test_a_wrong_code_is_refused_with_400_and_the_staff_pages_stay_closed(two_factor_required, nurse, clock):
     client, _ = sign_in(nurse.username)
+    enrol(client, nurse)
     client.get(TWO_FACTOR)
     device = TOTPDevice.objects.get(user=nurse)
     response = client.post(TWO_FACTOR, {"code": wrong_code_for(device), "next": "/staff/"})
@@ -99,6 +110,7 @@ def test_a_wrong_code_is_refused_with_400_and_the_staff_pages_stay_closed(two_fa
 
 def test_the_right_code_confirms_the_device_and_opens_the_staff_pages(two_factor_required, nurse, clock):
     client, _ = sign_in(nurse.username)
+    enrol(client, nurse)
     client.get(TWO_FACTOR)
     device = TOTPDevice.objects.get(user=nurse)
     response = client.post(TWO_FACTOR, {"code": code_for(device), "next": "/staff/"})
@@ -112,6 +124,7 @@ def test_the_right_code_confirms_the_device_and_opens_the_staff_pages(two_factor
 def test_after_a_wrong_code_the_right_one_still_works_once_the_throttle_delay_has_passed(two_factor_required, nurse,
                                                                                           clock):
     client, _ = sign_in(nurse.username)
+    enrol(client, nurse)
     client.get(TWO_FACTOR)
     device = TOTPDevice.objects.get(user=nurse)
     assert client.post(TWO_FACTOR, {"code": wrong_code_for(device)}).status_code == 400
@@ -123,6 +136,7 @@ def test_after_a_wrong_code_the_right_one_still_works_once_the_throttle_delay_ha
 def test_once_confirmed_the_key_is_never_shown_again_and_the_next_sign_in_asks_for_a_code(two_factor_required,
                                                                                          nurse, clock):
     client, _ = sign_in(nurse.username)
+    enrol(client, nurse)
     client.get(TWO_FACTOR)
     device = TOTPDevice.objects.get(user=nurse)
     secret = base64.b32encode(device.bin_key).decode()

@@ -17,9 +17,12 @@ operation is collected and reported together, with the first example that showed
 Nothing is excluded: `DELETE /api/v1/auth/token/` revokes the token the fuzzer signs in with, but the
 rollback undoes the revocation; its effect is checked on its own below, with the other responses the fuzzer
 cannot reach (a second acknowledgement, a physician's clearance, the patient's own export). Rate limits are
-raised so that a 429 does not mask what the fuzzer finds.
+raised so that a 429 does not mask what the fuzzer finds. Two kinds of input the generators do not reach are
+sent through the same checks: JSON nested far deeper than the parser takes, to every write, and `recorded_at`
+at the ends of the calendar (year 1, 9999), far back, or before the patient's course started.
 """
 
+import datetime as dt
 import re
 from contextlib import contextmanager
 
@@ -56,7 +59,7 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-RATES = {"login": "100000/min", "checkin": "100000/min"}
+RATES = {"login": "100000/min", "checkin": "100000/min", "amend": "100000/min"}
 
 # The operations to fuzz, from the same generator the schema view uses (no database needed at collection).
 # `test_the_served_schema_has_exactly_the_fuzzed_operations` keeps this list honest against GET /api/schema/.
@@ -275,3 +278,66 @@ def test_deleting_the_token_revokes_it_and_the_next_call_is_401(db, nurse):
     assert response.status_code == 401
     assert response.json()["type"] == "authentication_failed"
     assert client.delete("/api/v1/auth/token/").status_code == 401
+
+
+# --- Inputs the generators do not reach: very deep JSON, times at the ends of the calendar ------------------------
+
+WRITES = [(method, path) for method, path in OPERATIONS if method in ("POST", "PUT", "PATCH")]
+TOO_DEEP = 500  # far past the parser's limit (tracker.api.parsers.MAX_DEPTH), still encodable by the client
+
+
+def _deep(depth: int):
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def _path_parameters(path: str, records) -> dict:
+    if "{id}" not in path:
+        return {}
+    segment = path.split("{id}")[0].rstrip("/").rsplit("/", 1)[-1]
+    return {"id": str(getattr(records, RECORD_OF_SEGMENT[segment]).uuid)}
+
+
+@pytest.mark.parametrize(("method", "path"), WRITES, ids=[f"{m} {p}" for m, p in WRITES])
+def test_deeply_nested_json_is_400_as_the_schema_says(fuzz_target, method, path):
+    schema, records, _real, auth = fuzz_target
+    operation = schema[path][method]
+    failures: dict[tuple, str] = {}
+    for label, body in (("nested lists", _deep(TOO_DEEP)), ("nested in a field", {"note": _deep(TOO_DEEP)}),
+                        ("nested objects", {"reason": {"a": {"b": {"c": _deep(TOO_DEEP)}}}})):
+        case = operation.Case(path_parameters=_path_parameters(path, records), body=body,
+                              media_type="application/json")
+        response = call_and_check(case, auth, failures, label)
+        assert response.status_code == 400, f"{label}: {response.status_code}"
+        assert response.json()["type"] == "parse_error"
+    assert not failures, _report(f"{method} {path}", failures)
+
+
+def _extreme_times(records) -> dict[str, str]:
+    course_start = records.patient.courses.order_by("start_date").first().start_date
+    day_before = dt.datetime.combine(course_start - dt.timedelta(days=1), dt.time(12), tzinfo=records.patient.tz)
+    return {
+        "year 1": "0001-01-01T00:00:00Z", "year 1 with an offset": "0001-01-01T00:00:00+05:00",
+        "year 1 without an offset": "0001-01-01T00:00:00",
+        "year 9999": "9999-12-31T23:59:59Z", "year 9999 with an offset": "9999-12-31T23:59:59-05:00",
+        "far past": "1970-01-01T00:00:00Z", "years back": "2015-06-01T12:00:00+02:00",
+        "before the course started": day_before.isoformat(),
+    }
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/api/v1/checkins/"), ("POST", "/api/v1/checkins/{id}/amend/")])
+def test_recorded_at_outside_the_window_is_400_naming_it_as_the_schema_says(fuzz_target, method, path):
+    schema, records, real, auth = fuzz_target
+    operation = schema[path][method]
+    failures: dict[tuple, str] = {}
+    base = {"patient": real["patient"]} if path == "/api/v1/checkins/" else {"reason": "Wrong time"}
+    for label, when in _extreme_times(records).items():
+        case = operation.Case(path_parameters=_path_parameters(path, records),
+                              body={**base, "temperature": "39.6", "heart_rate": 135, "recorded_at": when},
+                              media_type="application/json")
+        response = call_and_check(case, auth, failures, label)
+        assert response.status_code == 400, f"{label}: {response.status_code} {response.text[:200]}"
+        assert list(response.json()["fields"]) == ["recorded_at"], label
+    assert not failures, _report(f"{method} {path}", failures)

@@ -227,7 +227,8 @@ def test_another_teams_nurse_is_refused_with_404_and_the_attempt_is_recorded(oth
     since = mark()
     assert client.get(path).status_code == 404
     event = only_event_since(since)
-    assert_event(event, user=other_nurse, action="view", method="GET", path=path, status=404)
+    # The row names the patient she tried to open (she is told nothing: 404).
+    assert_event(event, user=other_nurse, patient=patient, action="view", method="GET", path=path, status=404)
     assert event.role == Role.NURSE
 
 
@@ -242,7 +243,8 @@ def test_anonymous_attempts_are_recorded_without_a_user(patient, checkin, path, 
     client = api_client(None) if path.startswith("/api/") else page_client(None)
     since = mark()
     assert client.get(path).status_code == status
-    assert_event(only_event_since(since), user=None, action="view", method="GET", path=path, status=status)
+    assert_event(only_event_since(since), user=None, patient=patient, action="view", method="GET", path=path,
+                 status=status)
 
 
 def test_an_anonymous_post_is_recorded_without_a_user(patient):
@@ -259,7 +261,8 @@ def test_a_bad_token_is_recorded_as_an_anonymous_attempt(patient, checkin):
     path = f"{CHECKINS}{checkin.uuid}/"
     since = mark()
     assert client.get(path).status_code == 401
-    assert_event(only_event_since(since), user=None, action="view", method="GET", path=path, status=401)
+    assert_event(only_event_since(since), user=None, patient=patient, action="view", method="GET", path=path,
+                 status=401)
 
 
 # --- Append-only ------------------------------------------------------------------------------------------------
@@ -380,3 +383,76 @@ def test_the_admin_itself_is_audited_when_it_shows_patient_data(admin_user, trai
 def test_a_staff_member_without_admin_rights_cannot_open_the_audit_trail(trail, db):
     viewer = UserFactory(role=Role.NURSE, is_staff=True)  # may enter the admin, holds no audit permission
     assert page_client(viewer).get(CHANGELIST).status_code == 403
+
+
+# --- Failed sign-ins and the second factor --------------------------------------------------------------------------
+
+def test_a_failed_sign_in_on_the_page_is_recorded_with_the_username_tried(patient):
+    since = mark()
+    response = page_client().post("/accounts/login/", {"username": patient.user.username, "password": "not-it-at-all"})
+    assert response.status_code == 200
+    event = only_event_since(since)
+    assert (event.action, event.user_id, event.username, event.role) == ("sign_in_failed", None,
+                                                                         patient.user.username, "")
+    assert (event.method, event.path, event.status_code, event.ip_address) == ("POST", "/accounts/login/", 200, IP)
+    assert event.two_factor == "not_applicable"
+
+
+def test_a_failed_and_a_locked_out_token_request_are_recorded(settings, patient):
+    client = APIClient(REMOTE_ADDR=IP)
+    since = mark()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/api/v1/auth/token/", {"username": patient.user.username, "password": "wrong-wrong-1"},
+                    format="json")
+    client.post("/api/v1/auth/token/", {"username": patient.user.username, "password": "correct-horse-battery"},
+                format="json")
+    rows = list(AuditEvent.objects.filter(pk__gt=since).order_by("pk"))
+    assert [r.action for r in rows] == ["sign_in_failed"] * (settings.AXES_FAILURE_LIMIT + 1)
+    assert rows[0].status_code == 400 and rows[-1].status_code == 429
+    assert {(r.username, r.ip_address, r.user_id) for r in rows} == {(patient.user.username, IP, None)}
+
+
+def test_a_successful_sign_in_writes_no_failure(patient):
+    since = mark()
+    assert page_client().post("/accounts/login/", {"username": patient.user.username,
+                                                   "password": "correct-horse-battery"}).status_code == 302
+    assert not AuditEvent.objects.filter(pk__gt=since, action="sign_in_failed").exists()
+
+
+def test_every_row_says_whether_the_sign_in_had_its_second_factor(settings, patient, nurse, checkin):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.security.test_accounts import code_for
+
+    path = f"{CHECKINS}{checkin.uuid}/"
+    states = {}
+    since = mark()
+    api_client(patient.user).get(path)
+    states["patient"] = only_event_since(since).two_factor
+    since = mark()
+    api_client(None).get(path)
+    states["anonymous"] = only_event_since(since).two_factor
+    since = mark()
+    api_client(nurse).get(path)  # a token issued without a code (two-factor not required here)
+    states["token without a code"] = only_event_since(since).two_factor
+    _token, raw = ApiToken.issue(nurse, two_factor=True)
+    client = APIClient(REMOTE_ADDR=IP)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
+    since = mark()
+    client.get(path)
+    states["token with a code"] = only_event_since(since).two_factor
+    since = mark()
+    page_client(nurse).get(f"/staff/patients/{checkin.patient.uuid}/")
+    states["password-only session"] = only_event_since(since).two_factor
+
+    device = TOTPDevice.objects.create(user=nurse, name="phone", confirmed=True)
+    browser = Client(REMOTE_ADDR=IP)
+    browser.post("/accounts/login/", {"username": nurse.username, "password": "correct-horse-battery"})
+    assert browser.post("/accounts/2fa/", {"code": code_for(device)}).status_code == 302
+    since = mark()
+    browser.get(f"/staff/patients/{checkin.patient.uuid}/")
+    states["verified session"] = only_event_since(since).two_factor
+    assert states == {
+        "patient": "not_applicable", "anonymous": "not_applicable", "token without a code": "not_verified",
+        "token with a code": "verified", "password-only session": "not_verified", "verified session": "verified",
+    }

@@ -17,17 +17,20 @@ Pages sign anonymous users in at /accounts/login/; the API answers 401 in the co
 patient is 404 to team B (a nurse of another team, another patient).
 """
 
+import datetime as dt
 import re
 
 import pytest
 from django.test import Client
 from django.urls import resolve
+from rest_framework.test import APIClient
 
 from tests.security.authz_support import PASSWORD, ROLES, all_routes, team_a_records, token_client, user_for
 
 GET, POST, PUT, DELETE = "GET", "POST", "PUT", "DELETE"
 LOGIN = "302→login"  # a redirect to the sign-in page (/accounts/login/)
 FOUND = "302"  # a redirect somewhere else: the page's success (after a form post, to one's home...)
+HEALTH = "200 or 503"  # the system's health, not the caller's: the same answer for every role, no sign-in
 LOGIN_URL = "/accounts/login/"
 
 
@@ -47,6 +50,7 @@ MARIAS_RECORD_API = row(401, 200, 404, 200, 200, 404, 200, 200)
 STAFF_PAGE = row(LOGIN, 404, 404, 404, 200, 200, 200, 200)  # lists: team B's nurse sees team B's rows
 STAFF_PAGE_OF_MARIA = row(LOGIN, 404, 404, 404, 200, 404, 200, 200)
 POST_ONLY_PAGE = row(LOGIN, 405, 405, 405, 405, 405, 405, 405)
+ENROLMENT_PAGE = row(LOGIN, 404, 404, 404, 403, 403, 403, 200)
 POST_ONLY_API = row(401, 405, 405, 405, 405, 405, 405, 405)
 STAFF_POST_ONLY_API = row(401, 403, 403, 403, 405, 405, 405, 405)
 
@@ -65,14 +69,35 @@ MATRIX: dict[str, dict[str, dict]] = {
     "two-factor": {GET: STAFF_PAGE,
                    POST: row(LOGIN, 404, 404, 404, 400, 400, 400, 400)},  # an empty code: "That code did not match"
     "set_language": {GET: everyone(FOUND), POST: everyone(FOUND)},
+    # --- Setting a password (no sign-in: the link or the email address is the proof) --------------------------
+    # An invitation link that is not (or no longer) valid: the "ask your care team" page, for everyone.
+    "invitation-accept": {GET: everyone(200), POST: everyone(200)},
+    # "Forgot your password?": the same answer (a redirect to "check your email") whether or not an account uses
+    # the address; Django's FormView takes PUT as POST, but a PUT body is not a form: shown again.
+    "password_reset": {GET: everyone(200), POST: everyone(FOUND), PUT: everyone(200)},
+    "password_reset_done": {GET: everyone(200)},
+    # A reset link that is not valid: "this link no longer works", whatever the method.
+    "password_reset_confirm": {GET: everyone(200), POST: everyone(200), PUT: everyone(200)},
+    "password_reset_complete": {GET: everyone(200)},
     # --- Patient pages ----------------------------------------------------------------------------------------
     "patient-home": {GET: MARIAS_CHART},
     "checkin-new": {GET: MARIAS_CHART,
                     POST: row(LOGIN, FOUND, 404, FOUND, FOUND, 404, FOUND, FOUND)},
     "checkin-detail": {GET: MARIAS_CHART},
+    # The installable patient app: the page with the emergency signs its service worker keeps for offline use;
+    # the worker script and the manifest hold no patient data (public, like the API docs).
+    "checkin-offline": {GET: MARIAS_CHART},
+    "service-worker": {GET: everyone(200)},
+    "web-manifest": {GET: everyone(200)},
     # --- Staff pages ----------------------------------------------------------------------------------------
-    "staff-patients": {GET: STAFF_PAGE},
-    "dashboard": {GET: STAFF_PAGE},
+    # Searches are POSTed (a name or an MRN never goes in a URL); the dashboard keeps it and redirects.
+    "staff-patients": {GET: STAFF_PAGE, POST: STAFF_PAGE},
+    # Enrolment: coordinators (not a column here: tests/tracker/test_enrolment.py) and administrators; other
+    # staff 403, patients and caregivers 404 as on every staff page.
+    "enrol-patient": {GET: ENROLMENT_PAGE, POST: row(LOGIN, 404, 404, 404, 403, 403, 403, FOUND)},
+    "enrolments": {GET: ENROLMENT_PAGE},
+    "invitation-resend": {GET: POST_ONLY_PAGE, POST: row(LOGIN, 404, 404, 404, 403, 403, 403, FOUND)},
+    "dashboard": {GET: STAFF_PAGE, POST: row(LOGIN, 404, 404, 404, FOUND, FOUND, FOUND, FOUND)},
     "alert-inbox": {GET: STAFF_PAGE},
     "staff-patient-detail": {GET: STAFF_PAGE_OF_MARIA},
     "alert-detail": {GET: STAFF_PAGE_OF_MARIA},
@@ -80,10 +105,19 @@ MATRIX: dict[str, dict[str, dict]] = {
                                   POST: row(LOGIN, 404, 404, 404, FOUND, 404, FOUND, FOUND)},
     "alert-action[resolve]": {GET: POST_ONLY_PAGE,
                               POST: row(LOGIN, 404, 404, 404, FOUND, 404, FOUND, FOUND)},
+    "alert-action[call]": {GET: POST_ONLY_PAGE,
+                           POST: row(LOGIN, 404, 404, 404, FOUND, 404, FOUND, FOUND)},
     "alert-action[escalate]": {GET: POST_ONLY_PAGE,  # not an action: 404 once the alert is found
                                POST: row(LOGIN, 404, 404, 404, 404, 404, 404, 404)},
+    # --- The in-app inbox: everyone signed in reads their own; opening needs one of theirs (none posted: 404) ---
+    "inbox": {GET: everyone(200, anonymous=LOGIN)},
+    "inbox-read": {GET: POST_ONLY_PAGE, POST: everyone(FOUND, anonymous=LOGIN)},
+    "inbox-open": {GET: POST_ONLY_PAGE, POST: everyone(404, anonymous=LOGIN)},
     # --- API: liveness (public, no data: load balancers) -----------------------------------------------------
     "api-ping": {GET: everyone(200)},
+    # --- Health (public, counts only: the orchestrator and the monitoring system) ---------------------------
+    "health": {GET: everyone(HEALTH)},
+    "health-ready": {GET: everyone(200)},
     # --- API: accounts --------------------------------------------------------------------------------------
     "api-token": {GET: POST_ONLY_API,
                   # roles send their own password; anonymous sends an empty body
@@ -109,6 +143,8 @@ MATRIX: dict[str, dict[str, dict]] = {
                               POST: row(401, 403, 403, 403, 200, 404, 200, 200)},
     "api-alert-resolve": {GET: STAFF_POST_ONLY_API,
                           POST: row(401, 403, 403, 403, 200, 404, 200, 200)},
+    "api-alert-calls": {GET: STAFF_POST_ONLY_API,
+                        POST: row(401, 403, 403, 403, 201, 404, 201, 201)},
     "api-patient-windows": {GET: MARIAS_RECORD_API},
     # only a physician clears a patient to drive (an administrator too gets 403)
     "api-window-clear": {GET: STAFF_POST_ONLY_API,
@@ -129,15 +165,31 @@ def _post_body(key: str, records, user) -> dict:
         "logout": {},
         "two-factor": {},
         "set_language": {"language": "es"},
+        "invitation-accept": {"new_password1": "a long new password 1", "new_password2": "a long new password 1"},
+        "password_reset": {"email": "nobody@example.org"},
+        "password_reset_confirm": {"new_password1": "a long new password 1", "new_password2": "a long new password 1"},
+        "enrol-patient": {
+            "first_name": "Ana", "last_name": "Ruiz", "mrn": "MRN-NEW-1", "date_of_birth": "1970-01-02",
+            "team": str(records.patient.care_team.uuid), "therapy": "yescarta", "time_zone": "", "language": "en",
+            "start_date": dt.date.today().isoformat(), "phone": "(555) 010-0177", "email": "",
+            "caregivers-TOTAL_FORMS": "0", "caregivers-INITIAL_FORMS": "0",
+        },
+        "invitation-resend": {"person": str(records.patient.user.uuid)},
         "checkin-new": {"temperature": "37.0"},
+        "staff-patients": {"q": "Chen"},  # team B's patient: a search that matches does not leak Maria either
+        "dashboard": {"q": "Chen"},
         "alert-action[acknowledge]": {"note": "Calling the patient now."},
         "alert-action[resolve]": {"note": "Called the patient; fever settled with paracetamol."},
+        "alert-action[call]": {"called": "caregiver", "outcome": "advised_911", "note": "Husband is driving her in."},
         "alert-action[escalate]": {},
+        "inbox-read": {},
+        "inbox-open": {},
         "api-token": credentials,
         "api-checkins": {"patient": str(records.patient.uuid), "temperature": "37.3"},
         "api-checkin-amend": {"reason": "Misread the thermometer", "temperature": "37.6"},
         "api-alert-acknowledge": {},
         "api-alert-resolve": {"note": "Called the patient; fever settled with paracetamol."},
+        "api-alert-calls": {"called": "patient", "outcome": "no_answer"},
         "api-window-clear": {"reason": "Neurology review: no deficits; cleared to drive."},
     }[key]
 
@@ -155,6 +207,8 @@ PARAMETER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 # `<uuid:id>` names the object of the segment before it.
 OBJECT_OF_SEGMENT = {"patients": "patient", "checkins": "checkin", "alerts": "alert", "windows": "window"}
 OBJECT_OF_PARAMETER = {"patient_id": "patient", "checkin_id": "checkin", "alert_id": "alert"}
+# Secrets in links (invitations, password resets): a value that is not valid, as a stranger would send.
+INVALID_SECRETS = {"token": "not-a-valid-token", "uidb64": "MQ"}
 
 
 def url_for(key: str, records) -> str:
@@ -164,6 +218,8 @@ def url_for(key: str, records) -> str:
         name = match.group("name")
         if name == "action":
             return _variant(key)
+        if name in INVALID_SECRETS:
+            return INVALID_SECRETS[name]
         if name == "id":
             segment = route[:match.start()].rstrip("/").rsplit("/", 1)[-1]
             obj = OBJECT_OF_SEGMENT.get(segment)
@@ -220,6 +276,10 @@ def _assert_outcome(response, expected, *, api: bool, where: str) -> None:
         assert response.status_code == 302 and not location.startswith(LOGIN_URL), (
             f"{where}: expected a redirect (not to sign in), got {response.status_code} {location}")
         return
+    if expected == HEALTH:
+        assert response.status_code in (200, 503), f"{where}: expected 200 or 503, got {response.status_code}"
+        assert set(response.json()) == {"status", "problems", "checks"}, where  # no messages without the token
+        return
     assert response.status_code == expected, f"{where}: expected {expected}, got {response.status_code} {location}"
     if api and response.status_code >= 400:
         body = response.json()
@@ -251,6 +311,45 @@ def test_authorization_matrix(request, records, key, method, role):
     _assert_outcome(response, MATRIX[key][method][role], api=api, where=where)
     if role in ("other_patient", "other_nurse"):
         _assert_nothing_of_maria_leaks(response, records, where=where)
+
+
+# --- A staff password alone reaches nothing -------------------------------------------------------------------
+# With REQUIRE_STAFF_2FA, a staff session that has not given its second factor is stopped on every route, pages
+# and API alike, whatever the method: pages send it to the two-factor page, the API answers 403
+# {"type": "two_factor_required"}. Only these stay open (signing in, the two-factor page, the language switch,
+# the token endpoint that asks for the code, liveness and health, and the pages that set a password from a link
+# or an email address: they sign nobody in as staff, a reset then asks for the code at sign-in).
+REACHABLE_WITHOUT_SECOND_FACTOR = {"login", "logout", "two-factor", "set_language", "api-ping", "api-token",
+                                   "health", "health-ready", "invitation-accept", "password_reset",
+                                   "password_reset_done", "password_reset_confirm", "password_reset_complete"}
+TWO_FACTOR_CASES = [
+    pytest.param(key, method, role, id=f"{method} {key} as {role} without a second factor")
+    for key, methods in MATRIX.items() if _route_name(key) not in REACHABLE_WITHOUT_SECOND_FACTOR
+    for method in methods
+    for role in ("nurse", "physician", "admin")
+]
+
+
+@pytest.mark.parametrize(("key", "method", "role"), TWO_FACTOR_CASES)
+def test_a_staff_session_without_its_second_factor_is_stopped_everywhere(request, settings, records, key, method,
+                                                                         role):
+    settings.REQUIRE_STAFF_2FA = True
+    user = user_for(request, role)
+    url = url_for(key, records)
+    client = APIClient()  # a browser: the session cookie (the API takes it too), no token
+    assert client.post(LOGIN_URL, {"username": user.username, "password": PASSWORD}).status_code == 302
+    body = _post_body(key, records, user) if method in (POST, PUT) else {}
+    response = _send(client, method, url, body, api=url.startswith("/api/"))
+    where = f"{method} {url} ({key}) as {role}"
+    if url.startswith("/api/"):
+        assert response.status_code == 403, f"{where}: {response.status_code}"
+        assert response.json()["type"] == "two_factor_required", where
+    else:
+        assert response.status_code == 302, f"{where}: {response.status_code}"
+        assert response["Location"].startswith("/accounts/2fa/"), where
+    records.alert.refresh_from_db()
+    records.window.refresh_from_db()
+    assert records.alert.status == "open" and records.window.cleared_on is None, where
 
 
 # --- The matrix is complete -------------------------------------------------------------------------------------

@@ -164,6 +164,11 @@ def test_amending_a_checkin_is_allowed_only_for_those_who_see_it(request, as_use
     )
     if role == "anonymous":
         assert response.status_code == 401
+    elif role in ("patient", "caregiver"):
+        # The nurse entered this check-in (a phone call): only staff correct it; the patient and her
+        # caregiver see it but get 403 naming the check-in (tests/security/test_amendment_rights.py).
+        assert response.status_code == 403, response.json()
+        assert response.json()["type"] == "permission_denied" and list(response.json()["fields"]) == ["id"]
     elif role in SEES_MARIA:
         assert response.status_code == 201, response.json()
         assert response.json()["amends"] == str(original.uuid)

@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from tests.factories import CourseFactory, PatientFactory
 from tracker.models import CheckIn, Therapy
+from tracker.questions import ICE_ITEMS
 from tracker.services import checkin_submit
 
 CAR_T_ONLY_QUESTIONS = ["chills", "short_of_breath", "agitation", "speech_trouble", "tremor", "seizure",
@@ -24,7 +25,7 @@ CHECKPOINT_ONLY_QUESTIONS = ["stool_blood_mucus", "rash_blisters_or_sores", "cou
                              "yellow_skin_or_dark_urine", "vision_change"]
 CARVYKTI_ONLY_QUESTIONS = ["handwriting_change", "slowed_movement", "facial_numbness_droop"]
 SHARED_QUESTIONS = ["dizzy_or_fainting", "fast_heartbeat", "severe_fatigue", "confusion"]
-ICE_INPUTS = ["ice_orientation", "ice_naming", "ice_command", "ice_writing", "ice_counting"]
+ICE_INPUTS = [item.field for item in ICE_ITEMS]  # the yes/no items of the screen; the server scores them
 CHECKPOINT_INPUTS = ["extra_stools", "abdominal_pain", "rash_percent"]
 
 
@@ -260,6 +261,7 @@ def test_phone_checkin_time_typed_by_staff_is_read_in_local_time_not_utc(patient
     """The datetime-local input carries no zone; the nurse types the time the patient gave (New York, as is
     the center). 01:00 on 8 March in New York is 06:00 UTC and belongs to the patient's 8 March."""
     assert patient.time_zone == patient.center.time_zone == "America/New_York"
+    patient.courses.update(start_date=dt.date(2026, 3, 6))  # under way on that day (a check-in before it is refused)
     client = signed_in(nurse)
     with time_machine.travel(dt.datetime(2026, 3, 8, 14, 0, tzinfo=dt.UTC), tick=False):
         html = client.get(checkin_url(patient)).content.decode()

@@ -57,7 +57,9 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # an unexpected error: Django logs it and answers 500
-    type_ = next((t for klass, t in TYPES.items() if isinstance(exc, klass)), "error")
+    type_ = getattr(exc, "error_type", None) or next((t for klass, t in TYPES.items() if isinstance(exc, klass)),
+                                                     "error")
+
     if isinstance(exc, exceptions.ValidationError):
         fields = flatten_errors(exc.detail)
         names = ", ".join(sorted(fields))

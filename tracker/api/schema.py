@@ -1,7 +1,14 @@
 """The OpenAPI schema states the error answers every operation can give, in the one error shape."""
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
+
+
+class TwoFactorSessionScheme(SessionScheme):
+    """The session cookie, as DRF's: staff sessions must also have given their second factor."""
+
+    target_class = "tracker.security.TwoFactorSessionAuthentication"
 
 
 class ErrorSerializer(serializers.Serializer):

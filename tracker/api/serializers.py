@@ -17,6 +17,9 @@ from tracker.units import celsius_to_fahrenheit, fahrenheit_to_celsius
 
 # A phone's clock may run a little ahead of the server's.
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+# Nothing is dated before this (far older values also overflow time-zone arithmetic: year 1, 9999). The
+# window a check-in must fall in is narrower still: tracker.checkin_time.
+EARLIEST_RECORDED_AT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 ICE_PARTS = {"ice_orientation": 4, "ice_naming": 3, "ice_command": 1, "ice_writing": 1, "ice_counting": 1}
 C_MIN, C_MAX = Decimal(f"{limits.TEMPERATURE_C_MIN:.1f}"), Decimal(f"{limits.TEMPERATURE_C_MAX:.1f}")
 F_MIN, F_MAX = celsius_to_fahrenheit(C_MIN), celsius_to_fahrenheit(C_MAX)
@@ -33,15 +36,31 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class BoundedDateTimeField(serializers.DateTimeField):
+    """DRF's, except that a time at the ends of the calendar (year 1, 9999) is invalid input: DRF's own
+    time-zone checks on such a value can raise OverflowError (a 500)."""
+
+    def enforce_timezone(self, value):
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            self.fail("overflow")
+
+
 def _yes_no(field: str) -> serializers.BooleanField:
     return serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
 class CheckInInputSerializer(StrictSerializer):
+    id = serializers.UUIDField(
+        required=False,
+        help_text="The check-in's own id, made by the client (a UUID). A check-in sent again with the same id is "
+                  "stored once: the retry gets the first answer (it is the Idempotency-Key when no header is sent).",
+    )
     patient = serializers.UUIDField(
         required=False, help_text="The patient's id. Optional for a patient checking in for themselves."
     )
-    recorded_at = serializers.DateTimeField(
+    recorded_at = BoundedDateTimeField(
         required=False, help_text="When the readings were taken (ISO 8601 with offset). Defaults to now."
     )
     temperature = serializers.DecimalField(max_digits=4, decimal_places=1, required=False, allow_null=True)
@@ -93,6 +112,8 @@ class CheckInInputSerializer(StrictSerializer):
     def validate_recorded_at(self, value: dt.datetime) -> dt.datetime:
         if value > timezone.now() + FUTURE_TOLERANCE:
             raise serializers.ValidationError(_("A check-in cannot be dated in the future."))
+        if value < EARLIEST_RECORDED_AT:
+            raise serializers.ValidationError(_("Enter a real date and time."))
         return value
 
     def to_internal_value(self, data):

@@ -27,11 +27,19 @@ from tracker.api.serializers import (
     amendment_changes,
 )
 from tracker.audit import AuditedListMixin, audit
-from tracker.errors import InputError, NotAllowedError
+from tracker.checkin_time import recorded_at_check
+from tracker.errors import ConflictError, InputError, NotAllowedError
 from tracker.export import patient_export
+from tracker.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from tracker.models import ApiToken, CheckIn, Patient, Role, Therapy
 from tracker.models.checkins import Channel
-from tracker.security import CheckinRateThrottle, LoginRateThrottle, lockout_response, two_factor_code_ok
+from tracker.security import (
+    AmendRateThrottle,
+    CheckinRateThrottle,
+    LoginRateThrottle,
+    lockout_response,
+    two_factor_code_ok,
+)
 
 ERROR_RESPONSES = {
     400: OpenApiResponse(description='Invalid input: {"type", "detail", "fields": {field: [messages]}}'),
@@ -75,10 +83,11 @@ class TokenView(APIView):
         if user is None or not user.is_active:
             raise InputError("Unable to sign in with that username and password.",
                              fields={"password": ["Unable to sign in with that username and password."]})
-        if settings.REQUIRE_STAFF_2FA and user.is_staff_member and not two_factor_code_ok(user, code):
+        verified = user.is_staff_member and bool(code) and two_factor_code_ok(user, code)
+        if settings.REQUIRE_STAFF_2FA and user.is_staff_member and not verified:
             raise InputError("Enter the 6-digit code from your authenticator app.",
                              fields={"otp": ["Enter the 6-digit code from your authenticator app."]})
-        token, raw = ApiToken.issue(user)
+        token, raw = ApiToken.issue(user, two_factor=verified)
         return Response({"token": raw, "expires_at": token.expires_at})
 
     @extend_schema(request=None, responses={204: None})
@@ -128,6 +137,12 @@ def resolve_patient(user, patient_id) -> Patient:
     return candidates[0]
 
 
+def checkin_key(request) -> str | None:
+    """A check-in's client-made `id` is its idempotency key when no Idempotency-Key header is sent."""
+    data = request.data if isinstance(request.data, dict) else {}
+    return f"checkin:{data['id']}" if isinstance(data.get("id"), str) and data["id"] else None
+
+
 def checkin_response_data(result, request) -> dict:
     data = CheckInOutputSerializer(result.checkin, context={"request": request}).data
     for assessment in result.assessments:
@@ -151,17 +166,23 @@ class CheckInListCreateView(AuditedListMixin, generics.ListCreateAPIView):
             "patient", "entered_by", "amends"
         )
 
-    @extend_schema(request=CheckInInputSerializer, responses={201: CheckInOutputSerializer, **ERROR_RESPONSES})
+    @extend_schema(request=CheckInInputSerializer, parameters=[IDEMPOTENCY_KEY_PARAMETER],
+                   responses={201: CheckInOutputSerializer, 409: None, 422: None, 503: None, **ERROR_RESPONSES})
+    @idempotent(implicit_key=checkin_key)
     def post(self, request, *args, **kwargs):
         data = CheckInInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         patient = resolve_patient(request.user, values.pop("patient", None))
+        recorded_at_check(patient=patient, recorded_at=values.get("recorded_at"))
         result = services.checkin_submit(
             patient=patient, entered_by=request.user, channel=Channel.API, values=values,
-            recorded_at=values.pop("recorded_at", None),
+            recorded_at=values.pop("recorded_at", None), client_id=values.pop("id", None),
         )
         audit(request, "create", patient=patient)
+        if result.replayed:
+            raise ConflictError("This check-in was received already; it is stored once.",
+                                fields={"id": [f"Stored as check-in {result.checkin.uuid}."]})
         return Response(checkin_response_data(result, request), status=status.HTTP_201_CREATED)
 
 
@@ -182,9 +203,16 @@ class CheckInDetailView(generics.RetrieveAPIView):
 
 
 class CheckInAmendView(APIView):
-    """Correct a check-in: a new version is stored and the original is kept unchanged."""
+    """Correct a check-in: a new version is stored and the original is kept unchanged. Only staff correct a
+    check-in staff entered (403); a new time must fall in the same window as a new check-in's."""
 
-    @extend_schema(request=AmendmentInputSerializer, responses={201: CheckInOutputSerializer, 409: None, **ERROR_RESPONSES})
+    def get_throttles(self):
+        return [AmendRateThrottle()]
+
+    @extend_schema(request=AmendmentInputSerializer, parameters=[IDEMPOTENCY_KEY_PARAMETER],
+                   responses={201: CheckInOutputSerializer, 403: None, 409: None, 422: None, 429: None,
+                              **ERROR_RESPONSES})
+    @idempotent()
     def post(self, request, id):
         original = get_object_or_404(
             selectors.checkins_visible_to(request.user, include_superseded=True).select_related("patient"), uuid=id)
@@ -192,6 +220,8 @@ class CheckInAmendView(APIView):
         data = AmendmentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
+        if "recorded_at" in values:
+            recorded_at_check(patient=original.patient, recorded_at=values["recorded_at"])
         reason = values.pop("reason")
         result = services.checkin_amend(
             original=original, entered_by=request.user, channel=Channel.API,

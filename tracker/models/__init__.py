@@ -1,11 +1,13 @@
 """The records domain: who people are, which therapy they had, and what they reported."""
 
-from .audit import AuditEvent
+from .audit import AuditEvent, TwoFactorState
 from .centers import CareTeam, CareTeamMembership, Center
 from .checkins import CheckIn
+from .idempotency import IdempotencyRecord
+from .invitations import Invitation, InvitationLink
 from .patients import CaregiverLink, Patient
 from .therapies import Therapy, TreatmentCourse
-from .tokens import ApiToken
+from .tokens import ApiToken, EnrolmentCode
 from .users import Role, User
 
 __all__ = [
@@ -16,9 +18,14 @@ __all__ = [
     "CaregiverLink",
     "Center",
     "CheckIn",
+    "EnrolmentCode",
+    "IdempotencyRecord",
+    "Invitation",
+    "InvitationLink",
     "Patient",
     "Role",
     "Therapy",
     "TreatmentCourse",
+    "TwoFactorState",
     "User",
 ]

@@ -5,6 +5,15 @@ from django.db import models
 from django.utils import timezone
 
 
+class TwoFactorState(models.TextChoices):
+    """Whether the request's sign-in was confirmed with a second factor (staff), or none applies."""
+
+    VERIFIED = "verified", "Verified"
+    NOT_VERIFIED = "not_verified", "Not verified"
+    NOT_APPLICABLE = "not_applicable", "Not applicable"  # anonymous, patients and caregivers
+    UNKNOWN = "unknown", "Unknown"  # rows written before the state was recorded
+
+
 class AuditEvent(models.Model):
     """Who read or changed patient data, when, how and from where. Append-only: the model refuses updates
     and deletes, the admin shows it read-only, and on PostgreSQL a trigger refuses UPDATE and DELETE."""
@@ -22,6 +31,8 @@ class AuditEvent(models.Model):
     status_code = models.PositiveSmallIntegerField()
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
+    two_factor = models.CharField(max_length=16, choices=TwoFactorState.choices, default=TwoFactorState.UNKNOWN,
+                                  help_text="Whether a staff sign-in was confirmed with a second factor.")
 
     class Meta:
         ordering = ["-at"]

@@ -31,6 +31,12 @@ class Patient(models.Model):
     caregivers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="CaregiverLink", related_name="cared_for_patients", blank=True
     )
+    temperature_unit = models.CharField(
+        max_length=1, blank=True, choices=[("C", "°C"), ("F", "°F")],
+        help_text="The unit the patient's thermometer shows, remembered from the °C/°F switch on the check-in page. "
+                  "Blank: the default (tracker.units.default_temperature_unit: °F for English readers at a center "
+                  "in the Americas, otherwise °C).",
+    )
     baseline_ice_score = models.PositiveSmallIntegerField(
         "baseline ICE score", default=10, validators=[MaxValueValidator(10)],
         help_text="The patient's own ICE baseline before infusion; 10 unless the team recorded otherwise (clinical-rules §2).",
@@ -47,6 +53,13 @@ class Patient(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}"
+
+    @property
+    def temperature_unit_shown(self) -> str:
+        """"C" or "F": the patient's own choice, else the default for the center and language."""
+        from tracker.units import default_temperature_unit
+
+        return self.temperature_unit or default_temperature_unit(self.center.time_zone, self.preferred_language)
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:

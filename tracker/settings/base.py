@@ -57,9 +57,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "tracker.security.NoStoreMiddleware",  # authenticated responses are never cached (patient data)
+    # Outside the idle and two-factor checks, so the requests they stop are on record too.
+    "tracker.audit.AuditMiddleware",
     "tracker.security.IdleTimeoutMiddleware",
     "tracker.security.StaffTwoFactorMiddleware",
-    "tracker.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -111,6 +113,9 @@ if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# A kept connection is checked before a request (and, in the worker, before each task: tracker/celery.py)
+# reuses it, so a database restart or failover costs a reconnect, not an error.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -135,11 +140,23 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# Reverse proxies in front of the site that append the client's address to X-Forwarded-For. 0: clients
+# connect directly and REMOTE_ADDR is the client. One helper (tracker.security.client_ip) reads it for rate
+# limits, the sign-in lockout and the audit trail; a forwarded address beyond the trusted hops is ignored.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "tracker.security.ExpiringTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "tracker.security.TwoFactorSessionAuthentication",
     ],
+    # JSON nested deeper than tracker.api.parsers.MAX_DEPTH is refused with 400 before it is decoded.
+    "DEFAULT_PARSER_CLASSES": [
+        "tracker.api.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "tracker.api.schema.TrackerAutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -150,6 +167,11 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "login": env.str("RATE_LIMIT_LOGIN", default="10/min"),
         "checkin": env.str("RATE_LIMIT_CHECKIN", default="30/min"),
+        "amend": env.str("RATE_LIMIT_AMEND", default="30/min"),
+        # "Forgot your password?": requests per client address (429), and per email address asked for (beyond
+        # it nothing more is sent, with the same answer: no account enumeration).
+        "password_reset": env.str("RATE_LIMIT_PASSWORD_RESET", default="10/hour"),
+        "password_reset_account": env.str("RATE_LIMIT_PASSWORD_RESET_ACCOUNT", default="3/hour"),
     },
 }
 
@@ -178,14 +200,22 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_FILESYSTEM_DIR = Path(env.str("CELERY_FILESYSTEM_DIR", default=str(BASE_DIR / "var" / "celery")))
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    # An unacknowledged task (its worker died) is handed out again after this many seconds.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # An unacknowledged task (its worker died) is handed out again after this many seconds.
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        # A hung Redis must not hang a web thread or a worker: fail fast, the outbox sweep catches up.
+        "socket_timeout": env.float("BROKER_SOCKET_TIMEOUT", default=2.0),
+        "socket_connect_timeout": env.float("BROKER_CONNECT_TIMEOUT", default=1.0),
+        "health_check_interval": 10,
+        "retry_on_timeout": True,
+    }
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_FILESYSTEM_DIR / "queue"),
         "data_folder_out": str(CELERY_FILESYSTEM_DIR / "queue"),
         "processed_folder": str(CELERY_FILESYSTEM_DIR / "processed"),
+        "control_folder": str(CELERY_FILESYSTEM_DIR / "control"),  # kombu's default is ./control in the checkout
         "store_processed": False,
     }
 CELERY_TASK_ACKS_LATE = True
@@ -197,10 +227,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Keep a worker's database connection across tasks (Celery's Django fix-up closes it after each by default).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # a worker waits out a broker outage; it never gives up and exits
+# Keep a worker's database connection across tasks (Celery's Django fix-up closes it after each by default);
+# tracker/celery.py checks it before each task, so a kept connection that died is replaced, not used.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
-
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1}
+# Publishing from a web request: one quick retry, then the outbox sweep takes over (notifications/broker.py).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.1, "interval_step": 0.2, "interval_max": 0.2}
 
 # Notifications. Links in messages point here; messages carry no names or diagnoses.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
@@ -209,10 +241,19 @@ SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.channels.sms.Console
 SMS_PROVIDER_URL = env.str("SMS_PROVIDER_URL", default="")
 SMS_PROVIDER_TOKEN = env_secret("SMS_PROVIDER_TOKEN", default="")
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=8)
-NOTIFICATION_STUCK_SECONDS = env.int("NOTIFICATION_STUCK_SECONDS", default=120)
+# A row left `sending` this long was being sent by a worker that died (every outside call times out
+# sooner: outside.TIMEOUT_SECONDS, EMAIL_TIMEOUT), so the sweep sends it again.
+NOTIFICATION_STUCK_SECONDS = env.int("NOTIFICATION_STUCK_SECONDS", default=45)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # The staff dashboard refreshes its rows this often (htmx polling).
 DASHBOARD_POLL_SECONDS = env.int("DASHBOARD_POLL_SECONDS", default=10)
+
+# Queue health (`manage.py queue_health`, `/health/`): operational thresholds, the same for every center.
+HEALTH_ALERT_GRACE_SECONDS = env.int("HEALTH_ALERT_GRACE_SECONDS", default=120)  # past an escalation, or unnotified
+HEALTH_WORKER_STALE_SECONDS = env.int("HEALTH_WORKER_STALE_SECONDS", default=120)  # the heartbeat runs every 30 s
+HEALTH_SCAN_STALE_INTERVALS = env.int("HEALTH_SCAN_STALE_INTERVALS", default=4)  # x each scan's interval
+HEALTH_TOKEN = env_secret("HEALTH_TOKEN", default="")  # `Authorization: Bearer <it>` gets /health/'s messages
 
 LOGGING = {
     "version": 1,
@@ -229,6 +270,8 @@ SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)  # signed out
 SESSION_COOKIE_AGE = env.int("SESSION_MAX_HOURS", default=12) * 3600  # and after this long in any case
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 API_TOKEN_DAYS = env.int("API_TOKEN_DAYS", default=30)
+# A retried write with the same Idempotency-Key gets the first answer for this long (clients are promised 24 h).
+IDEMPOTENCY_KEY_HOURS = max(env.int("IDEMPOTENCY_KEY_HOURS", default=48), 24)
 REQUIRE_STAFF_2FA = env.bool("REQUIRE_STAFF_2FA", default=False)
 OTP_TOTP_ISSUER = "CAR T Tracker"
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
@@ -236,6 +279,15 @@ AXES_COOLOFF_TIME = env.float("LOGIN_LOCKOUT_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # per person and address: a shared ward address is not locked by one typo
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "tracker.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "tracker.security.client_ip"  # the real client behind TRUSTED_PROXY_COUNT proxies
+# A staff member's first authenticator is set up only with a single-use enrolment code (a second channel):
+# emailed to the address on file (unless turned off) or issued by an administrator; it expires after this long.
+TWO_FACTOR_ENROLMENT_MINUTES = env.int("TWO_FACTOR_ENROLMENT_MINUTES", default=60)
+TWO_FACTOR_ENROL_BY_EMAIL = env.bool("TWO_FACTOR_ENROL_BY_EMAIL", default=True)
+# Enrolment: a patient's or caregiver's invitation link to set a first password works once, for this long.
+INVITATION_HOURS = env.int("INVITATION_HOURS", default=72)
+# "Forgot your password?": the emailed link works once (Django's token changes with the password), this long.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_MINUTES", default=60) * 60
 AXES_VERBOSE = False
 
 # Content Security Policy: everything from this site, nothing inline, no frames.
@@ -254,10 +306,15 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# The cache holds rate-limit counters only. A down or hung Redis must not tie up web threads: short socket
+# timeouts, and the check-in path lets a request through (with a warning) when the cache does not answer.
+CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=0.3)
 CACHES = (
-    {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                 "OPTIONS": {"socket_connect_timeout": CACHE_SOCKET_TIMEOUT, "socket_timeout": CACHE_SOCKET_TIMEOUT}}}
     if REDIS_URL else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 )
+
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

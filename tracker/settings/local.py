@@ -9,5 +9,5 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 # The embedded defaults keep their files under var/ (git-ignored).
-for folder in (SQLITE_PATH.parent, CELERY_FILESYSTEM_DIR / "queue", CELERY_FILESYSTEM_DIR / "processed"):  # noqa: F405
+for folder in (SQLITE_PATH.parent, *(CELERY_FILESYSTEM_DIR / name for name in ("queue", "processed", "control"))):  # noqa: F405
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from notifications.models import TaskHeartbeat
 from notifications.schedule import sync_schedule
 
 
@@ -8,5 +9,5 @@ class Command(BaseCommand):
     help = "Write the periodic tasks of notifications/schedule.py to the beat schedule."
 
     def handle(self, *args, **options):
-        count = sync_schedule(IntervalSchedule, PeriodicTask)
+        count = sync_schedule(IntervalSchedule, PeriodicTask, TaskHeartbeat)
         self.stdout.write(self.style.SUCCESS(f"{count} periodic tasks scheduled."))

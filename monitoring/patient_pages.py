@@ -1,0 +1,48 @@
+"""What monitoring adds to a patient's home page (asked through tracker.signals.patient_home_shown): what to
+do after a check-in until the care team has acknowledged its alert, and why the no-driving window is longer
+than the label's (clinical-rules §3)."""
+
+import datetime as dt
+
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from monitoring.models import AlertStatus, CheckinAssessment
+from monitoring.rules import Urgency, driving
+from monitoring.selectors import driving_windows
+from tracker.models import CheckIn, Patient
+
+
+def open_assessment(patient: Patient) -> CheckinAssessment | None:
+    """The assessment whose instruction still stands: of the patient's current check-ins (not corrected since),
+    the most urgent (then the latest) whose own most urgent alert is still open, i.e. no one on the care team
+    has acknowledged it. Same-day and above: a routine finding waits for the next visit."""
+    newer = CheckIn.objects.filter(amends=OuterRef("checkin_id"))
+    return (
+        CheckinAssessment.objects.filter(
+            checkin__patient=patient, urgency__gte=Urgency.SAME_DAY,
+            alerts__status=AlertStatus.OPEN, alerts__urgency=F("urgency"),
+        )
+        .filter(~Exists(newer))
+        .select_related("checkin")
+        .order_by("-urgency", "-checkin__recorded_at")
+        .first()
+    )
+
+
+def driving_extension(patient: Patient, today: dt.date | None = None) -> dict | None:
+    """For an active no-driving window that a neurologic finding made longer (clinical-rules §3: at least the
+    center's number of weeks after the event, **policy**): the new end, the date of the finding that set it,
+    the weeks after it, and the end the label (with center policy) gave before."""
+    today = today or timezone.localtime(timezone.now(), patient.tz).date()
+    for window in driving_windows(patient):
+        if not window.is_active_on(today) or not window.neuro_event_dates:
+            continue
+        before = driving.driving_window_end(window.starts_on, window.label_days, window.center_days)
+        if window.ends_on <= before:
+            continue
+        event_on = max(dt.date.fromisoformat(d) for d in window.neuro_event_dates)
+        days = (window.ends_on - event_on).days
+        return {"ends_on": window.ends_on, "event_on": event_on, "ends_on_before": before,
+                "weeks": days // 7 if days > 0 and days % 7 == 0 else None}
+    return None

@@ -1,0 +1,84 @@
+"""What a patient must do without the tracker's answer: the emergency signs (call 911) and the call-now signs
+(call the care team, day or night) of their therapy, in our own plain words (clinical-rules §6).
+
+The offline page shows these when a check-in cannot be sent: the grade needs the server, but a patient is
+never left without "call 911" for an emergency sign. Each sign names the section of
+shared/clinical-rules.md it comes from; the levels are those of clinical-rules "Urgency levels".
+"""
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+from tracker.questions import CAR_T, CARVYKTI, CHECKPOINT
+
+
+@dataclass(frozen=True)
+class Sign:
+    text: str
+    applies_to: str  # an audience of tracker.questions
+    source: str
+
+
+# clinical-rules "Urgency levels": emergency = call 911 / go to the emergency department now, then the care team.
+EMERGENCY_SIGNS: tuple[Sign, ...] = (
+    Sign(_("A temperature of 38.0 °C (100.4 °F) or higher with dizziness or fainting, new shortness of breath, "
+           "or a low blood pressure or oxygen reading"),
+         CAR_T, "clinical-rules §1: fever plus a possible grade 2 sign (home limits: center policy)"),
+    Sign(_("A seizure (fit)"), CAR_T, "clinical-rules §2: any seizure"),
+    Sign(_("Very hard to wake: wakes only when spoken to or touched, or cannot be woken"),
+         CAR_T, "clinical-rules §2: wakes only to voice or worse, unrousable"),
+    Sign(_("Weakness on one side of the body"), CAR_T, "clinical-rules §2: one-sided weakness"),
+    Sign(_("Short of breath even when resting"), CHECKPOINT, "clinical-rules §4: lungs, breathless at rest"),
+    Sign(_("Chest pain"), CHECKPOINT, "clinical-rules §4: lungs, chest pain"),
+    Sign(_("Trouble breathing during an infusion or within a day of it"),
+         CHECKPOINT, "clinical-rules §4: infusion reaction with trouble breathing"),
+)
+
+# clinical-rules "Urgency levels": urgent = call your care team now (24/7 number shown).
+CALL_NOW_SIGNS: tuple[Sign, ...] = (
+    Sign(_("A temperature of 38.0 °C (100.4 °F) or higher, even once"),
+         CAR_T, "clinical-rules §1 and §3: any fever after CAR T"),
+    Sign(_("A temperature of 38.0 °C (100.4 °F) or higher, even once"),
+         CHECKPOINT, "clinical-rules §4: fever of 38.0 °C or more once"),
+    Sign(_("Chills or shaking"), CAR_T, "clinical-rules §1: wallet-card call-now list"),
+    Sign(_("Dizziness or fainting, or new shortness of breath"),
+         CAR_T, "clinical-rules §1: possible grade 2 sign without fever"),
+    Sign(_("Bad nausea, vomiting or diarrhea"), CAR_T, "clinical-rules §1: wallet-card call-now list"),
+    Sign(_("Heart racing, pounding or skipping"), CAR_T, "clinical-rules §1: wallet-card call-now list"),
+    Sign(_("So tired you can hardly get out of bed, or bad muscle or joint pain"),
+         CAR_T, "clinical-rules §1: wallet-card call-now list"),
+    Sign(_("Confusion, restlessness, trouble speaking or understanding, unsteady walking, new shaking of the "
+           "hands, or unusual sleepiness"),
+         CAR_T, "clinical-rules §2: early neurologic signs"),
+    Sign(_("Smaller handwriting, slower movement, a change in personality, clumsiness, numbness or drooping of "
+           "the face, or numbness or weakness in the legs"),
+         CARVYKTI, "clinical-rules §2: Carvykti late neurotoxicity"),
+    Sign(_("Heart racing, or new muscle weakness"), CHECKPOINT, "clinical-rules §4: myocarditis, myositis"),
+    Sign(_("Blisters, peeling skin, or sores in the mouth or eyes"),
+         CHECKPOINT, "clinical-rules §4: possible severe skin reaction"),
+    Sign(_("Seven or more extra stools in a day, or bad belly pain"),
+         CHECKPOINT, "clinical-rules §4: diarrhea grade 3 or severe pain"),
+    Sign(_("Confusion or fainting"), CHECKPOINT, "clinical-rules §4: hormones, with confusion or fainting"),
+    Sign(_("Fever, chills, flushing, rash, itching, dizziness or wheezing during an infusion or within a day "
+           "of it"),
+         CHECKPOINT, "clinical-rules §4: infusion reaction"),
+)
+
+
+def _for(signs: tuple[Sign, ...], audiences: set[str]) -> list[Sign]:
+    chosen: list[Sign] = []
+    seen: set[str] = set()
+    for sign in signs:
+        if sign.applies_to in audiences and str(sign.text) not in seen:
+            seen.add(str(sign.text))
+            chosen.append(sign)
+    return chosen
+
+
+def emergency_signs(audiences: set[str]) -> list[Sign]:
+    return _for(EMERGENCY_SIGNS, audiences)
+
+
+def call_now_signs(audiences: set[str]) -> list[Sign]:
+    return _for(CALL_NOW_SIGNS, audiences)
