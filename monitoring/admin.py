@@ -1,7 +1,16 @@
 from django import forms
 from django.contrib import admin
 
-from monitoring.models import Alert, AlertEvent, CheckinAssessment, FollowUp, PolicySetting, Window, WindowEvent
+from monitoring.models import (
+    Alert,
+    AlertEvent,
+    AlertView,
+    CheckinAssessment,
+    FollowUp,
+    PolicySetting,
+    Window,
+    WindowEvent,
+)
 from monitoring.rules.policy import POLICY_FIELDS
 from monitoring.services.policy import policy_set
 from tracker.admin_base import ReadOnlyAdmin, ReadOnlyInline
@@ -9,7 +18,8 @@ from tracker.admin_base import ReadOnlyAdmin, ReadOnlyInline
 
 class AlertEventInline(ReadOnlyInline):
     model = AlertEvent
-    fields = ["at", "kind", "actor", "old_status", "new_status", "old_urgency", "new_urgency", "note"]
+    fields = ["at", "kind", "actor", "old_status", "new_status", "old_urgency", "new_urgency", "call_with",
+              "call_outcome", "note"]
 
 
 @admin.register(Alert)
@@ -29,6 +39,16 @@ class AlertEventAdmin(ReadOnlyAdmin):
     list_filter = ["kind"]
     search_fields = ["alert__uuid", "alert__patient__mrn", "note"]
     raw_id_fields = ["alert", "actor", "checkin"]
+
+
+@admin.register(AlertView)
+class AlertViewAdmin(ReadOnlyAdmin):
+    """When each staff member last opened an alert (what the dashboard's "new" marker is worked out from)."""
+
+    list_display = ["alert", "user", "seen_at"]
+    list_select_related = ["alert__patient", "user"]
+    search_fields = ["alert__uuid", "alert__patient__mrn", "user__username"]
+    raw_id_fields = ["alert", "user"]
 
 
 @admin.register(CheckinAssessment)

@@ -3,12 +3,13 @@
 
 from django.utils import timezone
 
+from monitoring.patient_pages import driving_extension
 from monitoring.selectors import due_followups, next_checkin_expected, patient_windows
 from tracker.models import Role
 from tracker.selectors import patients_visible_to
 
 EMPTY = {"banner_patient": None, "driving_window": None, "proximity_window": None, "due_followups": [],
-         "next_checkin_on": None}
+         "next_checkin_on": None, "driving_extension": None}
 
 
 def patient_monitoring(request) -> dict:
@@ -26,11 +27,14 @@ def patient_monitoring(request) -> dict:
         patient = None
     if patient is None:
         return EMPTY
-    windows = patient_windows(patient)
+    today = timezone.localtime(timezone.now(), patient.tz).date()
+    windows = patient_windows(patient, today)
     return {
         "banner_patient": patient,
         "driving_window": next((w for w in windows if w["kind"] == "driving" and w["active"]), None),
         "proximity_window": next((w for w in windows if w["kind"] == "proximity" and w["active"]), None),
         "due_followups": list(due_followups(patient, timezone.now())),
         "next_checkin_on": next_checkin_expected(patient),
+        # Why the no-driving window is longer than the label's, when a neurologic finding extended it (§3).
+        "driving_extension": driving_extension([w["window"] for w in windows], today),
     }

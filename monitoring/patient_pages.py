@@ -1,15 +1,13 @@
-"""What monitoring adds to a patient's home page (asked through tracker.signals.patient_home_shown): what to
-do after a check-in until the care team has acknowledged its alert, and why the no-driving window is longer
-than the label's (clinical-rules §3)."""
+"""What monitoring adds to a patient's pages: what to do after a check-in until the care team has acknowledged
+its alert (the home page asks through tracker.signals.patient_home_shown), and why the no-driving window is
+longer than the label's (clinical-rules §3; the context processor adds it beside the banner's window)."""
 
 import datetime as dt
 
 from django.db.models import Exists, F, OuterRef
-from django.utils import timezone
 
-from monitoring.models import AlertStatus, CheckinAssessment
+from monitoring.models import AlertStatus, CheckinAssessment, WindowKind
 from monitoring.rules import Urgency, driving
-from monitoring.selectors import driving_windows
 from tracker.models import CheckIn, Patient
 
 
@@ -30,13 +28,13 @@ def open_assessment(patient: Patient) -> CheckinAssessment | None:
     )
 
 
-def driving_extension(patient: Patient, today: dt.date | None = None) -> dict | None:
-    """For an active no-driving window that a neurologic finding made longer (clinical-rules §3: at least the
-    center's number of weeks after the event, **policy**): the new end, the date of the finding that set it,
-    the weeks after it, and the end the label (with center policy) gave before."""
-    today = today or timezone.localtime(timezone.now(), patient.tz).date()
-    for window in driving_windows(patient):
-        if not window.is_active_on(today) or not window.neuro_event_dates:
+def driving_extension(windows, today: dt.date) -> dict | None:
+    """For an active no-driving window (of `windows`, the patient's) that a neurologic finding made longer
+    (clinical-rules §3: at least the center's number of weeks after the event, **policy**): the new end, the
+    date of the finding that set it, the weeks after it, and the end the label (with center policy) gave
+    before. None when no window was extended."""
+    for window in windows:
+        if window.kind != WindowKind.DRIVING or not window.is_active_on(today) or not window.neuro_event_dates:
             continue
         before = driving.driving_window_end(window.starts_on, window.label_days, window.center_days)
         if window.ends_on <= before:

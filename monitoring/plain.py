@@ -57,7 +57,7 @@ RULE_PHRASES = {
 }
 
 URGENCY_WORDS = {
-    "none": pgettext_lazy("urgency", "none"), "routine": pgettext_lazy("urgency", "routine"),
+    "none": pgettext_lazy("urgency", "no action"), "routine": pgettext_lazy("urgency", "routine"),
     "same-day": pgettext_lazy("urgency", "same-day"), "urgent": pgettext_lazy("urgency", "urgent"),
     "emergency": pgettext_lazy("urgency", "emergency"),
 }
@@ -173,11 +173,13 @@ def _name(user) -> str:
     return (user.get_full_name() or user.username) if user else ""
 
 
-def call_sentence(event) -> str:
-    """"Nora Quinn called the caregiver: advised to call 911 or go to the emergency department"."""
-    return _("%(name)s called %(whom)s: %(outcome)s") % {
-        "name": _name(event.actor) or _("Someone"), "whom": event.get_call_with_display(),
-        "outcome": event.get_call_outcome_display()}
+def call_sentence(event, *, with_time: bool = True) -> str:
+    """"Nora Quinn called the caregiver at 03:12 EST: advised to call 911 or go to the emergency department"."""
+    params = {"name": _name(event.actor) or _("Someone"), "whom": event.get_call_with_display(),
+              "outcome": event.get_call_outcome_display(), "time": format_time(event.at)}
+    if with_time:
+        return _("%(name)s called %(whom)s at %(time)s: %(outcome)s") % params
+    return _("%(name)s called %(whom)s: %(outcome)s") % params
 
 
 def event_sentence(event, *, with_time: bool = True) -> str:
@@ -206,8 +208,7 @@ def event_sentence(event, *, with_time: bool = True) -> str:
     elif kind == "resolved":
         text = _("Resolved by %(name)s at %(time)s") if with_time else _("Resolved by %(name)s")
     elif kind == "call":
-        return (_("%(call)s (at %(time)s)") % {"call": call_sentence(event), "time": params["time"]}
-                if with_time else call_sentence(event))
+        return call_sentence(event, with_time=with_time)
     else:
         text = "%(kind)s at %(time)s" if with_time else "%(kind)s"
         params["kind"] = event.get_kind_display()
@@ -215,8 +216,8 @@ def event_sentence(event, *, with_time: bool = True) -> str:
 
 
 def event_note(event) -> str:
-    """The note worth showing under an event: what a person wrote, or the finding's words for the rules'
-    own events (without tags); nothing for an escalation (its sentence says it all)."""
-    if event.kind == "escalated":
+    """The note worth showing under an event: what a person wrote. The rules' own events carry the finding's
+    words, which the page shows once, with the check-ins behind the alert; an escalation's sentence says it all."""
+    if event.actor_id is None:
         return ""
     return plain_rationale(event.note)

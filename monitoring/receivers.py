@@ -3,7 +3,7 @@
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from monitoring.patient_pages import driving_extension, open_assessment
+from monitoring.patient_pages import open_assessment
 from monitoring.services.assessment import checkin_assess
 from monitoring.services.policy import policy_for_center
 from monitoring.services.windows import windows_ensure
@@ -29,5 +29,5 @@ def course_windows(sender, instance, **kwargs) -> None:
 
 @receiver(patient_home_shown, dispatch_uid="monitoring.patient_home")
 def patient_home(sender, patient, **kwargs) -> dict:
-    """What to do until the care team has acknowledged the alert, and why driving waits longer."""
-    return {"open_assessment": open_assessment(patient), "driving_extension": driving_extension(patient)}
+    """What to do, kept at the top until the care team has acknowledged the alert."""
+    return {"open_assessment": open_assessment(patient)}

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.template.defaultfilters import date as date_filter
 from django.utils import timezone, translation
 
+from tracker.language import reader_language
 from tracker.models import Center
 
 # Every style is 24-hour and names the zone; the date parts follow the active language ("12 feb").
@@ -79,13 +80,3 @@ def staff_page(view):
             return view(request, *args, **kwargs)
 
     return wrapped
-
-
-def reader_language(request) -> str:
-    """The language a signed-in reader's pages use: the one picked with the footer switch, else her own."""
-    picked = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
-    codes = {code for code, _ in settings.LANGUAGES}
-    if picked in codes:
-        return picked
-    preferred = getattr(request.user, "preferred_language", "") or ""
-    return preferred if preferred in codes else translation.get_language()

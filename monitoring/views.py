@@ -33,11 +33,13 @@ from monitoring.templatetags.staff_tags import tel_uri
 from tracker.audit import audit
 from tracker.errors import ApplicationError
 from tracker.models import CareTeam, Therapy
+from tracker.models.therapies import CourseStatus
 
 
 def _staff_alert(request: HttpRequest, alert_id):
     alert = get_object_or_404(
-        selectors.alerts_visible_to(request.user).select_related("patient__center", "acknowledged_by", "resolved_by"),
+        selectors.alerts_visible_to(request.user).select_related("patient__center", "acknowledged_by", "resolved_by",
+                                                                 "last_checkin"),
         uuid=alert_id,
     )
     audit(request, "view" if request.method == "GET" else request.resolver_match.kwargs.get("action", "change"),
@@ -57,10 +59,25 @@ def _alert_page(request: HttpRequest, alert, *, status: int = 200, **extra) -> H
         "contacts": _contacts(patient), "call_with": AlertEvent.CallWith.choices,
         "call_outcomes": AlertEvent.CallOutcome.choices, "evidence": _evidence(alert),
         "notifications": alert.notifications.select_related("recipient").order_by("created_at", "pk"),
-        "error": "", "fields": {}, "note": "", "call": {}, **extra,
+        "error": "", "note": "", "failed_action": "", "therapy": _therapy_day(patient), **extra,
     }
+    # Every name the template reads is set (an unresolved one is logged with the page's data at DEBUG).
+    context["fields"] = {"called": [], "outcome": [], "note": [], **extra.get("fields", {})}
+    context["call"] = {"called": "", "outcome": "", "note": "", **extra.get("call", {})}
     return render_staff(request, "monitoring/alert_detail.html", context, zone=zoneinfo.ZoneInfo(patient.center.time_zone),
                         status=status)
+
+
+def _therapy_day(patient) -> dict | None:
+    """The active therapy and the day since it started on the patient's own calendar (CAR T: the peak-risk
+    window of days 0-14, clinical-rules §1), for the line under the alert's headline."""
+    course = (patient.courses.filter(status=CourseStatus.ACTIVE).select_related("therapy").order_by("-start_date")
+              .first())
+    if course is None:
+        return None
+    day = (timezone.localtime(timezone.now(), patient.tz).date() - course.start_date).days
+    return {"name": course.therapy.brand_name, "day": day,
+            "peak": course.therapy.is_car_t and 0 <= day <= PEAK_RISK_LAST_DAY}
 
 
 def _evidence(alert) -> list[dict]:
@@ -204,7 +221,8 @@ def _display_rows(rows: list[dict], *, now) -> list[dict]:
             "phone": row["phone"], "tel": tel_uri(row["phone"]), "caregiver": caregiver,
             "missed": row["missed"], "therapy": row["therapy_name"] or "—",
             "day": "" if day is None else str(day), "peak": day is not None and 0 <= day <= PEAK_RISK_LAST_DAY,
-            "last_checkin": ago % {"time": timesince(last, now)} if last else _("never"),
+            "last_checkin": (_("never") if not last else _("just now") if (now - last).total_seconds() < 60
+                             else ago % {"time": timesince(last, now)}),
             "last_checkin_at": format_time(last, "datetime") if last else "",
             "temperature": "" if temperature is None else f"{floatformat(temperature, 1)} °C",
             "fever": temperature is not None and has_fever(float(temperature)),  # clinical-rules §1

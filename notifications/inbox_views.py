@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.views.decorators.http import require_POST, require_safe
 
-from monitoring.staff import reader_language, request_zone
+from monitoring.staff import request_zone
 from notifications.services.inbox import INBOX_SIZE, inbox_entry, inbox_for, inbox_mark_read, safe_link
+from tracker.language import reader_language
 from tracker.models import Role
 from tracker.selectors import patients_visible_to
 

@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.template.response import TemplateResponse
 
-from tracker.admin_base import ReadOnlyAdmin
+from tracker.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from tracker.models import (
     ApiToken,
     AuditEvent,
@@ -13,6 +13,8 @@ from tracker.models import (
     Center,
     CheckIn,
     EnrolmentCode,
+    Invitation,
+    InvitationLink,
     Patient,
     Therapy,
     TreatmentCourse,
@@ -63,6 +65,27 @@ class EnrolmentCodeAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [name for name in super().get_readonly_fields(request, obj) if name != "code_hash"]
+
+
+class InvitationLinkInline(ReadOnlyInline):
+    """When each link was sent (a retry sends another); the token hashes stay out of the page."""
+
+    model = InvitationLink
+    fields = ["created_at"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    """Who was invited to set a password, by whom, how, and whether they did (never a link: only their hashes
+    are stored, in InvitationLink, and not shown). Coordinators send new ones from /staff/enrolments/."""
+
+    list_display = ["user", "patient", "channel", "issued_by", "created_at", "expires_at", "accepted_at", "voided_at"]
+    list_select_related = ["user", "patient", "issued_by"]
+    list_filter = ["channel"]
+    search_fields = ["user__username", "patient__mrn", "patient__last_name"]
+    raw_id_fields = ["user", "patient", "issued_by"]
+    date_hierarchy = "created_at"
+    inlines = [InvitationLinkInline]
 
 
 @admin.register(Center)

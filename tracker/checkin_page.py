@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tracker.api.serializers import CheckInInputSerializer
 from tracker.models.checkins import TEMPERATURE_C_MAX as C_MAX
@@ -69,11 +70,17 @@ def read_form(post, audiences: set[str]) -> FormReading:
     ice = {item.field: post.get(item.field) for item in ICE_ITEMS if post.get(item.field) in ("0", "1")}
     if ice:
         missing = [item for item in ICE_ITEMS if item.field not in ice]
+        if missing:
+            # One line in the list at the top; beside each item left, its own.
+            errors["ice"] = [_("%(question)s: %(problem)s") % {
+                "question": _("Word and memory screen"),
+                "problem": ngettext(
+                    "%(count)s question has no answer yet. Tap Yes or No for it, or leave the whole screen empty.",
+                    "%(count)s questions have no answer yet. Tap Yes or No for each, or leave the whole screen "
+                    "empty.", len(missing)) % {"count": len(missing)}}]
         for item in missing:
             errors[item.field] = [_("%(question)s: %(problem)s") % {
-                "question": _("Word and memory screen"),
-                "problem": _("answer \u201c%(item)s\u201d with yes or no, or leave the whole screen empty.")
-                % {"item": item.text}}]
+                "question": item.text, "problem": _("tap Yes or No, or leave the whole screen empty.")}]
         if not missing:
             for part in ICE_PARTS:
                 values[part] = sum(int(ice[item.field]) for item in ICE_ITEMS if item.part == part)

@@ -151,7 +151,7 @@ def enrolments_recent(user: User, *, limit: int = RECENT_ENROLMENTS) -> list[Pat
         return []
     return list(
         selectors.patients_visible_to(user)
-        .select_related("care_team__center", "user")
+        .select_related("center", "care_team__center", "user")
         .prefetch_related(
             Prefetch("caregiver_links", queryset=CaregiverLink.objects.select_related("user").order_by("pk")),
             Prefetch("invitations", queryset=Invitation.objects.order_by("-created_at")),

@@ -33,7 +33,7 @@ START_DAYS_BACK, START_DAYS_AHEAD = 365, 90
 def time_zone_choices(default_zone: str | None):
     """The center's zone as the first choice (the default), then common zones, then all the others."""
     common = {zone for zone, _label in COMMON_TIME_ZONES}
-    first = (_("The center's time zone (%(zone)s)") % {"zone": default_zone}) if default_zone \
+    first = (_("%(zone)s (the center's time zone)") % {"zone": default_zone}) if default_zone \
         else _("The center's time zone")
     others = sorted(zone for zone in zoneinfo.available_timezones() if zone not in common and "/" in zone
                     and not zone.startswith(("Etc/", "SystemV/", "US/")))
@@ -57,7 +57,7 @@ def clean_phone(value: str) -> str:
 class EnrolmentForm(forms.Form):
     first_name = forms.CharField(label=_("First name"), max_length=100)
     last_name = forms.CharField(label=_("Last name"), max_length=100)
-    mrn = forms.CharField(label=_("MRN"), max_length=32, help_text=_("Medical record number at the center."))
+    mrn = forms.CharField(label=_("MRN (medical record number)"), max_length=32)
     date_of_birth = forms.DateField(label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date"}))
     team = forms.ChoiceField(label=_("Care team"))
     therapy = forms.ChoiceField(label=_("Therapy"))
@@ -122,7 +122,7 @@ class EnrolmentForm(forms.Form):
     def clean_date_of_birth(self):
         born = self.cleaned_data["date_of_birth"]
         today = timezone.localdate()
-        if born > today or born < today.replace(year=today.year - 120):
+        if born > today or born < today - dt.timedelta(days=round(365.25 * 120)):
             raise forms.ValidationError(_("Enter a date of birth in the past (the year has four digits)."))
         return born
 

@@ -2,9 +2,10 @@
 
 The reset is Django's (its token is an HMAC of the account's state, stored nowhere, single-use because it
 changes with the password, expiring after PASSWORD_RESET_TIMEOUT), with three changes:
-  * the answer is the same whether or not an account uses the address, and so is the work the request
-    does: it writes (through `password_reset_requested`) an email outbox row for a matching account, and
-    the link is made and sent by a worker, so the time of the answer does not tell either;
+  * the answer is the same whether or not an account uses the address; a matching account gets (through
+    `password_reset_requested`) an email outbox row, and a worker makes the link and sends the email, so the
+    slow part (the mail server) is not in the request: what is left to time is one insert and a hand-off to
+    the broker, milliseconds, behind the rate limits below;
   * requests are limited per client address (RATE_LIMIT_PASSWORD_RESET, 429) and per address asked for
     (RATE_LIMIT_PASSWORD_RESET_ACCOUNT: beyond it nothing more is sent, and the answer is the same), with the
     project's throttles (tracker.security.RateThrottle: client_ip, failing open when the cache is down);

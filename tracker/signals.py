@@ -33,5 +33,5 @@ password_reset_requested = Signal()
 # Sent with patient=<Patient> when the patient's home page is shown (to the patient, a caregiver or staff);
 # each receiver answers a dict the page adds to its context. Monitoring answers {"open_assessment": the
 # assessment of the latest check-in whose most urgent alert no one on the care team has acknowledged yet, or
-# None; "driving_extension": why the no-driving window is longer than the label's, or None}.
+# None}: what to do stays at the top of the page until then.
 patient_home_shown = Signal()

@@ -3,6 +3,7 @@
 import datetime as dt
 import sys
 import uuid
+import zoneinfo
 
 from django import db
 from django.contrib.auth.decorators import login_required
@@ -21,6 +22,7 @@ from tracker.audit import audit
 from tracker.checkin_page import asked_questions, form_sections, page_errors, read_form, recorded_summary
 from tracker.checkin_time import recorded_at_error
 from tracker.errors import ConflictError
+from tracker.language import reader_language
 from tracker.models import Patient, Role
 from tracker.models.checkins import AbdominalPain, Channel, Consciousness
 from tracker.offline import QUEUE_HEADER
@@ -164,9 +166,26 @@ def _in_form_order(errors: dict, questions) -> dict:
     """The error summary lists the problems in the order of the form."""
     order = ["non_field_errors", "temperature", "temperature_unit", "heart_rate", "systolic_bp", "diastolic_bp",
              "spo2", "on_oxygen", "extra_stools", "abdominal_pain", "rash_percent", "consciousness",
-             *(q.field for q in questions), *(item.field for item in ICE_ITEMS), *ICE_PARTS, "note", "recorded_at"]
+             *(q.field for q in questions), "ice", *(item.field for item in ICE_ITEMS), *ICE_PARTS, "note",
+             "recorded_at"]
     position = {name: index for index, name in enumerate(order)}
     return dict(sorted(errors.items(), key=lambda item: position.get(item[0], len(order))))
+
+
+def _error_summary(errors: dict) -> list[dict]:
+    """The list at the top of the form: each problem once, linked to where it is answered (the word and memory
+    screen's items left unanswered are one line, linked to the first of them)."""
+    items = [item.field for item in ICE_ITEMS]
+    summary = []
+    for name, messages in errors.items():
+        if name in items:
+            continue
+        if name == "ice" or name in ICE_PARTS:
+            anchor = next((n for n in items if n in errors), "ice")
+        else:
+            anchor = None if name == "non_field_errors" else name
+        summary.append({"anchor": anchor, "text": " ".join(messages)})
+    return summary
 
 
 def _client_id(post) -> uuid.UUID | None:
@@ -188,6 +207,7 @@ def _form_context(request, patient, audiences, questions, about, data, errors, i
         "ticked": {name for name in YES_NO_FIELDS if request.method == "POST" and name in request.POST.getlist("yes")},
         "ice_items": [{"item": item, "answer": ice.get(item.field)} for item in ICE_ITEMS],
         "errors": errors,
+        "error_summary": _error_summary(errors),
         "consciousness_choices": Consciousness.choices,
         "abdominal_pain_choices": AbdominalPain.choices,
         "is_staff_entry": request.user.is_staff_member,
@@ -214,10 +234,13 @@ def checkin_detail(request: HttpRequest, patient_id, checkin_id) -> HttpResponse
     summary = recorded_summary(
         checkin, asked_questions(selectors.patient_audiences(patient), about=about),
         unit=checkin.temperature_unit or patient.temperature_unit_shown, flagged=flagged)
-    return render(request, "tracker/checkin_detail.html", {
-        "patient": patient, "checkin": checkin, "assessment": assessment, "about": about, "summary": summary,
-        "paragraphs": assessment.patient_paragraphs if assessment else [],
-    })
+    # Times on the patient's own clock for patients and caregivers, on the center's for staff; labelled.
+    zone = zoneinfo.ZoneInfo(patient.center.time_zone) if request.user.is_staff_member else patient.tz
+    with timezone.override(zone):
+        return render(request, "tracker/checkin_detail.html", {
+            "patient": patient, "checkin": checkin, "assessment": assessment, "about": about, "summary": summary,
+            "paragraphs": assessment.patient_paragraphs if assessment else [],
+        })
 
 
 @login_required
@@ -235,7 +258,8 @@ def staff_patients(request: HttpRequest) -> HttpResponse:
         patients = patients.filter(Q(last_name__icontains=query) | Q(first_name__icontains=query) | Q(mrn__iexact=query))
     patients = list(patients[:200])
     audit(request, "list", patients=patients)
-    return render(request, "tracker/staff_patients.html", {"patients": patients, "query": query})
+    with translation.override(reader_language(request)):  # staff pages in the reader's language
+        return render(request, "tracker/staff_patients.html", {"patients": patients, "query": query})
 
 
 def not_found(request: HttpRequest, exception=None) -> HttpResponse:
@@ -256,7 +280,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"type": "server_error", "detail": "Something went wrong on our side; it has been logged.",
                              "fields": {}}, status=500)
-    return render(request, "500.html", status=500)
+    # Without the request: its context (who is signed in, the banners) needs the database, which may be what failed.
+    return HttpResponse(render_to_string("500.html"), status=500)
 
 
 def _unavailable(request: HttpRequest) -> HttpResponse:

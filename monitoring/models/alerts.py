@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 URGENCY_CHOICES = [(0, "none"), (1, "routine"), (2, "same-day"), (3, "urgent"), (4, "emergency")]
 
@@ -87,9 +88,10 @@ class AlertEvent(models.Model):
         CALL = "call", _("Phone call")
 
     class CallWith(models.TextChoices):
-        PATIENT = "patient", _("the patient")
-        CAREGIVER = "caregiver", _("the caregiver")
-        OTHER = "other", _("someone else")
+        # "Nora Quinn called the caregiver" (pgettext: Spanish says "llamó al cuidador").
+        PATIENT = "patient", pgettext_lazy("called", "the patient")
+        CAREGIVER = "caregiver", pgettext_lazy("called", "the caregiver")
+        OTHER = "other", pgettext_lazy("called", "someone else")
 
     class CallOutcome(models.TextChoices):
         NO_ANSWER = "no_answer", _("no answer")
@@ -127,6 +129,11 @@ class AlertEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
+# Module-level names for the API schema's enum names (SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).
+CallWith = AlertEvent.CallWith
+CallOutcome = AlertEvent.CallOutcome
 
 
 class AlertView(models.Model):

@@ -1,9 +1,11 @@
 """Filters of the staff pages: times on the center's clock with the zone ("14:05 EST"), tap-to-call links,
 and plain words for alerts and their history (monitoring/plain.py)."""
 
+import datetime as dt
 import re
 
 from django import template
+from django.template.defaultfilters import date as date_filter
 
 from monitoring import plain
 from monitoring.staff import format_time
@@ -58,3 +60,12 @@ def event_sentence(event, with_time=True):
 @register.filter
 def event_note(event):
     return plain.event_note(event)
+
+
+@register.filter
+def iso_date(value):
+    """A date stored as ISO text ("2026-12-01", in JSON fields) as the pages write dates: "1 Dec 2026"."""
+    try:
+        return date_filter(dt.date.fromisoformat(str(value)), "j M Y")
+    except ValueError:
+        return value

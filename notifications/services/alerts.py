@@ -96,12 +96,17 @@ def alert_changed_notify(*, alert_id: int, kind: str, task_id: str = "") -> None
         notification_deliver(notification_id=pk, task_id=task_id)
 
 
+def _current_step_rows():
+    """The notification rows of an alert's current step and urgency (for Exists(...) on an Alert query)."""
+    return Notification.objects.filter(alert=OuterRef("pk"), step=OuterRef("escalation_level"),
+                                       alert_urgency=OuterRef("urgency"))
+
+
 def alerts_missing_notifications(now: dt.datetime):
     """Open alerts whose current step has no notification yet (the fast path was lost: a crash between
-    commit and enqueue). The sweep delivers them."""
-    has_step = Notification.objects.filter(alert=OuterRef("pk"), step=OuterRef("escalation_level"),
-                                           alert_urgency=OuterRef("urgency"))
-    return Alert.objects.exclude(status=AlertStatus.RESOLVED).filter(urgency__gte=2).filter(~Exists(has_step))
+    commit and enqueue, or the broker was down). The sweep delivers them."""
+    return Alert.objects.exclude(status=AlertStatus.RESOLVED).filter(urgency__gte=2).filter(
+        ~Exists(_current_step_rows()))
 
 
 ESCALATION_BATCH = 200
@@ -117,13 +122,20 @@ def _escalate_claimed(alerts: list[Alert], now: dt.datetime, cache: ScanCache) -
         return 0
     policies = cache.policies(a.patient.center_id for a in alerts)
     teams = {a.patient.care_team_id for a in alerts}
+    # An alert whose current step was never notified (its fast path was lost in a broker outage and this
+    # scan ran before the sweep) gets that step's rows too: nobody is skipped on the way up the chain.
+    unnotified = [a for a in alerts if not a.step_notified]
     on_call_by_step = {}
-    for step in {a.escalation_level + 1 for a in alerts}:
+    for step in {a.escalation_level + 1 for a in alerts} | {a.escalation_level for a in unnotified}:
         on_call_by_step[step] = cache.on_call(teams, chain_role_for_step(step))
     hooks = cache.webhooks({a.patient.care_team_id for a in alerts if a.urgency >= 3})
     preferences = cache.preferences(u.pk for people in on_call_by_step.values() for users in people.values()
                                     for u in users)
     events, rows = [], []
+    for alert in unnotified:
+        team = alert.patient.care_team_id
+        rows += _alert_rows(alert, alert.escalation_level, policies[alert.patient.center_id],
+                            on_call_by_step[alert.escalation_level][team], preferences, hooks.get(team, []))
     for alert in alerts:
         level = alert.escalation_level
         delay = escalation_delay(alert.urgency, policies[alert.patient.center_id])
@@ -161,7 +173,8 @@ def _claim_alerts(now: dt.datetime, *, after: int = 0, limit: int = ESCALATION_B
     the two waiting on each other (the check-in holds the patient and wants the alert; the notifications
     written here check their patient key at commit)."""
     due = (Alert.objects.select_for_update(skip_locked=True, no_key=True, of=("self", "patient"))
-           .select_related("patient").filter(status=AlertStatus.OPEN, next_escalation_at__lte=now))
+           .select_related("patient").filter(status=AlertStatus.OPEN, next_escalation_at__lte=now)
+           .annotate(step_notified=Exists(_current_step_rows())))
     if alert_id is not None:
         return list(due.filter(pk=alert_id))
     return list(due.filter(pk__gt=after).order_by("pk")[:limit])

@@ -34,6 +34,8 @@ def inbox_entry(notification: Notification) -> dict:
                "inbox": True}
     subject = render_to_string(f"notifications/inapp/{notification.kind}_subject.txt", context).strip()
     body = render_to_string(f"notifications/inapp/{notification.kind}_body.txt", context).strip()
+    if body.rstrip(". ") == subject.rstrip(". "):
+        body = ""  # an alert's body says what its subject says
     return {"uuid": notification.uuid, "kind": notification.kind, "urgency": notification.urgency,
             "subject": subject, "body": body, "at": notification.sent_at or notification.created_at,
             "read": notification.read_at is not None, "link": safe_link(notification.context.get("link"))}

@@ -34,6 +34,12 @@
       return {label: label, data: points(values), borderColor: color, backgroundColor: color, borderWidth: 2,
               pointRadius: 3, spanGaps: true};
     }
+    // A y-axis that always shows its usual range (and the reference line in it), widened to fit every reading.
+    function range(lists, low, high) {
+      var values = [].concat.apply([], lists).filter(function (v) { return v !== null && v !== undefined; });
+      return {min: Math.floor(Math.min.apply(null, values.concat([low]))),
+              max: Math.ceil(Math.max.apply(null, values.concat([high])))};
+    }
     function line(id, datasets, y) {
       var canvas = document.getElementById(id);
       if (!canvas) { return; }
@@ -41,7 +47,7 @@
         type: "line",
         data: {datasets: datasets},
         options: {
-          animation: false, responsive: true, parsing: false, normalized: true,
+          animation: false, responsive: true, maintainAspectRatio: false, parsing: false, normalized: true,
           interaction: {mode: "nearest", intersect: false},
           plugins: {legend: {display: datasets.length > 1, labels: {boxWidth: 24}},
                     tooltip: {callbacks: {title: function (items) {
@@ -63,18 +69,19 @@
     line("chart-temperature", [
       series(t.temperature || "Temperature °C", data.temperature, "#b00020"),
       level((t.fever || "Fever") + " " + data.fever_c.toFixed(1) + " °C", data.fever_c, "#555")
-    ], {suggestedMin: 35, suggestedMax: 41, ticks: {stepSize: 1}});
+    ], Object.assign(range([data.temperature], 35, 41), {ticks: {stepSize: 1}}));
     line("chart-heart_rate", [series(t.heart_rate || "Heart rate", data.heart_rate, "#0b5cad")],
-      {suggestedMin: 40, suggestedMax: 160});
+      Object.assign(range([data.heart_rate], 40, 160), {ticks: {stepSize: 20}}));
+    var spo2 = range([data.spo2], 80, 100);
     line("chart-spo2", [
       series("SpO2 %", data.spo2, "#1b6e35"),
       level((t.limit || "Center limit") + " " + data.spo2_min + " %", data.spo2_min, "#555")
-    ], {suggestedMin: 80, max: 100});
+    ], {min: spo2.min, max: 100, ticks: {stepSize: 5}});
     line("chart-bp", [
       series(t.systolic || "Systolic", data.systolic, "#8a5300"),
       series(t.diastolic || "Diastolic", data.diastolic, "#c25400"),
       level((t.limit || "Center limit") + " " + data.systolic_min, data.systolic_min, "#555")
-    ], {suggestedMin: 40, suggestedMax: 180});
+    ], Object.assign(range([data.systolic, data.diastolic], 40, 180), {ticks: {stepSize: 20}}));
     line("chart-ice", [series("ICE", data.ice, "#6a1b9a")], {min: 0, max: 10, ticks: {stepSize: 2}});
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", draw); } else { draw(); }

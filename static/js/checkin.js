@@ -36,7 +36,6 @@
       warning.append(warning.dataset[other === "C" ? "tLooksC" : "tLooksF"] + " ");
       const button = document.createElement("button");
       button.type = "button";
-      button.className = "small";
       button.textContent = warning.dataset[other === "C" ? "tSwitchC" : "tSwitchF"];
       button.addEventListener("click", () => choose(other));
       warning.append(button);
@@ -64,7 +63,16 @@
       }
       if (clear) clear.hidden = answered.length === 0;
     }
-    screen.addEventListener("change", update);
+    screen.addEventListener("change", (event) => {
+      // An item answered now: its "not answered yet" from the last send no longer applies.
+      const item = event.target.closest("fieldset.yesno");
+      if (item) {
+        item.classList.remove("has-error");
+        item.removeAttribute("aria-describedby");
+        for (const error of item.querySelectorAll(".error")) error.remove();
+      }
+      update();
+    });
     if (clear) {
       clear.addEventListener("click", () => {
         for (const input of screen.querySelectorAll("input[data-ice-part]")) input.checked = false;

@@ -79,7 +79,7 @@ def test_a_checkin_made_offline_is_kept_on_the_phone_with_the_emergency_signs_an
     context.set_offline(True)
     page.fill("#temperature", "38.6")
     page.check("input[name=temperature_unit][value=C]")
-    page.select_option("#consciousness", "alert")
+    page.check("input[name=consciousness][value=alert]")  # the answers are buttons to tap (radios)
     shot(page, "offline-checkin-form-360")
     page.get_by_role("button", name="Send check-in").scroll_into_view_if_needed()
     first_screen(page, "offline-checkin-form-360-send")

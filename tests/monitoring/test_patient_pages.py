@@ -49,10 +49,11 @@ def test_after_a_fever_with_dizziness_the_detail_page_says_call_911_and_shows_th
     assert guidance, body
     assert guidance.group(1) == "emergency"
     text = guidance.group(2)
-    assert "Emergency" in text
+    assert "Emergency: call 911 now" in text  # the heading is the urgency
     assert "Call 911 or go to the emergency department now" in text
     assert PHONE in text
-    assert f'href="tel:{PHONE}"' in text
+    assert 'href="tel:911"' in text
+    assert 'href="tel:5550100199"' in text
     assert checkin.assessment.urgency_label == "emergency"
 
 
@@ -61,7 +62,7 @@ def test_a_normal_checkin_page_tells_the_patient_nothing_needs_action(patient, f
     response = submit(client, patient, temperature="37.0", temperature_unit="C", consciousness="alert")
     body = page(client, response["Location"])
     assert "nothing in this check-in needs action now" in body
-    assert "911" not in body
+    assert "Call 911" not in body and "tel:911" not in body
     assert PHONE in body
 
 
@@ -123,3 +124,144 @@ def test_staff_view_of_a_patient_shows_the_patients_banner(patient, nurse, froze
     today = timezone.localtime(frozen, patient.tz).date()
     body = page(signed_in(nurse), f"/patients/{patient.uuid}/")
     assert banner_text(window.ends_on, (window.ends_on - today).days) in body
+
+
+# --- What the patient is told: in the reader's language, kept on the home page until staff acknowledge ---------
+
+def guidance_of(body: str):
+    return re.search(r'<section class="guidance ([\w-]+)[^"]*"[^>]*>(.*?)</section>', body, re.S)
+
+
+def spanish(text: str) -> str:
+    from django.utils import translation
+
+    with translation.override("es"):
+        translated = translation.gettext(text)
+    assert translated != text, f"the Spanish catalogue is missing {text!r}"
+    return translated
+
+
+EMERGENCY_HEADLINE = "Call 911 or go to the emergency department now, then call your care team at {phone}."
+
+
+def test_the_instruction_is_shown_in_the_readers_language_not_the_one_it_was_saved_in(patient, frozen):
+    """The patient's saved language is English; she switches the page to Spanish after an emergency check-in."""
+    client = signed_in(patient.user)
+    detail = submit(client, patient, ticked=["dizzy_or_fainting"], temperature="38.3", temperature_unit="C",
+                    consciousness="alert")["Location"]
+    assessment = CheckIn.objects.get().assessment
+    assert assessment.instruction.startswith("Call 911")  # the record of what was said then, in English
+    assert assessment.instruction_messages[0] == [EMERGENCY_HEADLINE, {"phone": PHONE}]
+    client.cookies["django_language"] = "es"  # the footer's language switch
+    expected = spanish(EMERGENCY_HEADLINE).format(phone=PHONE)
+    for url in (detail, f"/patients/{patient.uuid}/"):
+        guidance = guidance_of(page(client, url))
+        assert guidance and guidance.group(1) == "emergency", url
+        assert expected in guidance.group(2), url
+        assert "Call 911 or go to the emergency department" not in guidance.group(2), url
+    # And back: a Spanish-speaking patient's next emergency reads in English to an English reader.
+    patient.preferred_language = "es"
+    patient.save()
+    client.cookies["django_language"] = "en"
+    detail = submit(client, patient, ticked=["short_of_breath"], temperature="38.5", temperature_unit="C",
+                    consciousness="alert")["Location"]
+    assert CheckIn.objects.order_by("-pk").first().assessment.instruction.startswith(expected[:12])  # saved in Spanish
+    assert EMERGENCY_HEADLINE.format(phone=PHONE) in guidance_of(page(client, detail)).group(2)
+
+
+def test_assessments_saved_before_the_message_keys_get_them_from_the_migration(patient, frozen):
+    import importlib
+
+    from django.apps import apps
+
+    from monitoring.models import CheckinAssessment
+
+    submit(signed_in(patient.user), patient, temperature="38.4", temperature_unit="C", consciousness="alert")
+    CheckinAssessment.objects.update(instruction_messages=[])  # as the rows were before the migration
+    migration = importlib.import_module("monitoring.migrations.0004_assessment_instruction_messages")
+    migration.fill_instruction_messages(apps, None)
+    assessment = CheckinAssessment.objects.get()
+    assert [key for key, _params in assessment.instruction_messages] == [
+        "Call your care team now at {phone}. This number is answered 24 hours a day, 7 days a week.",
+        assessment.findings[0]["patient_instruction"],
+    ]
+    assert "\n\n".join(assessment.patient_paragraphs) == assessment.instruction
+
+
+def test_a_row_without_message_keys_is_still_shown_from_its_findings(patient, frozen):
+    """Bulk-loaded rows (bench/datagen.py writes assessments with COPY) fall back to the stored findings."""
+    from monitoring.models import CheckinAssessment
+
+    client = signed_in(patient.user)
+    detail = submit(client, patient, temperature="38.4", temperature_unit="C", consciousness="alert")["Location"]
+    CheckinAssessment.objects.update(instruction_messages=[])
+    client.cookies["django_language"] = "es"
+    assert spanish("Call your care team now at {phone}. This number is answered 24 hours a day, 7 days a week."
+                   ).format(phone=PHONE) in page(client, detail)
+
+
+def test_the_home_page_keeps_what_to_do_at_the_top_until_a_nurse_acknowledges(patient, caregiver, nurse, frozen):
+    """journeys.md: after the 06:40 emergency the home page said "Today's check-in is done" in green."""
+    from monitoring.models import Alert
+    from monitoring.services.alerts import alert_acknowledge
+
+    submit(signed_in(caregiver), patient, ticked=["dizzy_or_fainting"], temperature="38.3", temperature_unit="C",
+           consciousness="alert")
+    for client in (signed_in(patient.user), signed_in(caregiver)):
+        body = page(client, f"/patients/{patient.uuid}/")
+        main = body[body.index('<main id="main"'):]
+        guidance = guidance_of(main)
+        assert guidance and guidance.group(1) == "emergency"
+        assert main.index("<section class=\"guidance") < main.index("No driving until")  # at the very top
+        assert "Emergency: call 911 now" in guidance.group(2)
+        assert 'href="tel:911"' in guidance.group(2) and 'href="tel:5550100199"' in guidance.group(2)
+        assert "Call 911 or go to the emergency department now" in guidance.group(2)
+        assert "Today's check-in is done" not in body
+        assert 'class="status ok"' not in body
+    alert = Alert.objects.get()
+    alert_acknowledge(alert=alert, user=nurse)
+    body = page(signed_in(patient.user), f"/patients/{patient.uuid}/")
+    assert guidance_of(body) is None
+    assert "Today's check-in is done" in body
+
+
+def test_a_corrected_checkin_no_longer_holds_the_home_page(patient, nurse, frozen):
+    from tracker.services import checkin_amend
+
+    submit(signed_in(patient.user), patient, temperature="38.4", temperature_unit="C", consciousness="alert")
+    assert guidance_of(page(signed_in(patient.user), f"/patients/{patient.uuid}/")).group(1) == "urgent"
+    checkin_amend(original=CheckIn.objects.get(), entered_by=nurse, channel="phone",
+                  changes={"temperature_c": "37.0"}, reason="Misread the thermometer")
+    # The correction's own assessment is "none"; the original no longer stands.
+    assert guidance_of(page(signed_in(patient.user), f"/patients/{patient.uuid}/")) is None
+
+
+def test_the_home_page_says_why_the_no_driving_window_grew(team_a):
+    """clinical-rules §3: a neurologic event (here new confusion, §2) extends no driving to at least 8 weeks
+    after it (policy). The patient is told why, in plain words, with the dates."""
+    from tests.monitoring.support import CAR_T_NORMAL, infused, noon_utc, post_checkin
+
+    start = dt.date(2026, 11, 29)
+    p = infused(team_a, "yescarta", start=start)
+    event_day = dt.date(2026, 12, 1)
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(p.user)
+    with time_machine.travel(noon_utc(event_day), tick=False):
+        assert post_checkin(api, **{**CAR_T_NORMAL, "confusion": True}).status_code == 201
+    with time_machine.travel(noon_utc(dt.date(2026, 12, 3)), tick=False):
+        body = page(signed_in(p.user), f"/patients/{p.uuid}/")
+        plain = re.sub(r"\s+", " ", body)
+    assert "No driving until 26 Jan" in plain
+    why = re.search(r'<section class="card driving-why" id="driving-why">(.*?)</section>', plain, re.S)
+    assert why, plain
+    text = why.group(1)
+    assert "Why there is no driving until 26 Jan" in text
+    assert "On 1 Dec a check-in showed a change in thinking, speech, alertness or movement" in text
+    assert "Before that, driving was to wait until 13 Dec." in text
+    assert "no driving for at least 8 weeks after it" in text
+
+
+def test_no_explanation_when_the_window_was_not_extended(patient, frozen):
+    assert "driving-why" not in page(signed_in(patient.user), f"/patients/{patient.uuid}/")

@@ -235,7 +235,7 @@ def test_inbox_lists_open_alerts_of_the_nurses_teams_emergencies_first(inbox, nu
 def test_inbox_card_explains_why_it_fired_and_who_was_told(inbox, nurse):
     html = page(signed_in(nurse), INBOX)
     urgent = card_of(html, inbox["urgent"])
-    assert "urgent Possible CRS: fever" in urgent
+    assert "urgent New Possible CRS: fever" in urgent  # not opened by her yet; no rule it knows: its title
     assert "Pat Adams" in urgent
     assert "Temperature 38.4 °C is a fever (>= 38.0 °C)." in urgent
     assert "rules test.rule" in urgent and "clinical-rules §1" in urgent
@@ -378,9 +378,10 @@ def test_timeline_lists_checkins_corrections_alert_events_and_notifications_newe
     assert kinds.count("notification") == 2
     texts = dict(enumerate(text for _, text in entries))
     joined = " | ".join(texts.values())
-    title = history["alert"].title
-    assert f"Alert {title}: Acknowledged by Nina Park — Calling the patient" in joined
-    assert f"Alert {title}: Opened" in joined
+    title = "Fever ≥ 38 °C after CAR T — signs of at least grade 1 CRS"  # clinical-rules §1, in plain words
+    assert f"{title}: Acknowledged by Nina Park — Calling the patient" in joined
+    assert f"{title}: Opened by the rules" in joined
+    assert "crs.fever" not in joined and "→" not in joined
     assert "Notified Nina Park by SMS: sent" in joined
     assert "Notified Nina Park by Email: failed" in joined
     correction = next(text for kind, text in entries if kind == "amendment")
@@ -424,7 +425,7 @@ def test_patient_page_shows_windows_and_the_therapy_label_facts(history, patient
     assert "Stay near the treating center: until 24 Feb 2025 (12 days left)" in text
     assert "Yescarta (axicabtagene ciloleucel, CD19) from 10 Feb 2025" in text
     assert text_of(therapy.label_facts) in text
-    assert f"urgent {history['alert'].title} (Acknowledged)" in text
+    assert "urgent Fever ≥ 38 °C after CAR T — signs of at least grade 1 CRS (Acknowledged, Nina Park)" in text
 
 
 def test_patient_page_shows_a_cleared_window_with_who_and_why(patient, nurse, physician):

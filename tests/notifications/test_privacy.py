@@ -175,6 +175,24 @@ def test_window_end_messages_carry_a_link_but_no_phi(world, run, outbound):
     assert_link(messages, f"/patients/{world.uuid}/")
 
 
+def test_invitation_and_password_reset_messages_carry_a_link_but_no_phi(world, caregiver, run, outbound):
+    from tracker.invitations import invitation_issue
+    from tracker.signals import password_reset_requested
+
+    def issue():
+        invitation_issue(user=world.user, patient=world)  # by SMS (she has a phone)
+        invitation_issue(user=caregiver, patient=world)  # by email (he has none)
+        password_reset_requested.send(sender=type(world.user), user=world.user)
+
+    run(timezone.now(), issue)
+    messages = outbound.messages()
+    assert sorted(c for c, _ in messages) == ["email body", "email body", "email subject", "email subject", "sms"]
+    assert_no_phi(messages, world)
+    for channel, text in messages:
+        if channel != "email subject":
+            assert f"{django_settings.SITE_URL}/accounts/" in text, (channel, text)
+
+
 def test_every_kind_was_covered_above():
     assert {k.value for k in NotificationKind} == {
-        "alert", "escalation", "reminder", "missed_checkin", "digest", "window_end"}
+        "alert", "escalation", "reminder", "missed_checkin", "digest", "window_end", "invitation", "password_reset"}

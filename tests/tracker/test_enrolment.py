@@ -12,6 +12,7 @@ import time_machine
 from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from monitoring.models import Window
@@ -88,7 +89,7 @@ def test_a_coordinator_chooses_among_their_own_teams_by_name(as_coordinator, tea
     assert f'value="{team_a.uuid}"' in html and "Cellular Therapy" in html and "Riverside Cancer Center" in html
     assert str(team_b.uuid) not in html and str(elsewhere.uuid) not in html
     assert "Yescarta (axicabtagene ciloleucel)" in html and "Keytruda (pembrolizumab)" in html
-    assert "The center&#x27;s time zone (America/New_York)" in html  # the default, then common zones first
+    assert "America/New_York (the center&#x27;s time zone)" in html  # the default, then common zones first
     assert html.index("America/Chicago") < html.index("Europe/Madrid")
 
 
@@ -158,7 +159,7 @@ def test_an_mrn_already_enrolled_at_the_center_is_refused_clearly(as_coordinator
     patient.save()
     response = as_coordinator.post(ENROL, enrol_data(team_a, mrn="rcc-200100"))
     assert response.status_code == 400
-    assert ("MRN: A patient with MRN rcc-200100 is already enrolled at Riverside Cancer Center."
+    assert ("MRN (medical record number): A patient with MRN rcc-200100 is already enrolled at Riverside Cancer Center."
             in response.content.decode())
     assert Patient.objects.count() == 1
 
@@ -288,7 +289,7 @@ def test_an_mrn_taken_at_the_same_moment_is_reported_on_the_field(as_coordinator
     monkeypatch.setattr(tracker.enrolment, "mrn_taken", racing)
     response = as_coordinator.post(ENROL, enrol_data(team_a))
     assert response.status_code == 400
-    assert "MRN: A patient with MRN RCC-200100 is already enrolled" in response.content.decode()
+    assert "MRN (medical record number): A patient with MRN RCC-200100 is already enrolled" in response.content.decode()
     assert Patient.objects.count() == 1 and not Invitation.objects.exists()
 
 
@@ -340,6 +341,8 @@ def test_the_link_sets_a_password_once_signs_in_and_lands_on_the_patients_page(e
     assert patient.user.check_password(NEW_PASSWORD)
     assert Invitation.objects.get(user=patient.user).accepted_at is not None
     assert AuditEvent.objects.filter(action="invitation_accepted", patient=patient).exists()
+    token = link.rstrip("/").rsplit("/", 1)[-1]
+    assert not AuditEvent.objects.filter(path__contains=token).exists()  # the token is in no audit row
     again = Client().get(link)  # single use
     assert again.status_code == 200
     assert "Ask your care team for a new invitation." in again.content.decode()
@@ -469,3 +472,17 @@ def test_usernames_are_made_from_the_name_and_never_collide(as_coordinator, team
     UserFactory(username="ana.ruiz")
     as_coordinator.post(ENROL, enrol_data(team_a, first_name="Ána"))
     assert Patient.objects.get(mrn="RCC-200100").user.username == "ana.ruiz2"
+
+
+def test_the_list_reads_a_fixed_number_of_queries_however_many_enrolments(as_coordinator, team_a):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert as_coordinator.get(ENROLMENTS).status_code == 200
+        return len(captured)
+
+    as_coordinator.post(ENROL, enrol_data(team_a, mrn="RCC-1", caregivers=[CARLOS]))
+    few = queries()
+    for n in range(2, 6):
+        as_coordinator.post(ENROL, enrol_data(team_a, mrn=f"RCC-{n}", caregivers=[{**CARLOS, "email": f"c{n}@x.test"}]))
+    assert Patient.objects.count() == 5
+    assert queries() == few

@@ -150,7 +150,9 @@ def test_a_2am_fever_checkin_counts_for_that_local_day(as_user, team_a, time_zon
     with time_machine.travel(moment + dt.timedelta(hours=1), tick=False):
         page = client.get(f"/patients/{patient.uuid}/")
     assert page.context["today"] == dt.date(2026, 3, 10)
-    assert "Today's check-in is done" in page.content.decode()
+    assert page.context["logged_today"] is True
+    # Until the care team acknowledges the fever's alert, the page leads with what to do, not "done" in green.
+    assert "Your check-in was sent and your care team has been told." in page.content.decode()
 
 
 def test_home_page_today_is_the_patients_today(as_user, team_a, settings):

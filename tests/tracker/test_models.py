@@ -204,7 +204,7 @@ def test_therapies_api_lists_the_catalogue(as_user, nurse):
 DEMO_LOGINS = {
     "nurse.cell": Role.NURSE, "nurse.thor": Role.NURSE, "charge.cell": Role.CHARGE_NURSE,
     "dr.cell": Role.PHYSICIAN, "admin": Role.ADMIN, "maria": Role.PATIENT, "robert": Role.PATIENT,
-    "david": Role.CAREGIVER,
+    "david": Role.CAREGIVER, "coord.cell": Role.COORDINATOR,
 }
 
 

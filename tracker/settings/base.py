@@ -191,6 +191,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CourseStatusEnum": "tracker.models.therapies.CourseStatus",
         "AlertStatusEnum": "monitoring.models.alerts.AlertStatus",
+        "CallWithEnum": "monitoring.models.alerts.CallWith",
+        "CallOutcomeEnum": "monitoring.models.alerts.CallOutcome",
     },
 }
 
@@ -207,7 +209,6 @@ if REDIS_URL:
         "socket_timeout": env.float("BROKER_SOCKET_TIMEOUT", default=2.0),
         "socket_connect_timeout": env.float("BROKER_CONNECT_TIMEOUT", default=1.0),
         "health_check_interval": 10,
-        "retry_on_timeout": True,
     }
 else:
     CELERY_BROKER_URL = "filesystem://"
@@ -231,8 +232,10 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # a worker waits out a broker outag
 # Keep a worker's database connection across tasks (Celery's Django fix-up closes it after each by default);
 # tracker/celery.py checks it before each task, so a kept connection that died is replaced, not used.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
-# Publishing from a web request: one quick retry, then the outbox sweep takes over (notifications/broker.py).
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.1, "interval_step": 0.2, "interval_max": 0.2}
+# Publishing is tried once: a broker that is down or hung costs one socket timeout, then the database-side
+# scans take over (notifications/services/enqueue.py).
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("BROKER_CONNECT_TIMEOUT", default=1.0)  # per connection attempt
 
 # Notifications. Links in messages point here; messages carry no names or diagnoses.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")

@@ -11,3 +11,9 @@ EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 # The embedded defaults keep their files under var/ (git-ignored).
 for folder in (SQLITE_PATH.parent, *(CELERY_FILESYSTEM_DIR / name for name in ("queue", "processed", "control"))):  # noqa: F405
     folder.mkdir(parents=True, exist_ok=True)
+
+# The quick start is also the demo: a 404 or an error shows the product's own page (tracker/error_pages.py),
+# not Django's debug pages, while DEBUG keeps the rest of what it gives a developer. DJANGO_DEBUG_ERROR_PAGES=on
+# brings the debug pages (URL list, traceback) back.
+DEBUG_ERROR_PAGES = env.bool("DJANGO_DEBUG_ERROR_PAGES", default=False)
+MIDDLEWARE = [*MIDDLEWARE, "tracker.error_pages.ProductErrorPagesMiddleware"]  # noqa: F405

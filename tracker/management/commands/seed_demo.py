@@ -30,6 +30,7 @@ STAFF = [
     ("nurse.thor", "Tomas", "Reyes", Role.NURSE, "Thoracic Oncology"),
     ("charge.cell", "Carla", "Mendes", Role.CHARGE_NURSE, "Cellular Therapy"),
     ("dr.cell", "Peter", "Okafor", Role.PHYSICIAN, "Cellular Therapy"),
+    ("coord.cell", "Cora", "Ndiaye", Role.COORDINATOR, "Cellular Therapy"),
 ]
 
 
@@ -69,7 +70,7 @@ class Command(BaseCommand):
         )
         self._course(robert, "pembrolizumab", today - dt.timedelta(weeks=11), teams["Thoracic Oncology"],
                      last_dose=today - dt.timedelta(days=6))
-        david = self._user("david", "David", "Lopez", Role.CAREGIVER)
+        david = self._user("david", "David", "Lopez", Role.CAREGIVER, phone="(555) 010-0143")  # tap-to-call on staff pages
         CaregiverLink.objects.get_or_create(patient=maria, user=david, defaults={"relationship": "husband"})
 
         if not maria.checkins.exists():

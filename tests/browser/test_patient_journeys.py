@@ -1,0 +1,221 @@
+"""What the patient and the caregiver see, in Chromium at 360 px (and 1366 px for the screenshots): a
+Spanish-speaking patient's emergency in Spanish from the form to the home page, which keeps what to do until a
+nurse acknowledges, in whichever language the page is switched to; a caregiver's check-in with the yes/no word
+and memory screen, addressed as the caregiver, with the patient named and the score worked out by the server.
+Screenshots go to screenshots/ (git-ignored)."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.utils import timezone, translation
+from playwright.sync_api import expect
+
+from tests.factories import CaregiverLinkFactory, CareTeamFactory, CourseFactory, PatientFactory, UserFactory
+from tracker.catalogue import sync_catalogue
+from tracker.models import CheckIn, Role, Therapy
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+PASSWORD = "correct-horse-battery"
+PHONE = "(555) 010-0199"
+PHONE_HREF = "tel:5550100199"
+
+
+def es(text: str) -> str:
+    with translation.override("es"):
+        translated = translation.gettext(text)
+    assert translated != text or text in ("No",), f"the Spanish catalogue is missing {text!r}"
+    return translated
+
+
+@pytest.fixture
+def people(db):
+    sync_catalogue(Therapy)  # transactional tests start from empty tables
+    team = CareTeamFactory(name="Cellular Therapy")
+    nurse = UserFactory(username="nora", role=Role.NURSE, teams=[team], first_name="Nora", last_name="Quinn")
+    lucia = PatientFactory(care_team=team, first_name="Lucía", last_name="Torres", preferred_language="es",
+                           user=UserFactory(username="lucia", role=Role.PATIENT, preferred_language="es"))
+    CourseFactory(patient=lucia, start_date=timezone.localdate() - dt.timedelta(days=2))
+    maria = PatientFactory(care_team=team, first_name="Maria", last_name="Lopez",
+                           user=UserFactory(username="maria", role=Role.PATIENT))
+    CourseFactory(patient=maria, start_date=timezone.localdate() - dt.timedelta(days=2))
+    david = UserFactory(username="david", role=Role.CAREGIVER, first_name="David", last_name="Lopez")
+    CaregiverLinkFactory(patient=maria, user=david, relationship="husband")
+    return {"nurse": nurse, "lucia": lucia, "maria": maria, "david": david}
+
+
+def sign_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+
+
+def switch_language(page, code: str) -> None:
+    page.select_option("#language", code)
+    with page.expect_navigation():
+        page.click("footer button[type=submit]")
+
+
+def above_the_fold(page, locator) -> bool:
+    box = locator.bounding_box()
+    return box is not None and box["y"] + box["height"] <= page.viewport_size["height"]
+
+
+def test_spanish_patient_emergency_in_spanish_until_a_nurse_acknowledges(live_server, people, new_page, shot):
+    from monitoring.models import Alert
+    from monitoring.services.alerts import alert_acknowledge
+
+    lucia = people["lucia"]
+    page = new_page(360, 800)
+    sign_in(page, live_server.url, "lucia")
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    page.get_by_role("link", name=es("Check in now")).click()
+    expect(page.locator("h1")).to_have_text(es("How are you right now?"))
+    expect(page.locator(".progress").first).to_have_text(re.compile(r"^Parte 1 de \d+$"))
+    # Her thermometer reads °C, the Spanish pages write 38,6: both are what she sees first.
+    expect(page.locator("input[name=temperature_unit][value=C]")).to_be_checked()
+    page.fill("#temperature", "38,6")
+    page.check("input[name=yes][value=dizzy_or_fainting]")
+    page.check("input[name=consciousness][value=alert]")
+    shot(page, "es-emergency-form-360")
+    page.get_by_role("button", name=es("Send check-in")).click()
+
+    # The result leads with the urgency, 911 to tap first, in Spanish.
+    expect(page).to_have_url(re.compile(rf"/patients/{lucia.uuid}/checkins/[0-9a-f-]+/$"))
+    guidance = page.locator("section.guidance")
+    expect(guidance).to_have_attribute("data-urgency", "emergency")
+    heading = page.locator("h1")
+    expect(heading).to_contain_text("Llame al 911")
+    call_911 = guidance.locator('a[href="tel:911"]')
+    expect(call_911).to_be_visible()
+    assert above_the_fold(page, heading) and above_the_fold(page, call_911)
+    expect(guidance.locator(f'a[href="{PHONE_HREF}"]')).to_contain_text(PHONE)
+    expect(guidance).to_contain_text(es(
+        "Call 911 or go to the emergency department now, then call your care team at {phone}.").format(phone=PHONE))
+    recorded = page.locator("section.recorded")
+    expect(recorded).to_contain_text("38,6 °C")
+    expect(recorded).to_contain_text(es("(led to this advice)"))
+    expect(page.locator("body")).not_to_contain_text("No warning signs were ticked")
+    shot(page, "es-emergency-result-360")
+    result_url = page.url
+
+    # Her page keeps what to do at the top until a nurse has seen it.
+    page.goto(f"{live_server.url}/patients/{lucia.uuid}/")
+    guidance = page.locator("section.guidance")
+    expect(guidance).to_have_attribute("data-urgency", "emergency")
+    expect(page.locator("h1")).to_contain_text("Llame al 911")
+    assert above_the_fold(page, guidance.locator('a[href="tel:911"]'))
+    expect(guidance.locator(f'a[href="{PHONE_HREF}"]')).to_be_visible()
+    expect(page.locator("body")).not_to_contain_text(es("Today's check-in is done. You can check in again any "
+                                                        "time something changes."))
+    expect(page.locator("p.status.ok")).to_have_count(0)
+    shot(page, "es-home-open-instruction-360")
+
+    # Switched to English, the same instruction reads in English, here and on the result page.
+    switch_language(page, "en")
+    expect(page.locator("section.guidance h1")).to_have_text("Emergency: call 911 now")
+    expect(page.locator("section.guidance")).to_contain_text(
+        f"Call 911 or go to the emergency department now, then call your care team at {PHONE}.")
+    page.goto(result_url)
+    expect(page.locator("section.guidance")).to_contain_text("Call 911 or go to the emergency department now")
+    expect(page.locator("section.recorded")).to_contain_text("38.6 °C (101.5 °F)")
+    switch_language(page, "es")
+
+    wide = new_page(1366, 900)
+    sign_in(wide, live_server.url, "lucia")
+    shot(wide, "es-home-open-instruction-1366")
+    wide.goto(result_url)
+    shot(wide, "es-emergency-result-1366")
+
+    # The nurse acknowledges: the page goes back to her usual one.
+    alert_acknowledge(alert=Alert.objects.get(patient=lucia, urgency=4), user=people["nurse"])
+    page.goto(f"{live_server.url}/patients/{lucia.uuid}/")
+    expect(page.locator("section.guidance")).to_have_count(0)
+    expect(page.locator("h1")).to_have_text("Hola, Lucía")
+    expect(page.locator("p.status.ok")).to_be_visible()
+
+
+def test_caregiver_checks_in_with_the_yes_no_word_and_memory_screen(live_server, people, new_page, shot):
+    maria = people["maria"]
+    page = new_page(360, 800)
+    sign_in(page, live_server.url, "david")
+    expect(page.locator("h1")).to_have_text("Checking in for Maria")
+    page.get_by_role("link", name="Check in now").click()
+    expect(page.locator("h1")).to_have_text("How is Maria right now?")
+    expect(page.locator("p.lead").first).to_have_text("Checking in for Maria Lopez")
+    expect(page.get_by_text("Is Maria using oxygen at home?")).to_be_visible()
+
+    # US center, English: °F comes first. 37.6 is a °C reading: the page offers the switch before sending.
+    expect(page.locator("input[name=temperature_unit][value=F]")).to_be_checked()
+    page.fill("#temperature", "37.6")
+    warning = page.locator("[data-unit-warning]")
+    expect(warning).to_contain_text("That looks like °C, not °F.")
+    warning.get_by_role("button", name="Switch to °C").click()
+    expect(page.locator("input[name=temperature_unit][value=C]")).to_be_checked()
+    expect(warning).to_be_hidden()
+    page.get_by_label("Awake and alert as usual").check()
+
+    # Two items answered, then sent: the errors are listed at the top, with focus there, naming the items left.
+    screen = page.locator("#f-ice")
+    screen.locator("#f-ice_year").get_by_label("Yes").check()
+    screen.locator("#f-ice_month").get_by_label("Yes").check()
+    expect(screen.locator("[data-ice-total]")).to_contain_text("Score so far: 2 of 10 (2 of 10 questions answered)")
+    page.get_by_role("button", name="Send check-in").click()
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Word and memory screen: 8 questions have no answer yet.")
+    expect(screen.locator("#f-ice_city .error")).to_have_text(
+        "Says what city they are in: tap Yes or No, or leave the whole screen empty.")
+    assert not CheckIn.objects.exists()
+    shot(page, "caregiver-error-summary-360")
+
+    # Keyboard: from the summary to the item it names.
+    summary.get_by_role("link").first.focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"#f-ice_city$"))
+    expect(screen.locator("#f-ice_year").get_by_label("Yes")).to_be_checked()  # kept
+    expect(page.locator("input[name=temperature_unit][value=C]")).to_be_checked()
+    for field in ("ice_city", "ice_hospital", "ice_object_1", "ice_object_2", "ice_follows_request",
+                  "ice_writes_sentence"):
+        screen.locator(f"#f-{field}").get_by_label("Yes").check()
+    screen.locator("#f-ice_object_3").get_by_label("No").check()
+    # The last one by keyboard: Tab to "Yes", arrow to "No" (a radio group).
+    screen.locator("#f-ice_counts_back").get_by_label("Yes").focus()
+    page.keyboard.press("ArrowRight")
+    expect(screen.locator("#f-ice_counts_back").get_by_label("No")).to_be_checked()
+    expect(screen.locator("[data-ice-total]")).to_contain_text("Score so far: 8 of 10 (10 of 10 questions answered)")
+    shot(page, "caregiver-ice-360")
+    wide = new_page(1366, 900)
+    sign_in(wide, live_server.url, "david")
+    wide.goto(f"{live_server.url}/patients/{maria.uuid}/checkin/")
+    shot(wide, "caregiver-form-1366")
+
+    page.get_by_role("button", name="Send check-in").click()
+    # ICE 8 is below her baseline of 10: urgent (clinical-rules §2).
+    guidance = page.locator("section.guidance")
+    expect(guidance).to_have_attribute("data-urgency", "urgent")
+    expect(page.locator("h1")).to_have_text("Call your care team now")
+    expect(guidance.locator(f'a[href="{PHONE_HREF}"]')).to_be_visible()
+    expect(page.locator("section.recorded")).to_contain_text("8 of 10")
+    expect(page.get_by_role("link", name="Back to Maria's page")).to_be_visible()
+    shot(page, "caregiver-result-360")
+    stored = CheckIn.objects.get()
+    assert (stored.entered_by, stored.entered_role) == (people["david"], "caregiver")
+    assert (stored.ice_orientation, stored.ice_naming, stored.ice_command, stored.ice_writing, stored.ice_counting,
+            stored.ice_score) == (4, 2, 1, 1, 0, 8)
+    assert stored.temperature_c is not None and str(stored.temperature_c) == "37.6"
+
+    # Her page keeps what to do until a nurse has seen it, and says why driving now waits until 26 Jan.
+    page.goto(f"{live_server.url}/patients/{maria.uuid}/")
+    expect(page.locator("section.guidance")).to_have_attribute("data-urgency", "urgent")
+    expect(page.locator("h2.greeting")).to_have_text("Checking in for Maria")
+    why = page.locator("#driving-why")
+    expect(why).to_contain_text("a change in thinking, speech, alertness or movement")
+    expect(why).to_contain_text("no driving for at least 8 weeks after it")
+    shot(page, "caregiver-home-360")
+    # The short check-in, by the caregiver.
+    page.get_by_role("link", name="Maria feels the same as usual").click()
+    expect(page.locator("input[name=temperature_unit][value=C]")).to_be_checked()  # remembered from his switch
+    shot(page, "caregiver-same-as-usual-360")
