@@ -89,7 +89,8 @@ def patient_home(request: HttpRequest, patient_id) -> HttpResponse:
     # the top until then), why the no-driving window is longer than the label's.
     for _receiver, extra in patient_home_shown.send(sender=Patient, patient=patient):
         context.update(extra or {})
-    return render(request, "tracker/patient_home.html", context)
+    with timezone.override(patient.tz):  # times on the patient's own clock
+        return render(request, "tracker/patient_home.html", context)
 
 
 @login_required

@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import pathlib
 import re
+import time
 from decimal import Decimal
 
 import pytest
@@ -193,7 +194,8 @@ def signed_in_context(browser, base: str, username: str | None, **options):
     """A browser context with the person's session (signed in through Django, not through the form)."""
     from tracker.models import User
 
-    context = browser.new_context(**options)
+    # No service worker: it warms the offline copies in the background, requests that could outlive the test.
+    context = browser.new_context(service_workers="block", **options)
     if username:
         client = Client()
         client.force_login(User.objects.get(username=username))
@@ -204,6 +206,8 @@ def signed_in_context(browser, base: str, username: str | None, **options):
 def axe(page) -> dict:
     """axe-core's results on the page as it is now (WCAG 2.0-2.2 A and AA, and best practices): the
     violations in full, the ids of the rules passed and of those it could not decide (to review by eye)."""
+    if not AXE_SOURCE.exists():
+        pytest.fail(f"{AXE_SOURCE} is missing: `make install` installs axe-core from package-lock.json (npm ci).")
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(AXE_SOURCE.read_text(encoding="utf-8"))  # DevTools evaluation: outside the page's CSP
     options = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
@@ -219,6 +223,12 @@ def summary(violations: list[dict]) -> str:
         lines.append(f"{v['impact']} {v['id']}: {v['help']} ({len(v['nodes'])}): {'; '.join(targets)}")
         lines.extend(f"    {node['failureSummary'].splitlines()[-1].strip()}" for node in v["nodes"][:2])
     return "\n".join(lines)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_findings():
+    """screenshots/a11y-violations.jsonl holds this run's findings only."""
+    (SCREENSHOTS / "a11y-violations.jsonl").unlink(missing_ok=True)
 
 
 def record(name: str, width: int, results: dict) -> None:
@@ -271,7 +281,10 @@ def contexts(browser, live_server):
 
     yield make
     for context in opened:
+        for page in context.pages:
+            page.goto("about:blank")  # stops the page's own requests (htmx polls) before the database is emptied
         context.close()
+    time.sleep(0.3)  # a request the server thread was still answering finishes before the flush
 
 
 SIDEWAYS = """() => {
@@ -369,3 +382,20 @@ def test_a_patient_checks_in_with_the_keyboard_alone(live_server, contexts, clin
     expect(page).to_have_url(re.compile(rf"/patients/{clinic['maria']}/checkins/[0-9a-f-]+/$"))
     expect(page.locator("section.guidance")).to_have_attribute("data-urgency", "emergency")
     expect(page.locator("h1")).to_contain_text("call 911")
+
+
+def test_the_axe_harness_reports_what_it_should(live_server, contexts):
+    """A page with no violation must mean axe looked: the same check finds a field without a label and text
+    too faint to read, added to the sign-in page (through the DOM, which the page's policy allows)."""
+    page = contexts(None, viewport={"width": 1366, "height": 900})
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.evaluate("""() => {
+        const form = document.querySelector('main form');
+        form.append(document.createElement('input'));
+        const faint = document.createElement('p');
+        faint.textContent = 'Faint words';
+        faint.style.color = '#c8c8c8';
+        form.append(faint);
+    }""")
+    found = {v["id"]: v["impact"] for v in axe(page)["violations"]}
+    assert found.get("label") == "critical" and found.get("color-contrast") == "serious", found

@@ -105,18 +105,22 @@ def test_banner_goes_away_when_the_window_ends(patient):
         assert "No driving until" not in page(signed_in(patient.user), f"/patients/{patient.uuid}/")
 
 
-def test_staff_see_findings_with_rule_ids_and_the_patient_does_not(patient, nurse, frozen):
+def test_staff_see_findings_with_rule_ids_behind_why_and_the_patient_does_not(patient, nurse, frozen):
     client = signed_in(patient.user)
     detail = submit(client, patient, ticked=["dizzy_or_fainting"], temperature="38.3", temperature_unit="C",
                     consciousness="alert")["Location"]
     staff_body = page(signed_in(nurse), detail)
-    assert "Findings" in staff_body
-    assert "crs.fever_with_dizziness" in staff_body
-    assert "clinical-rules §1 ASTCT CRS" in staff_body
+    assert "What the rules found" in staff_body
+    why = staff_body[staff_body.index('<details class="why">'):]
+    assert "crs.fever_with_dizziness" in why  # rule ids and sources sit behind the "Why" disclosure
+    assert "crs.fever_with_dizziness" not in staff_body[:staff_body.index('<details class="why">')]
+    assert "clinical-rules §1 ASTCT CRS" in why
     patient_body = page(client, detail)
     assert "crs.fever" not in patient_body
     assert "clinical-rules" not in patient_body
-    assert "<h2>Findings</h2>" not in patient_body
+    assert "What the rules found" not in patient_body
+    # The time is on a labelled clock (New York here), never bare UTC.
+    assert re.search(r"\d\d:\d\d E[SD]T</dd>", staff_body) and re.search(r"\d\d:\d\d E[SD]T</dd>", patient_body)
 
 
 def test_staff_view_of_a_patient_shows_the_patients_banner(patient, nurse, frozen):

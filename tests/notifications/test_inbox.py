@@ -34,7 +34,7 @@ def note(recipient, kind="alert", *, channel="inapp", status="sent", read=False,
 
 
 def badge(html: str) -> str | None:
-    match = re.search(r'class="inbox-link">[^<]*(?:<span class="badge"[^>]*>(\d+)</span>)?', html)
+    match = re.search(r'class="inbox-link"[^>]*>[^<]*(?:<span class="badge"[^>]*>(\d+)</span>)?', html)
     assert match, "no inbox link in the header"
     return match.group(1)
 
