@@ -12,13 +12,13 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from tests.browser.support import sign_in
 from tests.factories import CareTeamFactory, UserFactory
 from tests.notifications.notif_support import eager_tasks, outside_calls  # noqa: F401 (fixtures)
 from tracker.catalogue import sync_catalogue
 from tracker.models import CaregiverLink, Patient, Role, Therapy, TreatmentCourse
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-PASSWORD = "correct-horse-battery"
 LINK = re.compile(r"https?://[^/\s]+(/accounts/(?:invitation|password/reset)/\S+?/)(?:\s|$)")
 NEW_PASSWORD = "paper boats on the river"
 
@@ -34,12 +34,6 @@ def clinic(db, settings, eager_tasks, outside_calls, mailoutbox):
     return {"team": team, "coordinator": coordinator, "sms": outside_calls, "mail": mailoutbox}
 
 
-def sign_in(page, base: str, username: str, password: str = PASSWORD) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
 
 
 def link_in(text: str) -> str:

@@ -10,12 +10,12 @@ import pytest
 from django.utils import timezone, translation
 from playwright.sync_api import expect
 
+from tests.browser.support import sign_in
 from tests.factories import CareTeamFactory, CourseFactory, PatientFactory, UserFactory
 from tracker.catalogue import sync_catalogue
 from tracker.models import Role, Therapy
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture
@@ -36,12 +36,6 @@ def people(db, settings):
     return {"nurse": nurse, "other_nurse": other_nurse, "maria": maria, "rosa": rosa, "quiet": quiet}
 
 
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
 
 
 def test_fever_with_dizziness_reaches_the_open_dashboard_and_is_acknowledged_and_resolved(

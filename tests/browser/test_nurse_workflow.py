@@ -1,4 +1,4 @@
-"""The nurse's pages in a real browser (issue 12), as the night nurse of shared/journeys.md uses them: a new fever
+"""The nurse's pages in a real browser, as the night nurse of shared/journeys.md uses them: a new fever
 alert on a patient who already has an open alert is its own line on the row, marked new until she opens it; the
 alert page has the patient's and the caregiver's numbers to tap; she logs her call ("called patient, advised
 ED"), acknowledges, and the call is in the alert's history. Times are the center's (New York) with the zone;
@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from monitoring.models import Alert, AlertEvent
 from monitoring.services.alerts import alert_mark_seen
 from notifications.models import Notification
+from tests.browser.support import sign_in
 from tests.factories import CaregiverLinkFactory, CareTeamFactory, CourseFactory, PatientFactory, UserFactory
 from tracker.catalogue import sync_catalogue
 from tracker.models import Role, Therapy
@@ -25,16 +26,9 @@ from tracker.selectors import patient_audiences
 from tracker.services import checkin_submit
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-PASSWORD = "correct-horse-battery"
 DESKTOP, PHONE = (1366, 900), (360, 800)
 
 
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
 
 
 def check_in(patient, at, **answers):

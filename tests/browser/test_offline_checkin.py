@@ -17,12 +17,12 @@ from playwright.sync_api import expect
 
 from monitoring.models import Alert, CheckinAssessment
 from tests.browser.conftest import SCREENSHOTS
+from tests.browser.support import PASSWORD, sign_in
 from tests.factories import CareTeamFactory, CourseFactory, PatientFactory, UserFactory
 from tracker.catalogue import sync_catalogue
 from tracker.models import CheckIn, Role, Therapy
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-PASSWORD = "correct-horse-battery"
 PHONE = "(555) 010-0199"
 
 
@@ -37,12 +37,6 @@ def maria(db):
     return maria
 
 
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
 
 
 def first_screen(page, name: str) -> None:

@@ -11,12 +11,12 @@ import pytest
 from django.utils import timezone, translation
 from playwright.sync_api import expect
 
+from tests.browser.support import sign_in
 from tests.factories import CaregiverLinkFactory, CareTeamFactory, CourseFactory, PatientFactory, UserFactory
 from tracker.catalogue import sync_catalogue
 from tracker.models import CheckIn, Role, Therapy
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-PASSWORD = "correct-horse-battery"
 PHONE = "(555) 010-0199"
 PHONE_HREF = "tel:5550100199"
 
@@ -44,12 +44,6 @@ def people(db):
     return {"nurse": nurse, "lucia": lucia, "maria": maria, "david": david}
 
 
-def sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
 
 
 def switch_language(page, code: str) -> None:

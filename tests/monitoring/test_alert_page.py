@@ -1,4 +1,4 @@
-"""The alert page (/staff/alerts/<uuid>/) and the patient page as a nurse reads them (issue 12): plain words with
+"""The alert page (/staff/alerts/<uuid>/) and the patient page as a nurse reads them: plain words with
 the rule ids behind "Why", every time on the center's clock with its zone, tap-to-call numbers of the patient
 and caregivers, a call log that becomes part of the alert's history (page and API), and the staff member's own
 language. Through the full stack with the test client."""

@@ -199,7 +199,7 @@ def test_dashboard_page_runs_the_same_queries_for_5_and_for_200_patients(nurse, 
     assert len(rows(large_html)) == 200
     assert small == large
     # session, user; rank, policies, rows, unresolved alerts (with "new" for this nurse); counts, teams, therapies;
-    # the inbox badge's unread count in the header (+1, issue 12); audit; session save. The center's time zone
+    # the inbox badge's unread count in the header (+1); audit; session save. The center's time zone
     # is kept in the session after the first page (monitoring.staff.request_zone), so it costs no query here.
     assert small <= 14, small
 
@@ -537,7 +537,7 @@ def alerts_in_row(html: str, patient) -> list[tuple[str, bool]]:
 
 
 def test_every_open_alert_of_a_patient_is_listed_newest_first_each_marked_new_until_opened(polled, nurse):
-    """Issue 12: a new alert on a patient who already has an older open one is listed (not folded into "+1
+    """A new alert on a patient who already has an older open one is listed (not folded into "+1
     more"), marked new, and its row outlined, until this nurse opens it."""
     old = polled["old"]
     urgent, routine = Alert.objects.filter(patient=old).order_by("opened_at")

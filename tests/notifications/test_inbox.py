@@ -1,4 +1,4 @@
-"""The in-app inbox (/inbox/, issue 12): in-app notifications were marked sent and nobody could read them. Each
+"""The in-app inbox (/inbox/): in-app notifications were marked sent and nobody could read them. Each
 signed-in person (staff, patient, caregiver) reads their own, in their language and on their clock; the header
 shows how many are unread; opening one or marking it read sets `read_at`. Through the full stack."""
 

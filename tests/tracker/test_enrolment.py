@@ -1,4 +1,4 @@
-"""Enrolling a patient without the admin (issue 12): one form for a coordinator, one transaction, and an
+"""Enrolling a patient without the admin: one form for a coordinator, one transaction, and an
 invitation for each person whose link is made when the message is sent, works once and expires."""
 
 # ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)

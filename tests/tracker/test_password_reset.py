@@ -1,4 +1,4 @@
-""""Forgot your password?" for everyone (issue 12): Django's reset, the same answer whether or not an account
+""""Forgot your password?" for everyone: Django's reset, the same answer whether or not an account
 uses the address, limits per client address and per address asked for (failing open), the email through
 Django's email backend in the person's language, single use, and staff still give their second factor."""
 
