@@ -21,13 +21,14 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tracker.audit import audit
+from tracker.language import reader_language
 from tracker.models import EnrolmentCode, User
 from tracker.models.tokens import EnrolmentChannel
 from tracker.security import LoginRateThrottle, confirmed_totp_device
@@ -68,14 +69,14 @@ def _masked(address: str) -> str:
 def _email_code(user: User) -> str:
     """Email a code to the address on file; '' on success, else why not."""
     if not settings.TWO_FACTOR_ENROL_BY_EMAIL:
-        return "Ask an administrator for an enrolment code."
+        return _("Ask an administrator for an enrolment code.")
     if not user.email:
-        return "There is no email address on your account: ask an administrator for an enrolment code."
+        return _("There is no email address on your account: ask an administrator for an enrolment code.")
     recent = EnrolmentCode.objects.filter(
         user=user, channel=EnrolmentChannel.EMAIL,
         created_at__gt=timezone.now() - timezone.timedelta(seconds=EMAIL_RESEND_SECONDS)).exists()
     if recent:
-        return "A code was sent a moment ago: check your email, or try again in a minute."
+        return _("A code was sent a moment ago: check your email, or try again in a minute.")
     raw = enrolment_code_issue(user=user, channel=EnrolmentChannel.EMAIL)
     send_mail(
         subject="Your CAR T Tracker enrolment code",
@@ -94,7 +95,7 @@ def _enrolment_step(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and "send_email" in request.POST:
         error = _email_code(user)
         if not error:
-            notice = f"We emailed a code to {_masked(user.email)}."
+            notice = _("We emailed a code to %(address)s.") % {"address": _masked(user.email)}
         status = 400 if error else 200
     elif request.method == "POST":
         if EnrolmentCode.redeem(user, request.POST.get("enrolment_code", "")):
@@ -105,7 +106,7 @@ def _enrolment_step(request: HttpRequest) -> HttpResponse:
             request.session[ENROLLED] = user.pk
             return redirect(f"{request.path}?next={quote(_next(request), safe='/')}")
         audit(request, "two_factor_enrolment_failed")
-        error, status = "That enrolment code is not valid. It may have expired or been used; ask for a new one.", 400
+        error, status = _("That enrolment code is not valid. It may have expired or been used; ask for a new one."), 400
     context = {"enrolling": True, "error": error, "notice": notice, "next": _next(request),
                "email_allowed": settings.TWO_FACTOR_ENROL_BY_EMAIL and bool(user.email)}
     return render(request, "registration/two_factor.html", context, status=status)
@@ -129,6 +130,11 @@ def _next(request: HttpRequest) -> str:
 def two_factor(request: HttpRequest) -> HttpResponse:
     if not request.user.is_staff_member:
         raise Http404  # two-factor is for staff accounts
+    with translation.override(reader_language(request)):  # the staff member's language, like the staff pages
+        return _two_factor(request)
+
+
+def _two_factor(request: HttpRequest) -> HttpResponse:
     device = confirmed_totp_device(request.user)
     setting_up = device is None
     if setting_up:
@@ -146,7 +152,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
             otp_login(request, device)
             return redirect(_next(request))
         audit(request, "two_factor_failed")
-        error = "That code did not match. Check the time on your phone and try the newest code."
+        error = _("That code did not match. Check the time on your phone and try the newest code.")
 
     context = {"setting_up": setting_up, "error": error, "next": _next(request)}
     if setting_up:

@@ -298,3 +298,14 @@ def test_requests_stopped_for_two_factor_are_in_the_audit_trail(records, nurse):
     assert [(r.path, r.status_code) for r in rows] == [(page, 302), ("/", 302), ("/api/v1/patients/", 403)]
     assert rows[0].patient_id == records.patient.pk  # the chart she was stopped on
     assert {r.two_factor for r in rows} == {"not_verified"}
+
+
+def test_the_two_factor_page_speaks_the_staff_members_language(nurse):
+    nurse.preferred_language = "es"
+    nurse.save(update_fields=["preferred_language"])
+    client = Client()
+    client.force_login(nurse)
+    body = client.get(TWO_FACTOR).content.decode()
+    assert "Inicio de sesión en dos pasos" in body and "Código de registro" in body
+    wrong = client.post(TWO_FACTOR, {"enrolment_code": "WRONG-CODE"}).content.decode()
+    assert "Ese código de registro no es válido" in wrong
