@@ -79,6 +79,13 @@ class AlertDetailView(generics.RetrieveAPIView):
         return alert
 
 
+def visible_alert(request, alert_id, *, action: str) -> Alert:
+    """The alert named in the URL if the user's teams may see it (else 404), recorded in the audit trail."""
+    alert = get_object_or_404(selectors.alerts_visible_to(request.user).select_related("patient"), uuid=alert_id)
+    audit(request, action, patient=alert.patient)
+    return alert
+
+
 class AlertAcknowledgeView(APIView):
     permission_classes = [IsStaff]
 
@@ -86,8 +93,7 @@ class AlertAcknowledgeView(APIView):
                    responses={422: None, 200: AlertDetailSerializer})
     @idempotent()
     def post(self, request, id):
-        alert = get_object_or_404(selectors.alerts_visible_to(request.user).select_related("patient"), uuid=id)
-        audit(request, "acknowledge", patient=alert.patient)
+        alert = visible_alert(request, id, action="acknowledge")
         data = NoteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         alert = alert_acknowledge(alert=alert, user=request.user, note=data.validated_data.get("note", ""))
@@ -101,8 +107,7 @@ class AlertResolveView(APIView):
                    responses={422: None, 200: AlertDetailSerializer})
     @idempotent()
     def post(self, request, id):
-        alert = get_object_or_404(selectors.alerts_visible_to(request.user).select_related("patient"), uuid=id)
-        audit(request, "resolve", patient=alert.patient)
+        alert = visible_alert(request, id, action="resolve")
         data = ResolveInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         alert = alert_resolve(alert=alert, user=request.user, note=data.validated_data["note"])
@@ -119,8 +124,7 @@ class AlertCallView(APIView):
                    responses={422: None, 201: AlertDetailSerializer})
     @idempotent()
     def post(self, request, id):
-        alert = get_object_or_404(selectors.alerts_visible_to(request.user).select_related("patient"), uuid=id)
-        audit(request, "log_call", patient=alert.patient)
+        alert = visible_alert(request, id, action="log_call")
         data = CallInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         alert_log_call(alert=alert, user=request.user, called=data.validated_data["called"],
