@@ -9,7 +9,7 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    DJANGO_SETTINGS_MODULE=tracker.settings.production \
+    DJANGO_SETTINGS_MODULE=config.settings.production \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
@@ -29,4 +29,4 @@ EXPOSE 8000
 # beat checks of their own; /health/ (everything) is for the monitoring system, /api/v1/ping/ for liveness.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python", "scripts/healthcheck_http.py", "/health/ready/"]
-CMD ["gunicorn", "tracker.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

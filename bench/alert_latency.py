@@ -1,7 +1,7 @@
 """Alert latency, end to end: `python bench/alert_latency.py [--rounds N] [--concurrency 1,50]`.
 
 From the patient's check-in POST to the nurse's delivered notification, through the production shape:
-gunicorn serving tracker.settings.production, a Celery prefork worker, a private redis-server as broker,
+gunicorn serving config.settings.production, a Celery prefork worker, a private redis-server as broker,
 PostgreSQL (its own database `car_t_bench`, dropped and recreated at start and left afterwards for
 inspection unless --drop), and a loopback HTTP server standing in for the SMS provider and the paging
 webhook. Email goes to Django's locmem backend (not the outside world timed here).
@@ -106,7 +106,7 @@ def production_env(redis_url: str, outside_url: str, db_name: str = DB_NAME, **e
     services (no TLS redirect), SMS and paging to the fake outside, email to locmem."""
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tracker.settings.production",
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": "bench-" + secrets.token_hex(24),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECURE_SSL_REDIRECT": "false",

@@ -31,7 +31,7 @@ def db_url(name: str, options: str = "") -> str:
     return f"postgres://postgres@127.0.0.1:5432/{name}" + (f"?options={quote(options)}" if options else "")
 
 
-def bench_env(database: str, settings: str = "tracker.settings.production", redis_url: str = DUMMY_REDIS_URL,
+def bench_env(database: str, settings: str = "config.settings.production", redis_url: str = DUMMY_REDIS_URL,
               db_options: str = "") -> dict:
     """The production settings module, fed the way a deployment feeds it (environment variables)."""
     return {

@@ -7,7 +7,7 @@ patients; the team with the most unresolved alerts, the busiest dashboard) and t
 (all 10,000; the page shows the top 200 by risk). Each also for the htmx poll (`HX-Request: true`,
 `?since=`) that every open dashboard repeats every 10 s.
 
-Settings: tracker.settings.production through bench/settings.py (only where static files are collected
+Settings: config.settings.production through bench/settings.py (only where static files are collected
 differs: /tmp), CONN_MAX_AGE 60 as in production, a dummy REDIS_URL nothing listens on (the page uses no
 cache or broker; an attempt would fail loudly), the clock set to the data's clock with time-machine (the
 page computes "missed" and "day N" from now). PostgreSQL runs with its own defaults (jit on);
@@ -147,7 +147,7 @@ def main() -> int:
         raise AssertionError("the dashboard benchmark must not call the outside world")
 
     notifications.outside.http_post = no_outside
-    from tracker.wsgi import load_and_freeze
+    from config.wsgi import load_and_freeze
 
     load_and_freeze()  # as the production WSGI entry point does at start-up
 
@@ -169,7 +169,7 @@ def main() -> int:
                f"(database {args.database}, clock {anchor:%Y-%m-%d %H:%M} UTC); {args.iterations} timed requests "
                f"per case after {args.warmup} warm-up")
         print(f"nurse: {nurse.username}, the team with the most unresolved alerts ({open_alerts}); admin: {admin.username}")
-        print("settings: tracker.settings.production via bench/settings.py (STATIC_ROOT in /tmp), django.test.Client, "
+        print("settings: config.settings.production via bench/settings.py (STATIC_ROOT in /tmp), django.test.Client, "
               "session + verified TOTP device, PostgreSQL on this machine (same host)")
         since = anchor.isoformat()
         cases = [

@@ -1,7 +1,7 @@
 """Check-in ingest under gunicorn, against a no-op endpoint: `python bench/ingest.py [--duration S] [--concurrency 1,8,32]`.
 
 The production shape of bench/alert_latency.py (whose setup this imports): gunicorn serving
-tracker.settings.production (gthread, 2 workers x 4 threads by default), a Celery prefork worker (2), a
+config.settings.production (gthread, 2 workers x 4 threads by default), a Celery prefork worker (2), a
 private redis-server (broker and cache), PostgreSQL in its own database `car_t_ingest` (dropped and
 recreated at start, left afterwards unless --drop), and a loopback server standing in for the SMS
 provider and the paging webhook. RATE_LIMIT_CHECKIN is raised to 100000/min for the run (the product's

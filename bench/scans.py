@@ -24,7 +24,7 @@ Nothing leaves the machine and nothing is queued: notifications.services.outbox.
 hand-off to Celery) is replaced by a counter, Celery's Task.apply_async by a counter, and
 notifications.outside.http_post by a function that counts and refuses; email goes to the locmem backend;
 REDIS_URL points at a port nobody listens on. So the times are the scan's own work in Django and
-PostgreSQL (the Redis push after each commit is not included). Settings: tracker.settings.production
+PostgreSQL (the Redis push after each commit is not included). Settings: config.settings.production
 (persistent connection, synchronous_commit on as shipped). Queries are counted with a connection
 execute_wrapper (no query capture overhead). Target: each scan under 10 s at 100,000 patients, growing no
 faster than the patient count.

@@ -1,4 +1,4 @@
-"""tracker.settings.production for the page benchmark (bench/dashboard.py), changed only where static
+"""config.settings.production for the page benchmark (bench/dashboard.py), changed only where static
 files are collected. Production serves the manifest-hashed files collected into var/staticfiles; the
 benchmark collects them into a temporary directory instead, so it writes nothing outside bench/ and /tmp
 while the pages still render through the production storage, middleware and connection settings.
@@ -11,8 +11,8 @@ benchmark); dashboard.py puts the map from node_modules (or an empty one) in an 
 import tempfile
 from pathlib import Path
 
-from tracker.settings.production import *  # noqa: F403
-from tracker.settings.production import STATICFILES_DIRS
+from config.settings.production import *  # noqa: F403
+from config.settings.production import STATICFILES_DIRS
 
 STATIC_ROOT = Path(tempfile.gettempdir()) / "car-t-bench-staticfiles"
 EXTRA_STATIC_DIR = Path(tempfile.gettempdir()) / "car-t-bench-static-extra"

@@ -172,7 +172,7 @@ class FakeOutside:
 
 
 class Worker:
-    """`celery -A tracker worker` in its own process group, on the given broker and database."""
+    """`celery -A config worker` in its own process group, on the given broker and database."""
 
     def __init__(self, env: dict, log_path: Path):
         self.env = env
@@ -182,7 +182,7 @@ class Worker:
     def start(self) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 (closed with the process)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tracker", "worker", "--pool=solo", "--loglevel=INFO",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",
              "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"it-{os.getpid()}@%h"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -211,7 +211,7 @@ class Worker:
 
 
 class PreforkWorker(Worker):
-    """`celery -A tracker worker` with the production pool: prefork, as in docker-compose."""
+    """`celery -A config worker` with the production pool: prefork, as in docker-compose."""
 
     def __init__(self, env: dict, log_path: Path, concurrency: int = 2, name: str | None = None):
         super().__init__(env, log_path)
@@ -222,7 +222,7 @@ class PreforkWorker(Worker):
         log = open(self.log_path, "ab")  # noqa: SIM115 (closed with the process)
         mark = self.log_path.stat().st_size
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tracker", "worker", "--loglevel=INFO",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
              f"--concurrency={self.concurrency}", "-n", f"{self.name}@%h"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
@@ -237,7 +237,7 @@ class PreforkWorker(Worker):
 
 
 class Beat:
-    """`celery -A tracker beat` (the DatabaseScheduler of the settings), in its own process group."""
+    """`celery -A config beat` (the DatabaseScheduler of the settings), in its own process group."""
 
     def __init__(self, env: dict, log_path: Path):
         self.env, self.log_path = env, log_path
@@ -247,7 +247,7 @@ class Beat:
         log = open(self.log_path, "ab")  # noqa: SIM115 (closed with the process)
         mark = self.log_path.stat().st_size
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "tracker", "beat", "--loglevel=INFO"],
+            [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=INFO"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         wait_until(lambda: b"beat: Starting" in self.log_path.read_bytes()[mark:] or self.process.poll() is not None,
@@ -264,7 +264,7 @@ class Beat:
 
 
 class Gunicorn:
-    """gunicorn serving tracker.wsgi (gthread when threads > 1) on a free loopback port."""
+    """gunicorn serving config.wsgi (gthread when threads > 1) on a free loopback port."""
 
     def __init__(self, env: dict, log_path: Path, workers: int, threads: int, access_log: bool = False):
         self.env, self.log_path, self.workers, self.threads = env, log_path, workers, threads
@@ -276,7 +276,7 @@ class Gunicorn:
         log = open(self.log_path, "ab")  # noqa: SIM115 (closed with the process)
         extra = ["--access-logfile", "-"] if self.access_log else []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "tracker.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
+            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(self.workers), "--threads", str(self.threads), "--backlog", "2048", *extra],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )

@@ -18,7 +18,7 @@ def run(args: list[str], env: dict) -> str:
 
 def test_the_quick_start_flow_runs_on_sqlite_and_the_filesystem_broker(tmp_path):
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_SETTINGS_MODULE="tracker.settings.local", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.local", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
                CELERY_FILESYSTEM_DIR=str(tmp_path / "celery"), DJANGO_DEBUG="true",
                DJANGO_ALLOWED_HOSTS="testserver,127.0.0.1,localhost", PYTHONPATH=str(ROOT))
     run(["manage.py", "migrate", "--noinput"], env)

@@ -2,7 +2,7 @@
 and what the outside world received, checked against what the database says should have been sent.
 
 Processes (tests/services.py): gunicorn (2 workers x 4 threads, gthread) and a Celery prefork worker
-(concurrency 2) and Celery beat (django_celery_beat's DatabaseScheduler) on tracker.settings.production,
+(concurrency 2) and Celery beat (django_celery_beat's DatabaseScheduler) on config.settings.production,
 fed like a deployment (DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL, REDIS_URL,
 DJANGO_SECURE_SSL_REDIRECT=false), a private redis-server with an append-only file (as in
 docker-compose.yml), all on the PostgreSQL database the test process uses (pytest-django's test database;
@@ -72,11 +72,11 @@ def now() -> float:
 
 
 def production_env(*, database: dict, redis_url: str, outside_url: str) -> dict:
-    """tracker.settings.production as a deployment feeds it, on loopback services."""
+    """config.settings.production as a deployment feeds it, on loopback services."""
     user, host, port = database["USER"] or "postgres", database["HOST"] or "127.0.0.1", database["PORT"] or 5432
     return {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tracker.settings.production",
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": "chaos-" + secrets.token_hex(24),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
@@ -929,7 +929,7 @@ def nurse_sms_for(stack: Stack, world: World, sub: Submission) -> bool:
 def source_state() -> dict[str, tuple[int, int]]:
     """mtime and size of every product source file (to notice the tree being edited during a scenario)."""
     state = {}
-    for folder in ("tracker", "monitoring", "notifications", "templates"):
+    for folder in ("config", "tracker", "monitoring", "notifications", "templates"):
         for path in (ROOT / folder).rglob("*"):
             if path.suffix in (".py", ".html", ".txt") and "__pycache__" not in path.parts:
                 with contextlib.suppress(OSError):

@@ -26,9 +26,9 @@ import pytest
 import redis
 from django.db import connection
 
+from config.celery import app as celery_app
 from tests.chaos import harness as h
 from tests.services import ROOT, pid_with_socket, wait_until
-from tracker.celery import app as celery_app
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -53,7 +53,7 @@ def _schema_out_of_date() -> str:
     if unapplied:
         return f"migrations written after this run created its test database are not applied ({', '.join(unapplied)})"
     check = subprocess.run([sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"], cwd=ROOT,
-                           env={**os.environ, "DJANGO_SETTINGS_MODULE": "tracker.settings.test"},
+                           env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"},
                            capture_output=True, text=True)
     if check.returncode:
         return "models changed without a migration yet: " + " ".join(check.stdout.split())[:300]

@@ -13,12 +13,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from config.celery import app
 from monitoring.services.policy import policy_for_center
 from notifications import outside
 from notifications.channels import DeliveryError
 from notifications.models import Notification
 from tests.factories import CaregiverLinkFactory, CourseFactory, PatientFactory
-from tracker.celery import app
 from tracker.models import Therapy
 from tracker.questions import OTHER_REQUIRED, YES_NO_QUESTIONS, required_fields
 from tracker.selectors import patient_audiences

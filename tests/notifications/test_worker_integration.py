@@ -10,12 +10,12 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from config.celery import app as celery_app
 from monitoring.models import Alert, AlertStatus
 from notifications.models import DeliveryAttempt, Notification, NotificationStatus, PagingWebhook
 from tests.factories import CareTeamFactory, CourseFactory, PatientFactory, UserFactory
 from tests.services import FakeOutside, RedisServer, Worker, wait_until
 from tracker.catalogue import sync_catalogue
-from tracker.celery import app as celery_app
 from tracker.models import Role, Therapy
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -71,7 +71,7 @@ def worker_factory(broker, outside, tmp_path):
     settings = connection.settings_dict
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tracker.settings.test",
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": f"postgres://{settings['USER'] or 'postgres'}@{settings['HOST'] or '127.0.0.1'}:"
                         f"{settings['PORT'] or 5432}/{settings['NAME']}",
         "REDIS_URL": broker.url,

@@ -46,9 +46,9 @@ from schemathesis.checks import (
 )
 from schemathesis.core.failures import Failure, FailureGroup
 
+from config.wsgi import application
 from tests.security.authz_support import PASSWORD, team_a_records
 from tracker.models import ApiToken
-from tracker.wsgi import application
 
 SCHEMA_URL = "/api/schema/"
 EXAMPLES_PER_BRANCH = 20  # per operation: positive and negative, each with generated and with real ids

@@ -18,11 +18,11 @@ from django.test import Client, override_settings
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
+from config.settings import base as base_settings
 from tests.monitoring.support import CAR_T_NORMAL
 from tests.security.authz_support import PASSWORD, token_client
 from tracker.models import ApiToken, AuditEvent, CheckIn
 from tracker.security import client_ip
-from tracker.settings import base as base_settings
 
 TOKEN = "/api/v1/auth/token/"
 LOGIN = "/accounts/login/"

@@ -171,7 +171,7 @@ def test_api_docs_load_their_start_up_script_from_a_separate_same_origin_file(db
 def production_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REQUIRE_", "SESSION_"))}
     env.update({
-        "DJANGO_SETTINGS_MODULE": "tracker.settings.production",
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
         "DJANGO_ALLOWED_HOSTS": "tracker.example.org",
         "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/car_t_tracker"),

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_production_collectstatic_succeeds(tmp_path):
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tracker.settings.production",
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(60),
         "DJANGO_ALLOWED_HOSTS": "tracker.example.org",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'build.sqlite3'}",
@@ -32,8 +32,8 @@ def test_the_wsgi_entry_point_loads_the_views_and_freezes_the_start_up_heap():
     import gc
     import sys
 
-    import tracker.wsgi
+    import config.wsgi
 
-    assert callable(tracker.wsgi.application)
+    assert callable(config.wsgi.application)
     assert "monitoring.views" in sys.modules and "tracker.api.views" in sys.modules
     assert gc.get_freeze_count() > 10_000

@@ -35,9 +35,9 @@ print("product 404 page: ok")
 
 
 def test_a_404_in_the_quick_start_shows_the_products_page_not_djangos_url_list(tmp_path):
-    """The quick start's own settings (tracker.settings.local, DEBUG on), in a process of its own."""
+    """The quick start's own settings (config.settings.local, DEBUG on), in a process of its own."""
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(DJANGO_SETTINGS_MODULE="tracker.settings.local", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.local", DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
                CELERY_FILESYSTEM_DIR=str(tmp_path / "celery"), DJANGO_DEBUG="true", PYTHONPATH=str(ROOT),
                DJANGO_ALLOWED_HOSTS="testserver")
     env.pop("DJANGO_DEBUG_ERROR_PAGES", None)

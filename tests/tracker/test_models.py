@@ -282,7 +282,7 @@ def test_demo_login_works_through_the_token_api(api, db):
 def import_production(**env) -> subprocess.CompletedProcess:
     clean = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(BASE_DIR), **env}
     return subprocess.run(  # noqa: S603 - fixed arguments
-        [sys.executable, "-c", "import tracker.settings.production as s; print('DEBUG', s.DEBUG)"],
+        [sys.executable, "-c", "import config.settings.production as s; print('DEBUG', s.DEBUG)"],
         cwd=BASE_DIR, env=clean, capture_output=True, text=True, timeout=60, check=False,
     )
 

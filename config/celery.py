@@ -10,14 +10,14 @@ import os
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings.local")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
-app = Celery("tracker")
+app = Celery("car_t_tracker")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-@task_prerun.connect(dispatch_uid="tracker.celery.check_connections")
+@task_prerun.connect(dispatch_uid="config.celery.check_connections")
 def check_connections(**kwargs) -> None:
     """Replace a kept connection that died while the worker was idle (one `SELECT 1` per task)."""
     from django.db import connections
@@ -29,7 +29,7 @@ def check_connections(**kwargs) -> None:
         conn.close_if_health_check_failed()
 
 
-@task_postrun.connect(dispatch_uid="tracker.celery.drop_broken_connections")
+@task_postrun.connect(dispatch_uid="config.celery.drop_broken_connections")
 def drop_broken_connections(**kwargs) -> None:
     """After a task that hit a database error, drop the connection unless it still works."""
     from django.db import connections

@@ -73,8 +73,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-ROOT_URLCONF = "tracker.urls"
-WSGI_APPLICATION = "tracker.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "tracker.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -113,7 +113,7 @@ if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
-# A kept connection is checked before a request (and, in the worker, before each task: tracker/celery.py)
+# A kept connection is checked before a request (and, in the worker, before each task: config/celery.py)
 # reuses it, so a database restart or failover costs a reconnect, not an error.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -230,7 +230,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # a worker waits out a broker outage; it never gives up and exits
 # Keep a worker's database connection across tasks (Celery's Django fix-up closes it after each by default);
-# tracker/celery.py checks it before each task, so a kept connection that died is replaced, not used.
+# config/celery.py checks it before each task, so a kept connection that died is replaced, not used.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 # Publishing is tried once: a broker that is down or hung costs one socket timeout, then the database-side
 # scans take over (notifications/services/enqueue.py).
