@@ -213,3 +213,35 @@ def test_caregiver_checks_in_with_the_yes_no_word_and_memory_screen(live_server,
     page.get_by_role("link", name="Maria feels the same as usual").click()
     expect(page.locator("input[name=temperature_unit][value=C]")).to_be_checked()  # remembered from his switch
     shot(page, "caregiver-same-as-usual-360")
+
+
+def test_a_caregiver_of_several_patients_sees_whose_no_driving_window_each_banner_is(live_server, people, new_page,
+                                                                                      shot):
+    """Choosing whom to check in for, each no-driving banner names its patient (two on CAR T); a patient without
+    a window (on a checkpoint inhibitor) has none. In English and in Spanish."""
+    maria, david = people["maria"], people["david"]
+    ana = PatientFactory(care_team=maria.care_team, first_name="Ana", last_name="Ruiz")
+    CourseFactory(patient=ana, therapy=Therapy.objects.get(code="kymriah"),
+                  start_date=timezone.localdate() - dt.timedelta(days=5))
+    robert = PatientFactory(care_team=maria.care_team, first_name="Robert", last_name="Chen")
+    CourseFactory(patient=robert, therapy=Therapy.objects.get(code="pembrolizumab"))
+    for patient in (ana, robert):
+        CaregiverLinkFactory(patient=patient, user=david, relationship="son")
+
+    page = new_page(360, 800)
+    sign_in(page, live_server.url, "david")
+    expect(page.locator("h1")).to_have_text("Who are you checking in for?")
+    banners = page.locator(".banner.driving")
+    expect(banners).to_have_count(2)
+    expect(banners.nth(0).locator("strong")).to_contain_text(re.compile(r"No driving for Maria Lopez until \d+ \w+ \(\d+ days left\)"))
+    expect(banners.nth(1).locator("strong")).to_contain_text(re.compile(r"No driving for Ana Ruiz until \d+ \w+ \(\d+ days left\)"))
+    expect(page.locator("body")).not_to_contain_text("Robert Chen until")
+    expect(page.locator("body")).not_to_contain_text("No driving until")  # never a window without its patient
+    shot(page, "caregiver-choose-patient-banners-360")
+
+    switch_language(page, "es")
+    banners = page.locator(".banner.driving")
+    expect(banners).to_have_count(2)
+    expect(banners.nth(0).locator("strong")).to_contain_text(re.compile(r"Maria Lopez no debe manejar hasta el \d+ \w+ \(quedan \d+ días\)"))
+    expect(banners.nth(1).locator("strong")).to_contain_text(re.compile(r"Ana Ruiz no debe manejar hasta el \d+ \w+ \(quedan \d+ días\)"))
+    shot(page, "caregiver-choose-patient-banners-es-360")
