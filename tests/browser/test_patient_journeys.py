@@ -245,3 +245,46 @@ def test_a_caregiver_of_several_patients_sees_whose_no_driving_window_each_banne
     expect(banners.nth(0).locator("strong")).to_contain_text(re.compile(r"Maria Lopez no debe manejar hasta el \d+ \w+ \(quedan \d+ días\)"))
     expect(banners.nth(1).locator("strong")).to_contain_text(re.compile(r"Ana Ruiz no debe manejar hasta el \d+ \w+ \(quedan \d+ días\)"))
     shot(page, "caregiver-choose-patient-banners-es-360")
+
+
+def test_the_short_check_in_asks_the_stools_a_pending_diarrhea_reask_waits_on(live_server, people, new_page, shot):
+    """On a checkpoint inhibitor, three extra stools were re-asked in 3 days (clinical-rules §4). "I feel the same
+    as usual" shows the stool question, unanswered; sent without it, it says what to fix and the re-ask stays open;
+    the number typed is what closes it."""
+    from rest_framework.test import APIClient
+
+    from monitoring.models import FollowUp
+    from tests.monitoring.support import post_checkin
+
+    robert = PatientFactory(care_team=people["maria"].care_team, first_name="Robert", last_name="Chen",
+                            user=UserFactory(username="robert", role=Role.PATIENT))
+    CourseFactory(patient=robert, therapy=Therapy.objects.get(code="pembrolizumab"),
+                  start_date=timezone.localdate() - dt.timedelta(days=70))
+    api = APIClient()
+    api.force_authenticate(robert.user)
+    assert post_checkin(api, temperature="36.8", temperature_unit="C", extra_stools=3).status_code == 201
+    assert FollowUp.objects.get(patient=robert).answered_by is None
+
+    page = new_page(360, 800)
+    sign_in(page, live_server.url, "robert")
+    page.get_by_role("link", name="I feel the same as usual").first.click()
+    expect(page.get_by_role("heading", name="We need to ask about your stools today")).to_be_visible()
+    stools = page.get_by_label("How many more stools (bowel movements) than usual today?")
+    expect(stools).to_have_value("")
+    page.check("input[name=temperature_unit][value=C]")
+    page.fill("#temperature", "36.9")
+    shot(page, "same-as-usual-stools-asked-360")
+    page.get_by_role("button", name="Send: I feel the same as usual").click()
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Extra stools: please type how many, 0 if none.")
+    assert CheckIn.objects.filter(patient=robert).count() == 1
+    assert FollowUp.objects.get(patient=robert).answered_by is None
+    shot(page, "same-as-usual-stools-error-360")
+
+    page.get_by_label("How many more stools (bowel movements) than usual today?").fill("1")
+    page.get_by_role("button", name="Send: I feel the same as usual").click()
+    expect(page).to_have_url(re.compile(rf"/patients/{robert.uuid}/checkins/[0-9a-f-]+/$"))
+    expect(page.locator("section.recorded")).to_contain_text("1 more than usual today")
+    answered = FollowUp.objects.get(patient=robert, answered_by__isnull=False)
+    assert answered.answered_by.extra_stools == 1
