@@ -1,5 +1,7 @@
 """Puts the patient's no-driving banner and due follow-up questions on every page about that patient
-(the patient's own pages, a caregiver's, and staff views of a patient)."""
+(the patient's own pages, a caregiver's, and staff views of a patient). On a caregiver's pages about no one
+patient (choosing whom to check in for, the inbox), each of their patients' no-driving and stay-nearby windows
+gets a banner of its own that names the patient."""
 
 from django.utils import timezone
 
@@ -8,8 +10,29 @@ from monitoring.selectors import due_followups, next_checkin_expected, patient_w
 from tracker.models import Role
 from tracker.selectors import patients_visible_to
 
+MAX_NAMED = 20  # a caregiver cares for a few people; the banners stop short of a list
+
 EMPTY = {"banner_patient": None, "driving_window": None, "proximity_window": None, "due_followups": [],
-         "next_checkin_on": None, "driving_extension": None}
+         "next_checkin_on": None, "driving_extension": None, "named_windows": []}
+
+
+def _active(windows: list[dict], kind: str) -> dict | None:
+    return next((w for w in windows if w["kind"] == kind and w["active"]), None)
+
+
+def _named_windows(patients) -> list[dict]:
+    """For a caregiver of several patients: each patient's active no-driving and stay-nearby windows and due
+    follow-up questions, named."""
+    named = []
+    now = timezone.now()
+    for patient in patients:
+        windows = patient_windows(patient, timezone.localtime(now, patient.tz).date())
+        driving, proximity = _active(windows, "driving"), _active(windows, "proximity")
+        followups = list(due_followups(patient, now))
+        if driving or proximity or followups:
+            named.append({"patient": patient, "driving_window": driving, "proximity_window": proximity,
+                          "due_followups": followups})
+    return named
 
 
 def patient_monitoring(request) -> dict:
@@ -22,7 +45,10 @@ def patient_monitoring(request) -> dict:
     if patient_id is not None:
         patient = visible.filter(uuid=patient_id).first()
     elif user.role in (Role.PATIENT, Role.CAREGIVER):
-        patient = visible.first()
+        patients = list(visible.order_by("last_name", "first_name", "pk")[:MAX_NAMED + 1])
+        if len(patients) > 1:  # whose window it is must be said: one banner per patient, named
+            return {**EMPTY, "named_windows": _named_windows(patients[:MAX_NAMED])}
+        patient = patients[0] if patients else None
     else:
         patient = None
     if patient is None:
@@ -30,9 +56,10 @@ def patient_monitoring(request) -> dict:
     today = timezone.localtime(timezone.now(), patient.tz).date()
     windows = patient_windows(patient, today)
     return {
+        **EMPTY,
         "banner_patient": patient,
-        "driving_window": next((w for w in windows if w["kind"] == "driving" and w["active"]), None),
-        "proximity_window": next((w for w in windows if w["kind"] == "proximity" and w["active"]), None),
+        "driving_window": _active(windows, "driving"),
+        "proximity_window": _active(windows, "proximity"),
         "due_followups": list(due_followups(patient, timezone.now())),
         "next_checkin_on": next_checkin_expected(patient),
         # Why the no-driving window is longer than the label's, when a neurologic finding extended it (§3).

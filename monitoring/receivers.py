@@ -4,11 +4,11 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from monitoring.patient_pages import open_assessment
-from monitoring.services.assessment import checkin_assess
+from monitoring.services.assessment import checkin_assess, followup_fields_pending
 from monitoring.services.policy import policy_for_center
 from monitoring.services.windows import windows_ensure
 from tracker.models import TreatmentCourse
-from tracker.signals import checkin_recorded, checkin_time_limits, patient_home_shown
+from tracker.signals import checkin_questions_pending, checkin_recorded, checkin_time_limits, patient_home_shown
 
 
 @receiver(checkin_recorded, dispatch_uid="monitoring.assess_checkin")
@@ -31,3 +31,9 @@ def course_windows(sender, instance, **kwargs) -> None:
 def patient_home(sender, patient, **kwargs) -> dict:
     """What to do, kept at the top until the care team has acknowledged the alert."""
     return {"open_assessment": open_assessment(patient)}
+
+
+@receiver(checkin_questions_pending, dispatch_uid="monitoring.checkin_questions_pending")
+def questions_pending(sender, patient, **kwargs) -> dict:
+    """What the patient's pending follow-ups wait on: the short check-in must ask it, not assume it."""
+    return {"fields": followup_fields_pending(patient)}

@@ -50,10 +50,11 @@ class FormReading:
     same_as_usual: bool
 
 
-def read_form(post, audiences: set[str]) -> FormReading:
+def read_form(post, audiences: set[str], *, waiting: frozenset[str] = frozenset()) -> FormReading:
     """Turn the page's form into the API's input: ticked boxes are yes, unticked are no; the ICE items become
     its sub-scores; "37,2" is 37.2. The short "I feel the same as usual" form answers every warning sign no
-    and the other required questions with their usual values; it still needs the temperature."""
+    and the other required questions with their usual values; it still needs the temperature, and the answers
+    a pending follow-up is `waiting` on (the stools of a re-asked diarrhea), asked on it and never assumed."""
     values: dict = {}
     shown: dict = {}
     errors: dict[str, list[str]] = {}
@@ -87,21 +88,40 @@ def read_form(post, audiences: set[str]) -> FormReading:
 
     same = post.get(SAME_AS_USUAL) == "1"
     if same:
-        for question in questions_for(audiences):
-            if question.warning_sign:
-                values.setdefault(question.field, False)
+        _read_waiting(post, waiting, values, shown, errors)
+        usual = {q.field: False for q in questions_for(audiences) if q.warning_sign}
         if CAR_T in audiences:
-            values.setdefault("consciousness", Consciousness.ALERT)
+            usual["consciousness"] = Consciousness.ALERT
         if CHECKPOINT in audiences:
-            values.setdefault("extra_stools", 0)
-            values.setdefault("abdominal_pain", AbdominalPain.NONE)
-            values.setdefault("rash_percent", 0)
+            usual.update(extra_stools=0, abdominal_pain=AbdominalPain.NONE, rash_percent=0)
+        for name, value in usual.items():
+            if name not in waiting:
+                values.setdefault(name, value)
         if "temperature" not in values:
             errors["temperature"] = [_("%(question)s: %(problem)s") % {
                 "question": _("Temperature"),
                 "problem": _("please take it and type it in; the short check-in needs it. If you cannot take "
                              "it, answer all the questions instead.")}]
     return FormReading(values=values, shown=shown, ice=ice, errors=errors, same_as_usual=same)
+
+
+def _read_waiting(post, waiting, values: dict, shown: dict, errors: dict) -> None:
+    """The short check-in's answers to what a pending follow-up waits on: each must be given (a yes/no as "1"
+    or "0", a count typed), since the usual answer would close the follow-up without asking."""
+    questions = {q.field: q for q in YES_NO_QUESTIONS}
+    for name in sorted(waiting):
+        if name in questions:
+            answer = post.get(name)
+            if answer in ("1", "0"):
+                values[name], shown[name] = answer == "1", answer
+                continue
+            question, problem = questions[name].text, _("tap Yes or No. The care team asked about this again.")
+        elif name in values:
+            continue
+        else:
+            question = FIELD_NAMES.get(name, name)
+            problem = _("please type how many, 0 if none. The care team asked about this again.")
+        errors[name] = [_("%(question)s: %(problem)s") % {"question": question, "problem": problem}]
 
 
 def _temperature_problem(values: dict) -> str | None:

@@ -35,3 +35,8 @@ password_reset_requested = Signal()
 # assessment of the latest check-in whose most urgent alert no one on the care team has acknowledged yet, or
 # None}: what to do stays at the top of the page until then.
 patient_home_shown = Signal()
+
+# Sent with patient=<Patient> by the check-in page, to ask which questions a pending follow-up is waiting on
+# (a re-ask the tracker scheduled after an earlier check-in). Monitoring answers {"fields": [...]}. The "I feel
+# the same as usual" check-in asks those explicitly and never fills them with the usual answer.
+checkin_questions_pending = Signal()

@@ -26,9 +26,9 @@ from tracker.language import reader_language
 from tracker.models import Patient, Role
 from tracker.models.checkins import AbdominalPain, Channel, Consciousness
 from tracker.offline import QUEUE_HEADER
-from tracker.questions import ICE_ITEMS, ICE_PARTS, YES_NO_FIELDS
+from tracker.questions import CHECKPOINT, ICE_ITEMS, ICE_PARTS, YES_NO_FIELDS
 from tracker.security import CheckinRateThrottle
-from tracker.signals import patient_home_shown
+from tracker.signals import checkin_questions_pending, patient_home_shown
 
 
 def _visible_patient(request: HttpRequest, patient_id) -> Patient:
@@ -105,14 +105,15 @@ def checkin_new(request: HttpRequest, patient_id) -> HttpResponse:
     data: dict = {"temperature_unit": patient.temperature_unit_shown}
     ice: dict = {}
     quick = request.GET.get("quick") == "1" and not request.user.is_staff_member
+    waiting = frozenset() if request.user.is_staff_member else _followup_fields(patient, audiences, questions)
     if request.method == "POST" and not CheckinRateThrottle().allow_request(request, None):
         errors = {"non_field_errors": [_("Too many check-ins in a short time. Please wait a minute and try again; "
                                          "if you feel unwell, call your care team now.")]}
         return render(request, "tracker/checkin_form.html",
-                      _form_context(request, patient, audiences, questions, about, data, errors, ice, quick),
+                      _form_context(request, patient, audiences, questions, about, data, errors, ice, quick, waiting),
                       status=429)
     if request.method == "POST":
-        reading = read_form(request.POST, audiences)
+        reading = read_form(request.POST, audiences, waiting=waiting)
         quick = reading.same_as_usual
         data = {"temperature_unit": patient.temperature_unit_shown, **reading.shown}
         ice = reading.ice
@@ -151,8 +152,18 @@ def checkin_new(request: HttpRequest, patient_id) -> HttpResponse:
         return JsonResponse({"type": "validation_error", "detail": _("This check-in could not be saved."),
                              "fields": errors}, status=400)
     return render(request, "tracker/checkin_form.html",
-                  _form_context(request, patient, audiences, questions, about, data, errors, ice, quick),
+                  _form_context(request, patient, audiences, questions, about, data, errors, ice, quick, waiting),
                   status=400 if errors else 200)
+
+
+def _followup_fields(patient: Patient, audiences: set[str], questions) -> frozenset[str]:
+    """Of the questions this form asks, those a pending follow-up is waiting on (monitoring answers): the short
+    check-in asks them instead of answering them with the usual values."""
+    pending: set[str] = set()
+    for _receiver, answer in checkin_questions_pending.send(sender=Patient, patient=patient):
+        pending |= set((answer or {}).get("fields", ()))
+    asked = {q.field for q in questions} | ({"extra_stools"} if CHECKPOINT in audiences else set())
+    return frozenset(pending & asked)
 
 
 def _remember_unit(request: HttpRequest, patient: Patient, values: dict) -> None:
@@ -197,11 +208,14 @@ def _client_id(post) -> uuid.UUID | None:
         return None
 
 
-def _form_context(request, patient, audiences, questions, about, data, errors, ice, quick) -> dict:
+def _form_context(request, patient, audiences, questions, about, data, errors, ice, quick, waiting) -> dict:
     return {
         "patient": patient,
         "about": about,
         "quick": quick,
+        # The short check-in asks what a pending follow-up waits on: the stools, this week's movement questions.
+        "followup_stools": "extra_stools" in waiting,
+        "followup_questions": [{"q": q, "answer": data.get(q.field)} for q in questions if q.field in waiting],
         "sections": form_sections(questions, audiences, about=about),
         "audiences": audiences,
         "data": data,

@@ -38,6 +38,14 @@ FOLLOWUP_ANSWERS = {
     "carvykti_late_neuro_questions": ("handwriting_change", "slowed_movement", "personality_change",
                                       "coordination_loss", "facial_numbness_droop", "leg_numbness_weakness"),
 }
+
+
+def followup_fields_pending(patient: Patient) -> list[str]:
+    """The answers the patient's pending follow-ups (not answered yet, due or not) are waiting on."""
+    kinds = FollowUp.objects.filter(patient=patient, answered_by__isnull=True).values_list("kind", flat=True)
+    return list(dict.fromkeys(name for kind in kinds for name in FOLLOWUP_ANSWERS.get(kind, ())))
+
+
 INPUT_FIELDS = ("recorded_at", "temperature_c", "consciousness", "abdominal_pain", *YES_NO_FIELDS, *NUMERIC_FIELDS)
 
 

@@ -213,3 +213,165 @@ def test_caregiver_checks_in_with_the_yes_no_word_and_memory_screen(live_server,
     page.get_by_role("link", name="Maria feels the same as usual").click()
     expect(page.locator("input[name=temperature_unit][value=C]")).to_be_checked()  # remembered from his switch
     shot(page, "caregiver-same-as-usual-360")
+
+
+def test_a_caregiver_of_several_patients_sees_whose_no_driving_window_each_banner_is(live_server, people, new_page,
+                                                                                      shot):
+    """Choosing whom to check in for, each no-driving banner names its patient (two on CAR T); a patient without
+    a window (on a checkpoint inhibitor) has none. In English and in Spanish."""
+    maria, david = people["maria"], people["david"]
+    ana = PatientFactory(care_team=maria.care_team, first_name="Ana", last_name="Ruiz")
+    CourseFactory(patient=ana, therapy=Therapy.objects.get(code="kymriah"),
+                  start_date=timezone.localdate() - dt.timedelta(days=5))
+    robert = PatientFactory(care_team=maria.care_team, first_name="Robert", last_name="Chen")
+    CourseFactory(patient=robert, therapy=Therapy.objects.get(code="pembrolizumab"))
+    for patient in (ana, robert):
+        CaregiverLinkFactory(patient=patient, user=david, relationship="son")
+
+    page = new_page(360, 800)
+    sign_in(page, live_server.url, "david")
+    expect(page.locator("h1")).to_have_text("Who are you checking in for?")
+    banners = page.locator(".banner.driving")
+    expect(banners).to_have_count(2)
+    expect(banners.nth(0).locator("strong")).to_contain_text(re.compile(r"No driving for Maria Lopez until \d+ \w+ \(\d+ days left\)"))
+    expect(banners.nth(1).locator("strong")).to_contain_text(re.compile(r"No driving for Ana Ruiz until \d+ \w+ \(\d+ days left\)"))
+    expect(page.locator("body")).not_to_contain_text("Robert Chen until")
+    expect(page.locator("body")).not_to_contain_text("No driving until")  # never a window without its patient
+    shot(page, "caregiver-choose-patient-banners-360")
+
+    switch_language(page, "es")
+    banners = page.locator(".banner.driving")
+    expect(banners).to_have_count(2)
+    expect(banners.nth(0).locator("strong")).to_contain_text(re.compile(r"Maria Lopez no debe manejar hasta el \d+ \w+ \(quedan \d+ días\)"))
+    expect(banners.nth(1).locator("strong")).to_contain_text(re.compile(r"Ana Ruiz no debe manejar hasta el \d+ \w+ \(quedan \d+ días\)"))
+    shot(page, "caregiver-choose-patient-banners-es-360")
+
+
+def test_the_short_check_in_asks_the_stools_a_pending_diarrhea_reask_waits_on(live_server, people, new_page, shot):
+    """On a checkpoint inhibitor, three extra stools were re-asked in 3 days (clinical-rules §4). "I feel the same
+    as usual" shows the stool question, unanswered; sent without it, it says what to fix and the re-ask stays open;
+    the number typed is what closes it."""
+    from rest_framework.test import APIClient
+
+    from monitoring.models import FollowUp
+    from tests.monitoring.support import post_checkin
+
+    robert = PatientFactory(care_team=people["maria"].care_team, first_name="Robert", last_name="Chen",
+                            user=UserFactory(username="robert", role=Role.PATIENT))
+    CourseFactory(patient=robert, therapy=Therapy.objects.get(code="pembrolizumab"),
+                  start_date=timezone.localdate() - dt.timedelta(days=70))
+    api = APIClient()
+    api.force_authenticate(robert.user)
+    assert post_checkin(api, temperature="36.8", temperature_unit="C", extra_stools=3).status_code == 201
+    assert FollowUp.objects.get(patient=robert).answered_by is None
+
+    page = new_page(360, 800)
+    sign_in(page, live_server.url, "robert")
+    page.get_by_role("link", name="I feel the same as usual").first.click()
+    expect(page.get_by_role("heading", name="We need to ask about your stools today")).to_be_visible()
+    stools = page.get_by_label("How many more stools (bowel movements) than usual today?")
+    expect(stools).to_have_value("")
+    page.check("input[name=temperature_unit][value=C]")
+    page.fill("#temperature", "36.9")
+    shot(page, "same-as-usual-stools-asked-360")
+    page.get_by_role("button", name="Send: I feel the same as usual").click()
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_focused()
+    expect(summary).to_contain_text("Extra stools: please type how many, 0 if none.")
+    assert CheckIn.objects.filter(patient=robert).count() == 1
+    assert FollowUp.objects.get(patient=robert).answered_by is None
+    shot(page, "same-as-usual-stools-error-360")
+
+    page.get_by_label("How many more stools (bowel movements) than usual today?").fill("1")
+    page.get_by_role("button", name="Send: I feel the same as usual").click()
+    expect(page).to_have_url(re.compile(rf"/patients/{robert.uuid}/checkins/[0-9a-f-]+/$"))
+    expect(page.locator("section.recorded")).to_contain_text("1 more than usual today")
+    answered = FollowUp.objects.get(patient=robert, answered_by__isnull=False)
+    assert answered.answered_by.extra_stools == 1
+
+
+# Each phone number as printed: the lines its characters are on (a Range over the text, wherever it is), the
+# rectangles of its .phone-number box, and any phone number printed outside one (a place the filter missed).
+PHONE_LINES = """(digits) => {
+    const pattern = /\\+?(?:\\(\\d{1,5}\\)\\s?)?\\d+(?:[\\s.-]\\d+)*/g;
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const printed = [], loose = [];
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        if (!node.parentElement.getClientRects().length) continue;  // not shown
+        for (const match of node.textContent.matchAll(pattern)) {
+            if (!digits.includes(match[0].replace(/\\D/g, ''))) continue;
+            const range = document.createRange();
+            range.setStart(node, match.index);
+            range.setEnd(node, match.index + match[0].length);
+            const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+            printed.push([match[0], lines]);
+            if (!node.parentElement.closest('.phone-number')) loose.push(node.textContent);
+        }
+    }
+    const boxes = [...document.querySelectorAll('.phone-number')].filter(e => e.getClientRects().length)
+        .map(e => {
+            const box = e.getBoundingClientRect(), link = e.closest('a');  // a tap-to-call button holds its number
+            const outer = link ? link.getBoundingClientRect() : box;
+            return [e.textContent, e.getClientRects().length, box.left >= outer.left - 1 && box.right <= outer.right + 1];
+        });
+    return {printed, boxes, loose};
+}"""
+
+
+def test_phone_numbers_never_break_inside_at_200_percent_zoom_on_a_phone(live_server, people, browser, shot):
+    """A 360 px phone at 200 % zoom (180 CSS px, device scale 2, as tests/browser/test_accessibility.py): every
+    phone number printed (the care team's on the patient's, the caregiver's and the offline pages and in the
+    emergency instruction; the patient's and caregiver's on the staff pages' tap-to-call) is on one line, and no
+    patient page scrolls sideways."""
+    from rest_framework.test import APIClient
+
+    from monitoring.models import Alert
+    from tests.monitoring.support import post_checkin
+    from tracker.models import Center
+
+    maria, david = people["maria"], people["david"]
+    Center.objects.filter(pk=maria.center_id).update(phone_24_7="1-800-555-0100")
+    type(maria).objects.filter(pk=maria.pk).update(phone="(555) 010-0142")
+    type(david).objects.filter(pk=david.pk).update(phone="555-010-0177")
+    api = APIClient()
+    api.force_authenticate(maria.user)
+    emergency = post_checkin(api, temperature="38.6", temperature_unit="C", dizzy_or_fainting=True,
+                             consciousness="alert").json()
+    assert emergency["urgency"] == "emergency"
+    alert = Alert.objects.get(patient=maria, urgency=4)
+    digits = ["18005550100", "5550100142", "5550100177"]
+    pages = {
+        "maria": [f"/patients/{maria.uuid}/", f"/patients/{maria.uuid}/checkins/{emergency['id']}/",
+                  f"/patients/{maria.uuid}/checkin/", f"/patients/{maria.uuid}/offline/"],
+        "david": [f"/patients/{maria.uuid}/"],
+        "nora": ["/staff/", "/staff/alerts/", f"/staff/alerts/{alert.uuid}/", f"/staff/patients/{maria.uuid}/"],
+    }
+    seen = set()
+    for who, paths in pages.items():
+        context = browser.new_context(viewport={"width": 180, "height": 400}, device_scale_factor=2)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        sign_in(page, live_server.url, who)
+        for index, path in enumerate(paths, start=1):
+            page.goto(f"{live_server.url}{path}")
+            page.wait_for_load_state("networkidle")
+            found = page.evaluate(PHONE_LINES, digits)
+            broken = [text for text, lines in found["printed"] if lines != 1]
+            assert not broken, f"{path} as {who}: phone numbers broken across lines: {broken}"
+            assert not found["loose"], f"{path}: a phone number outside the |phone filter: {found['loose']}"
+            broken = [text for text, lines, _inside in found["boxes"] if lines != 1]
+            assert not broken, f"{path} as {who}: phone numbers broken across lines: {broken}"
+            seen |= {text for text, _lines, _inside in found["boxes"]}
+            if who != "nora":  # the patient's and caregiver's pages are read zoomed in (test_accessibility.py)
+                spilled = [text for text, _lines, inside in found["boxes"] if not inside]
+                assert not spilled, f"{path} as {who}: phone numbers sticking out of their button: {spilled}"
+                scroll, client = page.evaluate(
+                    "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+                assert scroll <= client, f"{path} as {who} scrolls sideways at 200 % ({scroll} > {client}): " + str(
+                    page.evaluate("() => [...document.querySelectorAll('body *')].filter(e => "
+                                  "e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)"
+                                  ".slice(0, 6).map(e => e.tagName + '.' + e.className + ' ' + "
+                                  "Math.round(e.getBoundingClientRect().width))"))
+            shot(page, f"phone-zoom200-{who}-{index}")
+        context.close()
+    assert {"1-800-555-0100", "(555) 010-0142", "555-010-0177"} <= seen

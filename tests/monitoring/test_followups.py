@@ -169,3 +169,83 @@ def test_yescarta_patient_gets_no_carvykti_questions_or_followups(as_user, patie
     assert not FollowUp.objects.exists()
     html = signed_in(patient.user).get(f"/patients/{patient.uuid}/checkin/").content.decode()
     assert "handwriting_change" not in asked_fields(html)
+
+
+# --- The "I feel the same as usual" check-in never answers what a follow-up waits on ------------------------------
+
+def quick(client, patient, **values):
+    return client.post(f"/patients/{patient.uuid}/checkin/", {"same_as_usual": "1", "temperature": "36.8",
+                                                               "temperature_unit": "C", **values})
+
+
+def test_the_short_check_in_asks_the_stools_a_pending_diarrhea_reask_waits_on(as_user, other_patient):
+    """A pending re-ask (clinical-rules §4) is not closed by the short check-in's usual "no extra stools": the
+    question is on the short form, must be answered, and the answer given is what closes it."""
+    moment = timezone.now().replace(microsecond=0)
+    with time_machine.travel(moment, tick=False):
+        post_checkin(as_user(other_patient.user), extra_stools=2)
+    with time_machine.travel(moment + dt.timedelta(days=3), tick=False):
+        client = signed_in(other_patient.user)
+        form = html_lib.unescape(client.get(f"/patients/{other_patient.uuid}/checkin/?quick=1").content.decode())
+        assert "We need to ask about your stools today" in form
+        assert 'id="extra_stools" name="extra_stools"' in form
+        assert 'value="0"' not in form.split('id="extra_stools"')[1].split(">")[0]  # unanswered, no default
+
+        refused = quick(client, other_patient)
+        assert refused.status_code == 400
+        assert ("Extra stools: please type how many, 0 if none. The care team asked about this again."
+                in html_lib.unescape(refused.content.decode()))
+        assert CheckIn.objects.count() == 1
+        assert FollowUp.objects.get().answered_by is None
+
+        assert quick(client, other_patient, extra_stools="1").status_code == 302
+    answered = FollowUp.objects.get(answered_by__isnull=False)
+    assert answered.answered_by.extra_stools == 1  # what was asked and answered, not a default
+    assert answered.answered_by.abdominal_pain == "none" and answered.answered_by.is_complete
+
+
+def test_the_short_check_in_asks_even_before_the_reask_is_due(as_user, other_patient):
+    """Not due yet, the re-ask still waits on the stools: the usual answer would close it without asking."""
+    post_checkin(as_user(other_patient.user), extra_stools=2)
+    client = signed_in(other_patient.user)
+    assert quick(client, other_patient).status_code == 400
+    assert FollowUp.objects.get().answered_by is None
+
+
+def test_without_a_pending_reask_the_short_check_in_counts_no_extra_stools(other_patient):
+    client = signed_in(other_patient.user)
+    form = client.get(f"/patients/{other_patient.uuid}/checkin/?quick=1").content.decode()
+    assert 'name="extra_stools"' not in form
+    assert quick(client, other_patient).status_code == 302
+    assert CheckIn.objects.get().extra_stools == 0
+
+
+def test_the_short_check_in_asks_this_weeks_carvykti_questions_yes_or_no(as_user, team_a):
+    """clinical-rules §2: the weekly late-neurotoxicity questions are asked, not answered "no" by default."""
+    p = infused(team_a, "carvykti", start=CARVYKTI_START)
+    day30 = noon_utc(CARVYKTI_START + dt.timedelta(days=30))
+    with time_machine.travel(day30, tick=False):
+        post_checkin(as_user(p.user), **CAR_T_NORMAL, **CARVYKTI_NO)
+    with time_machine.travel(day30 + dt.timedelta(days=7), tick=False):
+        client = signed_in(p.user)
+        form = html_lib.unescape(client.get(f"/patients/{p.uuid}/checkin/?quick=1").content.decode())
+        for name in CARVYKTI_FIELDS:
+            assert f'<input type="radio" name="{name}" value="1">' in form
+            assert f'<input type="radio" name="{name}" value="0">' in form
+        refused = quick(client, p, handwriting_change="0")
+        assert refused.status_code == 400
+        assert "Moving more slowly than usual: tap Yes or No." in html_lib.unescape(refused.content.decode())
+        assert FollowUp.objects.get(patient=p, answered_by__isnull=True).created_from.recorded_at == day30
+
+        assert quick(client, p, **{**{name: "0" for name in CARVYKTI_FIELDS}, "slowed_movement": "1"}).status_code == 302
+    stored = CheckIn.objects.latest("recorded_at")
+    assert stored.slowed_movement is True and stored.handwriting_change is False
+    assert FollowUp.objects.get(patient=p, created_from__recorded_at=day30).answered_by == stored
+    assert stored.assessment.urgency_label == "urgent"  # §2: any new finding is urgent
+
+
+def test_the_short_check_in_leaves_the_ice_screen_unanswered(patient):
+    """The caregiver's word and memory screen (clinical-rules §2) is never filled in with a normal score."""
+    assert quick(signed_in(patient.user), patient).status_code == 302
+    stored = CheckIn.objects.get()
+    assert stored.ice_score is None and stored.ice_orientation is None

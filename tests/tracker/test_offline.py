@@ -87,7 +87,9 @@ def test_offline_page_shows_the_car_t_emergency_signs_with_911_and_the_24_7_numb
     assert "Saved on this phone, not sent yet" in html
     assert "data-offline-saved" in html
     assert 'href="tel:911"' in html
-    assert f'href="tel:{patient.center.phone_24_7}"' in html
+    digits = "".join(ch for ch in patient.center.phone_24_7 if ch.isdigit())
+    assert f'href="tel:{digits}"' in html
+    assert f'<span class="phone-number">{patient.center.phone_24_7}</span>' in html
     assert "A seizure (fit)" in html
     assert "or higher with dizziness or fainting, new shortness of breath" in html
     assert "A temperature of 38.0 °C (100.4 °F) or higher, even once" in html
