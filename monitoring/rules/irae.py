@@ -199,10 +199,10 @@ def irae_rash(checkin: CheckinInput, ctx: EvaluationContext, situation: Checkpoi
         evidence["rash_blisters_or_sores"] = True
     urgency = Urgency.URGENT if blisters else _URGENCY_BY_GRADE[grade]
     if grade and blisters:
-        why = message("Rash: rash on {percent} % of body surface (CTCAE grade {grade}); blisters, peeling, mouth or "
-                      "eye sores: possible severe skin reaction", percent=percent or 0, grade=grade)
+        why = message("Rash: rash on {percent} of body surface (CTCAE grade {grade}); blisters, peeling, mouth or "
+                      "eye sores: possible severe skin reaction", percent=f"{percent} %", grade=grade)
     elif grade:
-        why = message("Rash: rash on {percent} % of body surface (CTCAE grade {grade})", percent=percent or 0,
+        why = message("Rash: rash on {percent} of body surface (CTCAE grade {grade})", percent=f"{percent} %",
                       grade=grade)
     else:
         why = message("Rash: blisters, peeling, mouth or eye sores: possible severe skin reaction")

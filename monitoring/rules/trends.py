@@ -31,7 +31,11 @@ _I_SYMPTOM = (
 )
 
 
-_SYMPTOMS = (("extra_stools", "Extra stools per day"), ("rash_percent", "Rash % of body surface"))
+# The "%" is a parameter so that no translation catalogue mistakes "% of" for a printf placeholder.
+_SYMPTOMS = (
+    ("extra_stools", message("Extra stools per day")),
+    ("rash_percent", message("Rash {unit} of body surface", unit="%")),
+)
 
 
 def _hours(later: datetime | None, earlier: datetime) -> float | None:
@@ -152,7 +156,7 @@ def trend_symptoms(checkin: CheckinInput, ctx: EvaluationContext) -> RuleResult:
         if days is None:
             continue
         oldest_first = list(reversed(days))
-        why = message("{symptom} worse each day for {days} days: {series} (center trend rule)", symptom=(label,),
+        why = message("{symptom} worse each day for {days} days: {series} (center trend rule)", symptom=label,
                       days=len(days) - 1, series=" → ".join(str(value) for value in oldest_first))
         found.append(_outcome("trend_symptom", "trend.symptom_worsening", ctx, _I_SYMPTOM).finding(
             (why,), {name: oldest_first}))
