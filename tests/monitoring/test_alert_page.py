@@ -260,6 +260,9 @@ def test_a_spanish_speaking_nurse_reads_why_a_fever_alert_fired_in_spanish(fever
     assert "Temperature" not in spanish and "after infusion" not in spanish
     assert "Temperature 38.4 °C ≥ 38.0 °C on day" in english and "after infusion" in english
     assert "Temperatura" not in english
+    inbox = text_of(re.search(r'<p class="rationale">(.*?)</p>', get(signed_in(enfermera), "/staff/alerts/"),
+                              re.S).group(1))
+    assert inbox.startswith("Temperatura 38.4 °C ≥ 38.0 °C el día")
 
 
 def test_the_check_in_page_gives_staff_the_rules_findings_in_the_page_language(fever, team_a, patient):
