@@ -51,27 +51,30 @@ class _Formatter(string.Formatter):
 _FORMATTER = _Formatter()
 
 
-def _is_message(value: object) -> bool:
-    return isinstance(value, (list, tuple)) and len(value) == 2 and isinstance(value[0], str) \
-        and isinstance(value[1], Mapping)
+def _as_message(value: object) -> tuple[str, Mapping[str, object]] | None:
+    """``(key, params)`` if the value is a message (a tuple, or a list as stored in JSON), else None."""
+    if isinstance(value, (list, tuple)) and len(value) == 2 and isinstance(value[0], str) \
+            and isinstance(value[1], Mapping):
+        return value[0], value[1]
+    return None
 
 
 def _param(value: object, translate: Translate) -> object:
-    if _is_message(value):
-        return render_message(value, translate)  # type-checked by _is_message
+    if _as_message(value) is not None:
+        return render_message(value, translate)
     if isinstance(value, (list, tuple)):
-        return ", ".join(render_message(item, translate) if _is_message(item) else translate(str(item))
-                         for item in value)
+        return ", ".join(render_message(item, translate) for item in value)
     return value
 
 
 def render_message(msg: object, translate: Translate | None = None) -> str:
-    """One message in the language of ``translate`` (English without it), its parameters filled in."""
+    """One message in the language of ``translate`` (English without it), its parameters filled in; a bare
+    text is a label, translated as it is."""
     tr = translate or _unchanged
-    if not _is_message(msg):
+    parsed = _as_message(msg)
+    if parsed is None:
         return tr(str(msg))
-    assert isinstance(msg, (list, tuple))  # noqa: S101 - narrowed by _is_message
-    key, params = str(msg[0]), msg[1]
+    key, params = parsed
     if key == LITERAL:
         return str(params.get("text", ""))
     if not params:
