@@ -451,7 +451,7 @@ def simulate_alerts(g: Generator, patient: dict, abnormal: list[tuple], team: di
             u = f["_urgency"]
             entry = {"checkin": checkin_uuid, "recorded_at": at.isoformat(), "urgency": f["urgency"],
                      "rule_id": f["rule_id"], "source": f["source"], "rationale": f["staff_rationale"],
-                     "values": f["evidence"]}
+                     "rationale_messages": f["rationale_messages"], "values": f["evidence"]}
             alert = current.get(f["condition"])
             if alert is not None and at >= alert["_resolve"]:
                 close(alert)
@@ -460,6 +460,7 @@ def simulate_alerts(g: Generator, patient: dict, abnormal: list[tuple], team: di
                 alert = {"id": g.next_id("alert"), "uuid": g.uuid(), "patient_id": patient["id"],
                          "condition": f["condition"], "status": "open", "urgency": u, "min_grade": f["min_grade"],
                          "grading_system": f["grading_system"], "title": f["title"], "rationale": f["staff_rationale"],
+                         "rationale_messages": [f["rationale_messages"]],
                          "patient_instruction": f["patient_instruction"], "rule_ids": [f["rule_id"]],
                          "sources": [f["source"]], "evidence": [entry], "first_checkin_id": checkin_id,
                          "last_checkin_id": checkin_id, "opened_at": at, "updated_at": at, "acknowledged_at": None,
@@ -476,6 +477,7 @@ def simulate_alerts(g: Generator, patient: dict, abnormal: list[tuple], team: di
                 alert["sources"] = sorted({*alert["sources"], f["source"]})
                 alert["last_checkin_id"], alert["updated_at"] = checkin_id, at
                 alert["rationale"] = f["staff_rationale"] + "\n\nEarlier: " + alert["rationale"]
+                alert["rationale_messages"] = [f["rationale_messages"], *alert["rationale_messages"]]
                 if (f["min_grade"] or 0) > (alert["min_grade"] or 0):
                     alert["min_grade"], alert["title"] = f["min_grade"], f["title"]
                 acknowledged = at >= alert["_ack"]

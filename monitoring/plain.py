@@ -10,6 +10,7 @@ import re
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from monitoring.rules.messages import render_history, render_rationale
 from monitoring.staff import format_time
 
 # Signs of possible grade >= 2 CRS (clinical-rules §1; monitoring/rules/crs.py `grade2_signs`), by rule suffix.
@@ -85,6 +86,24 @@ def tagged_rules(text: str) -> list[str]:
 def plain_rationale(text: str) -> str:
     """The stored rationale without the rules engine's "[rule.id, urgency]" tags."""
     return _RULE_TAG.sub("", text or "").strip()
+
+
+def alert_rationale(alert) -> str:
+    """Why the alert fired, latest finding first, in the reader's language (the active one): its message keys
+    translated, or its stored English text for an alert stored before the keys existed (kept as the earliest
+    entry when later findings added keys). Without the rules' tags either way."""
+    if alert.rationale_messages:
+        return plain_rationale(render_history(alert.rationale_messages, translate=_))
+    return plain_rationale(alert.rationale)
+
+
+def finding_rationale(stored: dict) -> str:
+    """Why one finding (an alert's evidence entry, or an assessment's finding) fired, in the reader's language;
+    its stored text when it has no message keys."""
+    messages = stored.get("rationale_messages")
+    if messages:
+        return plain_rationale(render_rationale(messages, translate=_))
+    return plain_rationale(stored.get("rationale") or stored.get("staff_rationale") or "")
 
 
 def _signs(rule_ids, prefix: str) -> list:

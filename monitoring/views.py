@@ -54,7 +54,7 @@ def _alert_page(request: HttpRequest, alert, *, status: int = 200, **extra) -> H
     events = list(alert.events.select_related("actor", "checkin"))
     context = {
         "alert": alert, "patient": patient, "headline": plain.alert_headline_of(alert),
-        "rationale": plain.plain_rationale(alert.rationale), "rules": plain.why_rules(alert),
+        "rationale": plain.alert_rationale(alert), "rules": plain.why_rules(alert),
         "events": events, "calls": [e for e in events if e.kind == AlertEvent.Kind.CALL],
         "contacts": _contacts(patient), "call_with": AlertEvent.CallWith.choices,
         "call_outcomes": AlertEvent.CallOutcome.choices, "evidence": _evidence(alert),
@@ -86,7 +86,7 @@ def _evidence(alert) -> list[dict]:
     for entry in reversed(alert.evidence or []):
         at = parse_datetime(entry.get("recorded_at") or "")
         entries.append({"at": at, "urgency": entry.get("urgency", ""),
-                        "text": plain.plain_rationale(entry.get("rationale", "")),
+                        "text": plain.finding_rationale(entry),
                         "rule_id": entry.get("rule_id", ""), "source": entry.get("source", ""),
                         "checkin": entry.get("checkin", "")})
     return entries

@@ -26,7 +26,14 @@ class Alert(models.Model):
     min_grade = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Signs of at least this grade.")
     grading_system = models.CharField(max_length=40)
     title = models.CharField(max_length=200)
-    rationale = models.TextField(help_text="Why it fired, naming the values (latest finding first).")
+    rationale = models.TextField(
+        help_text="Why it fired, naming the values (latest finding first), in English with the rules' "
+                  "[rule.id, urgency] tags: the record. Pages show rationale_messages in the reader's language.")
+    rationale_messages = models.JSONField(
+        default=list, blank=True, db_default=models.Value([], output_field=models.JSONField()),
+        help_text="The same as message keys with their parameters, one list per finding, latest first "
+                  "(monitoring/rules/messages.py; the keys are listed in monitoring/rules_messages.py). Empty for "
+                  "an alert stored before the keys existed: its text is shown instead.")
     patient_instruction = models.TextField()
     rule_ids = models.JSONField(default=list)
     sources = models.JSONField(default=list)
@@ -173,6 +180,14 @@ class CheckinAssessment(models.Model):
     @property
     def urgency_label(self) -> str:
         return dict(URGENCY_CHOICES)[self.urgency]
+
+    @property
+    def staff_findings(self) -> list[dict]:
+        """The findings with their rationale in the language active now (the reader's): the stored message
+        keys translated, or the stored text (without the rules' tags) for a finding stored without them."""
+        from monitoring.plain import finding_rationale
+
+        return [{**finding, "rationale": finding_rationale(finding)} for finding in self.findings]
 
     @property
     def patient_paragraphs(self) -> list[str]:

@@ -1,6 +1,9 @@
 """Clinical rules engine of CAR T Tracker: pure Python, standard library only, no Django.
 
-Thresholds come from /work/shared/clinical-rules.md; every finding cites its section in ``source``.
+Thresholds come from the project's clinical rules document (clinical-rules.md, kept beside the repository
+with the shared project notes, sections §1-§10); every finding cites its section in ``source``, and each
+sub-rule's docstring quotes the line it implements. Staff rationale is data (messages.py): message keys with
+parameters, translated where it is shown.
 """
 
 from .engine import (

@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .types import POLICY_SYSTEM, CheckinInput, EvaluationContext, Finding, Urgency
+from .messages import message
+from .types import POLICY_SYSTEM, CheckinInput, EvaluationContext, Finding, Outcome, Urgency
 
 SRC_LABEL = "clinical-rules §3 US labels (June 26, 2025 label change)"
 SRC_AUCATZYL = "clinical-rules §3 Aucatzyl launch materials (unverified)"
@@ -30,8 +31,8 @@ class ProductLabel:
 # §3: label defaults per CAR T product (checkpoint inhibitors carry no such restriction).
 LABEL_DEFAULTS: dict[str, ProductLabel] = {
     **{
-        p: ProductLabel(driving_days=14, proximity_days=14, source=SRC_LABEL, verified=True)
-        for p in ("abecma", "breyanzi", "carvykti", "kymriah", "tecartus", "yescarta")
+        product: ProductLabel(driving_days=14, proximity_days=14, source=SRC_LABEL, verified=True)
+        for product in ("abecma", "breyanzi", "carvykti", "kymriah", "tecartus", "yescarta")
     },
     "aucatzyl": ProductLabel(driving_days=56, proximity_days=28, source=SRC_AUCATZYL, verified=False),
 }
@@ -64,11 +65,9 @@ def driving_window_end(
     """
     days = label_days if center_days is None or center_days < label_days else center_days
     end = infusion_date + timedelta(days=days)
-    ext = timedelta(days=max(0, extension_days))
-    for d in neuro_event_dates:
-        e = d + ext
-        if e > end:
-            end = e
+    extension = timedelta(days=max(0, extension_days))
+    for event_date in neuro_event_dates:
+        end = max(end, event_date + extension)
     if clinician_end is not None and clinician_end > end:
         end = clinician_end
     return end
@@ -128,18 +127,12 @@ _I_DROVE = (
 
 
 def driving_finding(checkin: CheckinInput, ctx: EvaluationContext) -> Finding | None:
-    """§3: drove since the last check-in while the no-driving window is active -> urgent."""
+    """§3 "no driving or operating heavy machinery for 2 weeks after infusion" (the center's window): drove
+    since the last check-in while the no-driving window is active -> urgent."""
     if not (checkin.drove_since_last and ctx.driving_window_active):
         return None
-    return Finding(
-        condition="driving",
-        title="Drove during the no-driving window",
-        min_grade=None,
-        grading_system=POLICY_SYSTEM,
-        urgency=Urgency.URGENT,
-        patient_instruction=_I_DROVE,
-        staff_rationale="Patient reports driving since the last check-in while the no-driving window is active",
-        rule_id="driving.drove_in_window",
-        source=SRC_DRIVING,
-        evidence={"drove_since_last": True},
-    )
+    outcome = Outcome(condition="driving", rule_id="driving.drove_in_window", urgency=Urgency.URGENT,
+                      instruction=_I_DROVE, source=SRC_DRIVING, grading_system=POLICY_SYSTEM,
+                      title="Drove during the no-driving window")
+    why = message("Patient reports driving since the last check-in while the no-driving window is active")
+    return outcome.finding((why,), {"drove_since_last": True})

@@ -2,118 +2,135 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from .crs import evaluate_crs
 from .driving import driving_finding
 from .icans import evaluate_carvykti_late, evaluate_icans
 from .irae import INFUSION_REACTION_DAYS, diarrhea_grade, evaluate_irae
+from .messages import ALSO, Message, Translate, render_message
 from .trends import evaluate_trends
-from .types import CAR_T, CHECKPOINT, CheckinInput, EvaluationContext, Finding, FollowUp, Urgency, graded_title
+from .types import (
+    CAR_T,
+    CHECKPOINT,
+    CheckinInput,
+    EvaluationContext,
+    Finding,
+    FollowUp,
+    Urgency,
+    collect,
+    graded_title,
+)
 
 SRC_URGENCY = "clinical-rules Urgency levels"
 
 
-def evaluate(checkin: CheckinInput, ctx: EvaluationContext) -> list[Finding]:
-    """All findings of one check-in, at most one per condition, most urgent first."""
-    car_t_days = None
-    carvykti_days = None
-    checkpoint = False
-    infusion_window = False
-    for th in ctx.therapies:
-        cls = th.therapy_class
-        if cls == CAR_T:
-            d = th.days_since_start
-            if car_t_days is None or d < car_t_days:
-                car_t_days = d
-            if th.product == "carvykti" and (carvykti_days is None or d < carvykti_days):
-                carvykti_days = d
-        elif cls == CHECKPOINT:
+@dataclass(frozen=True, slots=True)
+class Therapies:
+    """What the rules need of a patient's therapies: the days since the most recent CAR T infusion (and
+    Carvykti's), whether a checkpoint inhibitor is given, and whether a dose was within a day (§4)."""
+
+    car_t_days: int | None = None
+    carvykti_days: int | None = None
+    checkpoint: bool = False
+    infusion_window: bool = False
+
+
+def _earliest(current: int | None, days: int) -> int:
+    return days if current is None or days < current else current
+
+
+def therapies_of(ctx: EvaluationContext) -> Therapies:
+    car_t_days: int | None = None
+    carvykti_days: int | None = None
+    checkpoint = infusion_window = False
+    for therapy in ctx.therapies:
+        if therapy.therapy_class == CAR_T:
+            car_t_days = _earliest(car_t_days, therapy.days_since_start)
+            if therapy.product == "carvykti":
+                carvykti_days = _earliest(carvykti_days, therapy.days_since_start)
+        elif therapy.therapy_class == CHECKPOINT:
             checkpoint = True
-            last = th.days_since_last_dose
+            last = therapy.days_since_last_dose
             if last is not None and 0 <= last <= INFUSION_REACTION_DAYS:  # §4 within a day of an infusion
                 infusion_window = True
-
-    out: list[Finding] = []
-    if car_t_days is not None:
-        evaluate_crs(checkin, ctx, out, car_t_days)
-        evaluate_icans(checkin, ctx, out)
-        if carvykti_days is not None:
-            evaluate_carvykti_late(checkin, ctx, out, carvykti_days)
-    if checkpoint:
-        evaluate_irae(checkin, ctx, out, car_t=car_t_days is not None, infusion_window=infusion_window)
-    if ctx.recent:
-        evaluate_trends(checkin, ctx, out)
-    if checkin.drove_since_last and ctx.driving_window_active:
-        f = driving_finding(checkin, ctx)
-        if f is not None:
-            out.append(f)
-    if len(out) < 2:
-        return out
-    return merge_findings(out)
+    return Therapies(car_t_days, carvykti_days, checkpoint, infusion_window)
 
 
-def _rank(f: Finding) -> tuple[int, int]:
-    return (f.urgency, f.min_grade or 0)
+def evaluate(checkin: CheckinInput, ctx: EvaluationContext) -> list[Finding]:
+    """All findings of one check-in, at most one per condition, most urgent first."""
+    therapies = therapies_of(ctx)
+    found: list[Finding] = []
+    if therapies.car_t_days is not None:
+        found += evaluate_crs(checkin, ctx, therapies.car_t_days)
+        found += evaluate_icans(checkin, ctx)
+        if therapies.carvykti_days is not None:
+            found += collect((evaluate_carvykti_late(checkin, ctx, therapies.carvykti_days),))
+    if therapies.checkpoint:
+        found += evaluate_irae(checkin, ctx, car_t=therapies.car_t_days is not None,
+                               infusion_window=therapies.infusion_window)
+    found += evaluate_trends(checkin, ctx)
+    found += collect((driving_finding(checkin, ctx),))
+    if len(found) < 2:
+        return found
+    return merge_findings(found)
+
+
+def _rank(finding: Finding) -> tuple[int, int]:
+    return (finding.urgency, finding.min_grade or 0)
+
+
+def _merge(condition: str, group: list[Finding]) -> Finding:
+    """The most urgent (then highest grade) finding of a condition, with the others' rationale (tagged with
+    their rule and urgency), evidence, grade and sources folded in."""
+    winner = max(group, key=_rank)
+    grade = winner.min_grade
+    evidence: dict[str, object] = {}
+    notes = [winner.staff_rationale]
+    rationale: tuple[Message, ...] = (*winner.rationale, (ALSO, {}))
+    sources = [winner.source]
+    for finding in group:
+        if finding is winner:
+            continue
+        if finding.min_grade is not None and (grade is None or finding.min_grade > grade):
+            grade = finding.min_grade
+        evidence.update(finding.evidence)
+        note = f"{finding.staff_rationale} [{finding.rule_id}, {Urgency(finding.urgency).label}]"
+        if note not in notes:
+            notes.append(note)
+            rationale += finding.rationale
+        if finding.source not in sources:
+            sources.append(finding.source)
+    evidence.update(winner.evidence)
+    return Finding(
+        condition=condition,
+        title=winner.title if grade == winner.min_grade else graded_title(condition, grade),
+        min_grade=grade,
+        grading_system=winner.grading_system,
+        urgency=winner.urgency,
+        patient_instruction=winner.patient_instruction,
+        staff_rationale=notes[0] + "; also: " + "; ".join(notes[1:]),
+        rule_id=winner.rule_id,
+        source="; ".join(sources),
+        evidence=evidence,
+        rationale_messages=rationale,
+    )
 
 
 def merge_findings(findings: Iterable[Finding]) -> list[Finding]:
     """One finding per condition: the most urgent (then highest grade) wins; the others' rationale and
     evidence are folded into it so nothing is lost. Result sorted most urgent first (stable)."""
     groups: dict[str, list[Finding]] = {}
-    for f in findings:
-        g = groups.get(f.condition)
-        if g is None:
-            groups[f.condition] = [f]
-        else:
-            g.append(f)
-    merged: list[Finding] = []
-    for cond, group in groups.items():
-        if len(group) == 1:
-            merged.append(group[0])
-            continue
-        win = max(group, key=_rank)
-        grade = win.min_grade
-        evidence: dict[str, object] = {}
-        notes = [win.staff_rationale]
-        sources = [win.source]
-        for f in group:
-            if f is win:
-                continue
-            if f.min_grade is not None and (grade is None or f.min_grade > grade):
-                grade = f.min_grade
-            evidence.update(f.evidence)
-            note = f"{f.staff_rationale} [{f.rule_id}, {Urgency(f.urgency).label}]"
-            if note not in notes:
-                notes.append(note)
-            if f.source not in sources:
-                sources.append(f.source)
-        evidence.update(win.evidence)
-        title = win.title if grade == win.min_grade else graded_title(cond, grade)
-        merged.append(
-            Finding(
-                condition=cond,
-                title=title,
-                min_grade=grade,
-                grading_system=win.grading_system,
-                urgency=win.urgency,
-                patient_instruction=win.patient_instruction,
-                staff_rationale=notes[0] + "; also: " + "; ".join(notes[1:]),
-                rule_id=win.rule_id,
-                source="; ".join(sources),
-                evidence=evidence,
-            )
-        )
-    merged.sort(key=lambda f: -f.urgency)
+    for finding in findings:
+        groups.setdefault(finding.condition, []).append(finding)
+    merged = [group[0] if len(group) == 1 else _merge(condition, group) for condition, group in groups.items()]
+    merged.sort(key=lambda finding: -finding.urgency)
     return merged
 
 
 def highest_urgency(findings: Iterable[Finding]) -> Urgency:
-    top = 0
-    for f in findings:
-        if f.urgency > top:
-            top = f.urgency
-    return Urgency(top)
+    return Urgency(max((finding.urgency for finding in findings), default=Urgency.NONE))
 
 
 # clinical-rules "Urgency levels" table: what the patient is told.
@@ -134,15 +151,16 @@ def instruction_messages(findings: Iterable[Finding], center_phone: str) -> list
     then the distinct instructions of the findings at that level. The keys are the English texts, which
     monitoring/rules_messages.py lists for translation."""
     findings = list(findings)
-    return _messages(highest_urgency(findings), [(f.urgency, f.patient_instruction) for f in findings],
+    return _messages(highest_urgency(findings), [(finding.urgency, finding.patient_instruction)
+                                                        for finding in findings],
                      center_phone)
 
 
-def instruction_messages_from_stored(urgency: int, findings: Iterable[dict], center_phone: str,
+def instruction_messages_from_stored(urgency: int, findings: Iterable[Mapping[str, str]], center_phone: str,
                                      ) -> list[tuple[str, dict[str, str]]]:
     """The same from a stored assessment: its urgency and its findings as `Finding.to_dict()` wrote them."""
-    return _messages(Urgency(urgency), [(Urgency.from_label(f["urgency"]), f["patient_instruction"])
-                                        for f in findings], center_phone)
+    return _messages(Urgency(urgency), [(Urgency.from_label(finding["urgency"]), finding["patient_instruction"])
+                                        for finding in findings], center_phone)
 
 
 def _messages(top: Urgency, instructions: list[tuple[int, str]], center_phone: str,
@@ -157,19 +175,22 @@ def _messages(top: Urgency, instructions: list[tuple[int, str]], center_phone: s
     return parts
 
 
-def render_instruction(messages: Iterable[tuple[str, dict[str, str]]], translate=None) -> list[str]:
+def _unchanged(text: str) -> str:
+    return text
+
+
+def render_instruction(messages: Iterable[Sequence[object]], translate: Translate | None = None) -> list[str]:
     """The paragraphs of an instruction: each message translated (e.g. with Django's gettext, in the
     language active when it is shown), then its parameters filled in."""
-    tr = translate or (lambda text: text)
     paragraphs: list[str] = []
-    for key, params in messages:
-        text = tr(key).format(**params) if params else tr(key)
+    for msg in messages:
+        text = render_message(msg, translate or _unchanged)
         if text not in paragraphs:
             paragraphs.append(text)
     return paragraphs
 
 
-def patient_instruction(findings: Iterable[Finding], center_phone: str, translate=None) -> str:
+def patient_instruction(findings: Iterable[Finding], center_phone: str, translate: Translate | None = None) -> str:
     """Top-level plain-language instruction as one text (paragraphs separated by a blank line). `translate`
     (e.g. Django's gettext) maps each English message to the patient's language; the engine itself stays
     free of any framework."""
@@ -181,37 +202,30 @@ HEADLINES = _HEADLINES
 
 def followups(checkin: CheckinInput, ctx: EvaluationContext) -> list[FollowUp]:
     """Scheduled re-asks triggered by this check-in."""
-    p = ctx.policy
-    out: list[FollowUp] = []
-    checkpoint = False
-    carvykti_days = None
-    for th in ctx.therapies:
-        if th.therapy_class == CHECKPOINT:
-            checkpoint = True
-        elif th.therapy_class == CAR_T and th.product == "carvykti":
-            if carvykti_days is None or th.days_since_start < carvykti_days:
-                carvykti_days = th.days_since_start
-    if checkpoint:
-        grade, _ = diarrhea_grade(checkin)
-        if grade == 1:  # §4: grade 1 diarrhea -> re-ask every 3 days (ASCO 2021)
-            out.append(
-                FollowUp(
-                    kind="irae_diarrhea_reask",
-                    due_in_days=p.irae_diarrhea_reask_days,
-                    reason=f"Grade 1 diarrhea ({checkin.extra_stools} stools/day above usual) on a checkpoint "
-                    "inhibitor: ask again",
-                    source="clinical-rules §4 (ASCO 2021)",
-                )
+    policy = ctx.policy
+    therapies = therapies_of(ctx)
+    found: list[FollowUp] = []
+    if therapies.checkpoint and diarrhea_grade(checkin)[0] == 1:
+        # §4: grade 1 diarrhea -> re-ask every 3 days (ASCO 2021)
+        found.append(
+            FollowUp(
+                kind="irae_diarrhea_reask",
+                due_in_days=policy.irae_diarrhea_reask_days,
+                reason=f"Grade 1 diarrhea ({checkin.extra_stools} stools/day above usual) on a checkpoint "
+                "inhibitor: ask again",
+                source="clinical-rules §4 (ASCO 2021)",
             )
-    if carvykti_days is not None:
-        limit = p.carvykti_late_neuro_days
-        if carvykti_days < limit:  # §2: weekly late-neurotoxicity questions through day 100
-            out.append(
-                FollowUp(
-                    kind="carvykti_late_neuro_questions",
-                    due_in_days=max(1, min(p.carvykti_late_neuro_interval_days, limit - carvykti_days)),
-                    reason=f"Carvykti day {carvykti_days}: weekly late-neurotoxicity questions through day {limit}",
-                    source="clinical-rules §2 Carvykti late neurotoxicity",
-                )
+        )
+    days = therapies.carvykti_days
+    limit = policy.carvykti_late_neuro_days
+    if days is not None and days < limit:
+        # §2: weekly late-neurotoxicity questions through day 100
+        found.append(
+            FollowUp(
+                kind="carvykti_late_neuro_questions",
+                due_in_days=max(1, min(policy.carvykti_late_neuro_interval_days, limit - days)),
+                reason=f"Carvykti day {days}: weekly late-neurotoxicity questions through day {limit}",
+                source="clinical-rules §2 Carvykti late neurotoxicity",
             )
-    return out
+        )
+    return found

@@ -1,8 +1,27 @@
-"""Immune checkpoint inhibitor side effects (clinical-rules §4, CTCAE v5 grades and guideline actions)."""
+"""Immune checkpoint inhibitor side effects (clinical-rules §4, CTCAE v5 grades and guideline actions).
+
+Each sub-rule is one function that returns its finding or None; ``evaluate_irae`` runs them in order. Every
+rationale ends with the guideline context of §4 ("the tracker never changes therapy")."""
 
 from __future__ import annotations
 
-from .types import CTCAE, EPS, FEVER_C, CheckinInput, EvaluationContext, Finding, Urgency, graded_title
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .messages import NOTE, Message, message
+from .types import (
+    CTCAE,
+    FEVER_C,
+    CheckinInput,
+    EvaluationContext,
+    Finding,
+    Outcome,
+    RuleResult,
+    Urgency,
+    collect,
+    flagged,
+    has_fever,
+)
 
 SRC_DIARRHEA = "clinical-rules §4 CTCAE v5 diarrhea/colitis"
 SRC_RASH = "clinical-rules §4 CTCAE v5 rash"
@@ -21,14 +40,6 @@ GUIDELINE_ACTION = {
     2: "hold, steroids",
     3: "hold, high-dose steroids",
     4: "stop",
-}
-_ALL_ACTIONS = (
-    " | Guideline context (§4 NCCN/SITC/ASCO): grade 1 continue and watch; 2 hold, steroids; "
-    "3 hold, high-dose steroids; 4 stop. The tracker never changes therapy."
-)
-_ACTION_TEXT = {
-    g: f" | Guideline context (§4 NCCN/SITC/ASCO) at grade {g}: {a}. The tracker never changes therapy."
-    for g, a in GUIDELINE_ACTION.items()
 }
 
 # §4 CTCAE v5 diarrhea: stools per day above usual < 4 -> 1; 4-6 -> 2; >= 7 -> 3.
@@ -88,291 +99,283 @@ _I_INFUSION_EMERGENCY = (
 )
 
 
-def diarrhea_grade(c: CheckinInput) -> tuple[int, Urgency]:
+def diarrhea_grade(checkin: CheckinInput) -> tuple[int, Urgency]:
     """§4 diarrhea/colitis: (minimum CTCAE grade, urgency). (0, NONE) when nothing is reported."""
-    g = 0
-    s = c.extra_stools
-    if s is not None and s > 0:
-        g = 1 if s < STOOLS_GRADE2 else 2 if s < STOOLS_GRADE3 else 3
-    if c.diarrhea_limits_selfcare:
-        g = 3
-    pain = c.abdominal_pain
-    if (c.stool_blood_mucus or pain == "mild" or pain == "severe") and g < 2:
-        g = 2  # §4 colitis signs -> at least grade 2
-    urgency = _URGENCY_BY_GRADE[g]
+    grade = 0
+    stools = checkin.extra_stools
+    if stools is not None and stools > 0:
+        grade = 1 if stools < STOOLS_GRADE2 else 2 if stools < STOOLS_GRADE3 else 3
+    if checkin.diarrhea_limits_selfcare:
+        grade = 3
+    pain = checkin.abdominal_pain
+    if (checkin.stool_blood_mucus or pain == "mild" or pain == "severe") and grade < 2:
+        grade = 2  # §4 colitis signs -> at least grade 2
+    urgency = _URGENCY_BY_GRADE[grade]
     if pain == "severe":
         urgency = Urgency.URGENT  # §4 severe pain -> urgent
-    return g, urgency
+    return grade, urgency
 
 
-def _rash_grade(pct) -> int:
-    if pct is None or pct <= 0:
+def _rash_grade(percent: int | None) -> int:
+    if percent is None or percent <= 0:
         return 0
-    if pct < RASH_GRADE2:
+    if percent < RASH_GRADE2:
         return 1
-    if pct <= RASH_GRADE3_ABOVE:
+    if percent <= RASH_GRADE3_ABOVE:
         return 2
     return 3
 
 
-def _f(condition, rule, urgency, grade, instr, why, ev, src, title=None) -> Finding:
-    return Finding(
-        condition=condition,
-        title=title or graded_title(condition, grade),
-        min_grade=grade,
-        grading_system=CTCAE,
-        urgency=urgency,
-        patient_instruction=instr,
-        staff_rationale=why + (_ACTION_TEXT[grade] if grade else _ALL_ACTIONS),
-        rule_id=rule,
-        source=src,
-        evidence=ev,
-    )
+def _with_guideline(why: tuple[Message, ...], grade: int | None) -> tuple[Message, ...]:
+    """§4 "Guideline actions by grade (NCCN/SITC/ASCO): 1 continue and watch; 2 hold, steroids; 3 hold,
+    high-dose steroids; 4 stop. Staff see this as context next to the alert; the tracker never changes
+    therapy." The action of the grade, or all of them when the grade is unknown."""
+    if grade:
+        guideline = message("Guideline context (§4 NCCN/SITC/ASCO) at grade {grade}: {action}. The tracker never "
+                            "changes therapy.", grade=grade, action=(GUIDELINE_ACTION[grade],))
+    else:
+        guideline = message("Guideline context (§4 NCCN/SITC/ASCO): grade 1 continue and watch; 2 hold, steroids; "
+                            "3 hold, high-dose steroids; 4 stop. The tracker never changes therapy.")
+    return (*why, (NOTE, {}), guideline)
 
 
-def evaluate_irae(
-    checkin: CheckinInput, ctx: EvaluationContext, out: list, *, car_t: bool, infusion_window: bool
-) -> None:
-    """Append checkpoint-inhibitor findings (§4). ``car_t``: CRS rules already cover fever."""
-    c = checkin
-    p = ctx.policy
+@dataclass(frozen=True, slots=True)
+class CheckpointSituation:
+    """What the checkpoint rules need beyond the check-in: whether CAR T rules already own the fever, and
+    whether the check-in falls within a day of an infusion (§4 infusion reaction)."""
 
-    # Diarrhea / colitis.
-    if (
-        c.extra_stools
-        or c.diarrhea_limits_selfcare
-        or c.stool_blood_mucus
-        or c.abdominal_pain == "mild"
-        or c.abdominal_pain == "severe"
-    ):
-        g, urg = diarrhea_grade(c)
-        if g:
-            parts = []
-            ev: dict[str, object] = {}
-            if c.extra_stools:
-                parts.append(f"{c.extra_stools} stools/day above usual")
-                ev["extra_stools"] = c.extra_stools
-            for key, label in (
-                ("diarrhea_limits_selfcare", "incontinence or limits self-care"),
-                ("stool_blood_mucus", "blood or mucus in stool"),
-            ):
-                if getattr(c, key):
-                    parts.append(label)
-                    ev[key] = True
-            if c.abdominal_pain in ("mild", "severe"):
-                parts.append(f"{c.abdominal_pain} abdominal pain")
-                ev["abdominal_pain"] = c.abdominal_pain
-            out.append(
-                _f(
-                    "diarrhea_colitis",
-                    "irae.diarrhea_colitis",
-                    urg,
-                    g,
-                    _I_DIARRHEA[urg],
-                    f"Diarrhea/colitis: {', '.join(parts)} (CTCAE grade ≥ {g})",
-                    ev,
-                    SRC_DIARRHEA,
-                )
-            )
-
-    # Rash.
-    pct = c.rash_percent
-    blisters = c.rash_blisters_or_sores
-    if (pct is not None and pct > 0) or blisters:
-        g = _rash_grade(pct)
-        urg = _URGENCY_BY_GRADE[g]
-        parts = []
-        ev = {}
-        if g:
-            parts.append(f"rash on {pct} % of body surface (CTCAE grade {g})")
-            ev["rash_percent"] = pct
-        if blisters:
-            urg = Urgency.URGENT  # §4 blisters, peeling, mouth or eye sores -> urgent
-            parts.append("blisters, peeling, mouth or eye sores: possible severe skin reaction")
-            ev["rash_blisters_or_sores"] = True
-        out.append(
-            _f(
-                "rash",
-                "irae.rash_blisters" if blisters else "irae.rash",
-                urg,
-                g or None,
-                _I_RASH[urg],
-                "Rash: " + "; ".join(parts),
-                ev,
-                SRC_RASH,
-            )
-        )
-
-    # Lungs (pneumonitis).
-    spo2 = c.spo2
-    low_spo2 = spo2 is not None and spo2 < p.spo2_min  # §4 SpO2 < 92 % (policy)
-    if c.breathless_at_rest or c.chest_pain or low_spo2:  # §4 -> emergency
-        parts = []
-        ev = {}
-        if c.breathless_at_rest:
-            parts.append("breathless at rest")
-            ev["breathless_at_rest"] = True
-        if c.chest_pain:
-            parts.append("chest pain")
-            ev["chest_pain"] = True
-        if low_spo2:
-            parts.append(f"SpO2 {spo2} % < {p.spo2_min} % (center limit)")
-            ev["spo2"] = spo2
-        out.append(
-            _f(
-                "pneumonitis",
-                "irae.pneumonitis_emergency",
-                Urgency.EMERGENCY,
-                None,
-                _I_LUNG_EMERGENCY,
-                "Lungs: " + ", ".join(parts),
-                ev,
-                SRC_LUNG_POLICY if low_spo2 else SRC_LUNG,
-            )
-        )
-    elif c.cough or c.breathless or c.short_of_breath:  # §4 -> same-day
-        ev = {k: True for k in ("cough", "breathless", "short_of_breath") if getattr(c, k)}
-        out.append(
-            _f(
-                "pneumonitis",
-                "irae.pneumonitis",
-                Urgency.SAME_DAY,
-                None,
-                _I_LUNG_SAME_DAY,
-                "Lungs: " + ", ".join(k.replace("_", " ") for k in ev),
-                ev,
-                SRC_LUNG,
-            )
-        )
-
-    # Liver (§4) -> same-day.
-    if c.yellow_skin_or_dark_urine or c.right_belly_pain or c.easy_bruising:
-        ev = {k: True for k in ("yellow_skin_or_dark_urine", "right_belly_pain", "easy_bruising") if getattr(c, k)}
-        out.append(
-            _f(
-                "hepatitis",
-                "irae.liver",
-                Urgency.SAME_DAY,
-                None,
-                _I_LIVER,
-                "Liver signs: " + ", ".join(k.replace("_", " ") for k in ev),
-                ev,
-                SRC_LIVER,
-            )
-        )
-
-    # Hormones (§4): signs -> same-day; with confusion or fainting -> urgent. The check-in's
-    # dizzy_or_fainting cannot tell dizziness from fainting, so it counts as fainting (conservative).
-    if (
-        c.severe_headache
-        or c.vision_change
-        or c.severe_fatigue
-        or c.dizzy_or_fainting
-        or c.extreme_thirst_urination
-        or c.confusion
-    ):
-        ev = {k: True for k in _HORMONE_KEYS if getattr(c, k)}
-        urgent = bool(c.confusion or c.dizzy_or_fainting)
-        out.append(
-            _f(
-                "endocrine",
-                "irae.endocrine_urgent" if urgent else "irae.endocrine",
-                Urgency.URGENT if urgent else Urgency.SAME_DAY,
-                None,
-                _I_HORMONE_URGENT if urgent else _I_HORMONE_SAME_DAY,
-                "Hormone signs: "
-                + ", ".join(k.replace("_", " ") for k in ev)
-                + ("; confusion or fainting present" if urgent else ""),
-                ev,
-                SRC_HORMONE,
-            )
-        )
-
-    # Heart and muscles (§4): heart racing, chest pain, muscle weakness -> urgent. A measured pulse above
-    # the center limit (§1 policy) counts as heart racing.
-    hr = c.heart_rate
-    fast_hr = hr is not None and hr > p.heart_rate_max
-    if c.fast_heartbeat or c.chest_pain or c.muscle_weakness or fast_hr:
-        ev = {k: True for k in ("fast_heartbeat", "chest_pain", "muscle_weakness") if getattr(c, k)}
-        parts = [k.replace("_", " ") for k in ev]
-        if fast_hr:
-            ev["heart_rate"] = hr
-            parts.append(f"heart rate {hr}/min > {p.heart_rate_max}/min (center limit)")
-        out.append(
-            _f(
-                "myocarditis_myositis",
-                "irae.heart_muscle",
-                Urgency.URGENT,
-                None,
-                _I_HEART,
-                "Heart/muscle: " + ", ".join(parts),
-                ev,
-                SRC_HEART_POLICY if fast_hr else SRC_HEART,
-            )
-        )
-
-    # Fever >= 38.0 °C once (§4) -> urgent. After CAR T the CRS rules own the fever.
-    t = c.temperature_c
-    fever = t is not None and t >= FEVER_C - EPS
-    if fever and not car_t:
-        out.append(
-            _f(
-                "fever",
-                "irae.fever",
-                Urgency.URGENT,
-                None,
-                _I_FEVER,
-                f"Temperature {t:.1f} °C ≥ {FEVER_C:.1f} °C on a checkpoint inhibitor",
-                {"temperature_c": t},
-                SRC_FEVER,
-                title=graded_title("fever", None),
-            )
-        )
-
-    # Infusion reaction (§4): during or within a day of an infusion.
-    if infusion_window:
-        ev = {}
-        if fever:
-            ev["temperature_c"] = t
-        for key in _INFUSION_KEYS:
-            if getattr(c, key):
-                ev[key] = True
-        if pct is not None and pct > 0:
-            ev["rash_percent"] = pct
-        if ev:
-            emergency = bool(c.breathless_at_rest)  # trouble breathing -> emergency
-            out.append(
-                _f(
-                    "infusion_reaction",
-                    "irae.infusion_reaction_breathing" if emergency else "irae.infusion_reaction",
-                    Urgency.EMERGENCY if emergency else Urgency.URGENT,
-                    None,
-                    _I_INFUSION_EMERGENCY if emergency else _I_INFUSION,
-                    "Within a day of an infusion: "
-                    + ", ".join(
-                        k.replace("_", " ") if v is True else f"{k.replace('_', ' ')} {v}" for k, v in ev.items()
-                    ),
-                    ev,
-                    SRC_INFUSION,
-                )
-            )
+    car_t: bool
+    infusion_window: bool
 
 
-_HORMONE_KEYS = (
-    "severe_headache",
-    "vision_change",
-    "severe_fatigue",
-    "dizzy_or_fainting",
-    "extreme_thirst_urination",
-    "confusion",
+# --- Sub-rules ----------------------------------------------------------------------------------------------
+
+_PAIN_LABELS = {"mild": "mild abdominal pain", "severe": "severe abdominal pain"}
+_DIARRHEA_SIGNS = (
+    ("diarrhea_limits_selfcare", "incontinence or limits self-care"),
+    ("stool_blood_mucus", "blood or mucus in stool"),
 )
-_INFUSION_KEYS = (
-    "chills",
-    "flushing_itching",
-    "rash_blisters_or_sores",
-    "dizzy_or_fainting",
-    "wheezing",
-    "breathless",
-    "short_of_breath",
-    "breathless_at_rest",
+
+
+def irae_diarrhea_colitis(checkin: CheckinInput, ctx: EvaluationContext, situation: CheckpointSituation,
+                          ) -> Finding | None:
+    """§4 "Diarrhea (stools per day above the patient's usual): < 4 → grade 1; 4-6 → 2; >= 7, incontinence,
+    or limits self-care → 3. Colitis signs: abdominal pain, blood or mucus in stool → at least grade 2.
+    Rules: grade 1 → routine ...; grade 2 or blood/mucus/abdominal pain → same-day ...; grade 3 or severe
+    pain → urgent"."""
+    grade, urgency = diarrhea_grade(checkin)
+    if not grade:
+        return None
+    evidence: dict[str, object] = {}
+    signs: list[str | Message] = []
+    if checkin.extra_stools:
+        evidence["extra_stools"] = checkin.extra_stools
+        signs.append(message("{stools} stools/day above usual", stools=checkin.extra_stools))
+    flagged_evidence, labels = flagged(checkin, _DIARRHEA_SIGNS)
+    evidence.update(flagged_evidence)
+    signs.extend(labels)
+    pain = checkin.abdominal_pain
+    if pain in _PAIN_LABELS:
+        evidence["abdominal_pain"] = pain
+        signs.append(_PAIN_LABELS[str(pain)])
+    why = message("Diarrhea/colitis: {signs} (CTCAE grade ≥ {grade})", signs=tuple(signs), grade=grade)
+    outcome = Outcome(condition="diarrhea_colitis", rule_id="irae.diarrhea_colitis", urgency=urgency,
+                      instruction=_I_DIARRHEA[urgency], source=SRC_DIARRHEA, grading_system=CTCAE, min_grade=grade)
+    return outcome.finding(_with_guideline((why,), grade), evidence)
+
+
+def irae_rash(checkin: CheckinInput, ctx: EvaluationContext, situation: CheckpointSituation) -> Finding | None:
+    """§4 "Rash by body surface area ...: < 10 % → 1; 10-30 % → 2; > 30 % → 3. Blisters, peeling, mouth or
+    eye sores → urgent (possible severe skin reaction). Rules: grade 1 routine; grade 2 same-day; grade 3
+    urgent"."""
+    percent, blisters = checkin.rash_percent, bool(checkin.rash_blisters_or_sores)
+    grade = _rash_grade(percent)
+    if not grade and not blisters:
+        return None
+    evidence: dict[str, object] = {}
+    if grade:
+        evidence["rash_percent"] = percent
+    if blisters:
+        evidence["rash_blisters_or_sores"] = True
+    urgency = Urgency.URGENT if blisters else _URGENCY_BY_GRADE[grade]
+    if grade and blisters:
+        why = message("Rash: rash on {percent} of body surface (CTCAE grade {grade}); blisters, peeling, mouth or "
+                      "eye sores: possible severe skin reaction", percent=f"{percent} %", grade=grade)
+    elif grade:
+        why = message("Rash: rash on {percent} of body surface (CTCAE grade {grade})", percent=f"{percent} %",
+                      grade=grade)
+    else:
+        why = message("Rash: blisters, peeling, mouth or eye sores: possible severe skin reaction")
+    outcome = Outcome(condition="rash", rule_id="irae.rash_blisters" if blisters else "irae.rash", urgency=urgency,
+                      instruction=_I_RASH[urgency], source=SRC_RASH, grading_system=CTCAE, min_grade=grade or None)
+    return outcome.finding(_with_guideline((why,), grade), evidence)
+
+
+_LUNG_EMERGENCY_SIGNS = (("breathless_at_rest", "breathless at rest"), ("chest_pain", "chest pain"))
+_LUNG_SIGNS = (("cough", "cough"), ("breathless", "breathless"), ("short_of_breath", "short of breath"))
+
+
+def irae_pneumonitis(checkin: CheckinInput, ctx: EvaluationContext, situation: CheckpointSituation,
+                     ) -> Finding | None:
+    """§4 "Lungs (pneumonitis): new or worse cough, or shortness of breath → same-day; breathless at rest,
+    chest pain, SpO2 < 92 % (policy) → emergency"."""
+    spo2, limit = checkin.spo2, ctx.policy.spo2_min
+    evidence, labels = flagged(checkin, _LUNG_EMERGENCY_SIGNS)
+    signs: tuple[str | Message, ...] = labels
+    if spo2 is not None and spo2 < limit:
+        evidence["spo2"] = spo2
+        signs += (message("SpO2 {spo2} % < {limit} % (center limit)", spo2=spo2, limit=limit),)
+    if evidence:
+        outcome = Outcome(condition="pneumonitis", rule_id="irae.pneumonitis_emergency", urgency=Urgency.EMERGENCY,
+                          instruction=_I_LUNG_EMERGENCY, source=SRC_LUNG_POLICY if "spo2" in evidence else SRC_LUNG,
+                          grading_system=CTCAE)
+    else:
+        evidence, signs = flagged(checkin, _LUNG_SIGNS)
+        if not evidence:
+            return None
+        outcome = Outcome(condition="pneumonitis", rule_id="irae.pneumonitis", urgency=Urgency.SAME_DAY,
+                          instruction=_I_LUNG_SAME_DAY, source=SRC_LUNG, grading_system=CTCAE)
+    return outcome.finding(_with_guideline((message("Lungs: {signs}", signs=signs),), None), evidence)
+
+
+_LIVER_SIGNS = (
+    ("yellow_skin_or_dark_urine", "yellow skin or dark urine"),
+    ("right_belly_pain", "right belly pain"),
+    ("easy_bruising", "easy bruising"),
 )
+
+
+def irae_liver(checkin: CheckinInput, ctx: EvaluationContext, situation: CheckpointSituation) -> Finding | None:
+    """§4 "Liver: yellow skin or eyes, dark urine, right-sided belly pain, easy bruising → same-day"."""
+    evidence, labels = flagged(checkin, _LIVER_SIGNS)
+    if not evidence:
+        return None
+    outcome = Outcome(condition="hepatitis", rule_id="irae.liver", urgency=Urgency.SAME_DAY, instruction=_I_LIVER,
+                      source=SRC_LIVER, grading_system=CTCAE)
+    return outcome.finding(_with_guideline((message("Liver signs: {signs}", signs=labels),), None), evidence)
+
+
+_HORMONE_SIGNS = (
+    ("severe_headache", "severe headache"),
+    ("vision_change", "vision change"),
+    ("severe_fatigue", "severe fatigue"),
+    ("dizzy_or_fainting", "dizzy or fainting"),
+    ("extreme_thirst_urination", "extreme thirst urination"),
+    ("confusion", "confusion"),
+)
+
+
+def irae_endocrine(checkin: CheckinInput, ctx: EvaluationContext, situation: CheckpointSituation) -> Finding | None:
+    """§4 "Hormones ...: severe or unusual headache, vision changes, extreme fatigue, dizziness or fainting,
+    extreme thirst or urination → same-day; with confusion or fainting → urgent". The check-in's
+    dizzy_or_fainting cannot tell dizziness from fainting, so it counts as fainting (conservative)."""
+    evidence, labels = flagged(checkin, _HORMONE_SIGNS)
+    if not evidence:
+        return None
+    why: tuple[Message, ...] = (message("Hormone signs: {signs}", signs=labels),)
+    if checkin.confusion or checkin.dizzy_or_fainting:
+        why += (message("confusion or fainting present"),)
+        outcome = Outcome(condition="endocrine", rule_id="irae.endocrine_urgent", urgency=Urgency.URGENT,
+                          instruction=_I_HORMONE_URGENT, source=SRC_HORMONE, grading_system=CTCAE)
+    else:
+        outcome = Outcome(condition="endocrine", rule_id="irae.endocrine", urgency=Urgency.SAME_DAY,
+                          instruction=_I_HORMONE_SAME_DAY, source=SRC_HORMONE, grading_system=CTCAE)
+    return outcome.finding(_with_guideline(why, None), evidence)
+
+
+_HEART_SIGNS = (("fast_heartbeat", "fast heartbeat"), ("chest_pain", "chest pain"), ("muscle_weakness", "muscle weakness"))
+
+
+def irae_heart_muscle(checkin: CheckinInput, ctx: EvaluationContext, situation: CheckpointSituation,
+                      ) -> Finding | None:
+    """§4 "heart racing, chest pain, muscle weakness (myocarditis, myositis) → urgent". A measured pulse above
+    the center limit (§1 policy) counts as heart racing."""
+    evidence, labels = flagged(checkin, _HEART_SIGNS)
+    signs: tuple[str | Message, ...] = labels
+    heart_rate, limit = checkin.heart_rate, ctx.policy.heart_rate_max
+    fast = heart_rate is not None and heart_rate > limit
+    if fast:
+        evidence["heart_rate"] = heart_rate
+        signs += (message("heart rate {heart_rate}/min > {limit}/min (center limit)", heart_rate=heart_rate or 0,
+                          limit=limit),)
+    if not evidence:
+        return None
+    outcome = Outcome(condition="myocarditis_myositis", rule_id="irae.heart_muscle", urgency=Urgency.URGENT,
+                      instruction=_I_HEART, source=SRC_HEART_POLICY if fast else SRC_HEART, grading_system=CTCAE)
+    return outcome.finding(_with_guideline((message("Heart/muscle: {signs}", signs=signs),), None), evidence)
+
+
+def irae_fever(checkin: CheckinInput, ctx: EvaluationContext, situation: CheckpointSituation) -> Finding | None:
+    """§4 "Fever >= 38.0 °C once ... → urgent". After CAR T the CRS rules own the fever (§1)."""
+    temperature = checkin.temperature_c
+    if situation.car_t or temperature is None or not has_fever(temperature):
+        return None
+    why = message("Temperature {temperature:.1f} °C ≥ {fever:.1f} °C on a checkpoint inhibitor",
+                  temperature=temperature, fever=FEVER_C)
+    outcome = Outcome(condition="fever", rule_id="irae.fever", urgency=Urgency.URGENT, instruction=_I_FEVER,
+                      source=SRC_FEVER, grading_system=CTCAE)
+    return outcome.finding(_with_guideline((why,), None), {"temperature_c": temperature})
+
+
+_INFUSION_SIGNS = (
+    ("chills", "chills"),
+    ("flushing_itching", "flushing itching"),
+    ("rash_blisters_or_sores", "rash blisters or sores"),
+    ("dizzy_or_fainting", "dizzy or fainting"),
+    ("wheezing", "wheezing"),
+    ("breathless", "breathless"),
+    ("short_of_breath", "short of breath"),
+    ("breathless_at_rest", "breathless at rest"),
+)
+
+
+def irae_infusion_reaction(checkin: CheckinInput, ctx: EvaluationContext, situation: CheckpointSituation,
+                           ) -> Finding | None:
+    """§4 "Infusion reaction during or within a day of an infusion (fever, chills, flushing, rash, itching,
+    dizziness, wheezing, trouble breathing) → urgent; trouble breathing → emergency"."""
+    if not situation.infusion_window:
+        return None
+    evidence: dict[str, object] = {}
+    signs: list[str | Message] = []
+    temperature = checkin.temperature_c
+    if temperature is not None and has_fever(temperature):
+        evidence["temperature_c"] = temperature
+        signs.append(message("temperature c {value}", value=temperature))
+    flagged_evidence, labels = flagged(checkin, _INFUSION_SIGNS)
+    evidence.update(flagged_evidence)
+    signs.extend(labels)
+    percent = checkin.rash_percent
+    if percent is not None and percent > 0:
+        evidence["rash_percent"] = percent
+        signs.append(message("rash percent {value}", value=percent))
+    if not evidence:
+        return None
+    if checkin.breathless_at_rest:  # trouble breathing -> emergency
+        outcome = Outcome(condition="infusion_reaction", rule_id="irae.infusion_reaction_breathing",
+                          urgency=Urgency.EMERGENCY, instruction=_I_INFUSION_EMERGENCY, source=SRC_INFUSION,
+                          grading_system=CTCAE)
+    else:
+        outcome = Outcome(condition="infusion_reaction", rule_id="irae.infusion_reaction", urgency=Urgency.URGENT,
+                          instruction=_I_INFUSION, source=SRC_INFUSION, grading_system=CTCAE)
+    why = message("Within a day of an infusion: {signs}", signs=tuple(signs))
+    return outcome.finding(_with_guideline((why,), None), evidence)
+
+
+IRAE_RULES: tuple[Callable[[CheckinInput, EvaluationContext, CheckpointSituation], RuleResult], ...] = (
+    irae_diarrhea_colitis,
+    irae_rash,
+    irae_pneumonitis,
+    irae_liver,
+    irae_endocrine,
+    irae_heart_muscle,
+    irae_fever,
+    irae_infusion_reaction,
+)
+
+
+def evaluate_irae(checkin: CheckinInput, ctx: EvaluationContext, *, car_t: bool, infusion_window: bool,
+                  ) -> list[Finding]:
+    """Checkpoint-inhibitor findings (§4), in the order of ``IRAE_RULES``. ``car_t``: CRS rules already cover
+    fever; ``infusion_window``: within a day of an infusion."""
+    situation = CheckpointSituation(car_t=car_t, infusion_window=infusion_window)
+    return collect(rule(checkin, ctx, situation) for rule in IRAE_RULES)

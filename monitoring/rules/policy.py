@@ -15,6 +15,9 @@ setting ("published default", source, marker). Markers:
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import TypeVar
+
+T = TypeVar("T")
 
 POLICY = "policy"
 UNVERIFIED = "unverified"
@@ -23,112 +26,113 @@ GUIDELINE = "guideline"
 _URGENCY_LABELS = ("none", "routine", "same-day", "urgent", "emergency")
 
 
-def _f(default, source: str, marker: str):
+def _setting(default: T, source: str, marker: str) -> T:
+    """A policy field: its published default, where the number comes from, and its marker."""
     return field(default=default, metadata={"source": source, "marker": marker})
 
 
 @dataclass(frozen=True)
 class Policy:
     # --- §1 home limits for "possible grade >= 2" CRS signs (also used by §4 pneumonitis) ---
-    systolic_bp_min: int = _f(
+    systolic_bp_min: int = _setting(
         90, "clinical-rules §1: systolic BP < 90 mmHg (center policy; Chinese lymphoma consensus)", POLICY
     )
-    spo2_min: int = _f(92, "clinical-rules §1 and §4: SpO2 < 92 % (center policy)", POLICY)
-    heart_rate_max: int = _f(100, "clinical-rules §1: heart rate > 100/min persisting (center policy)", POLICY)
-    hr_persist_readings: int = _f(
+    spo2_min: int = _setting(92, "clinical-rules §1 and §4: SpO2 < 92 % (center policy)", POLICY)
+    heart_rate_max: int = _setting(100, "clinical-rules §1: heart rate > 100/min persisting (center policy)", POLICY)
+    hr_persist_readings: int = _setting(
         2,
         "center policy: 'persisting' = this many consecutive readings above the limit, this one included "
         "(clinical-rules §1 gives no number)",
         POLICY,
     )
-    hr_persist_window_hours: int = _f(
+    hr_persist_window_hours: int = _setting(
         24,
         "center policy: earlier readings count toward 'persisting' if taken within this many hours "
         "(clinical-rules §1 gives no number)",
         POLICY,
     )
-    crs_peak_window_days: int = _f(
+    crs_peak_window_days: int = _setting(
         14, "clinical-rules §1 timing: peak-risk window days 0-14 (real-world series)", GUIDELINE
     )
 
     # --- Urgency levels table: staff targets ---
-    escalation_emergency_minutes: int = _f(
+    escalation_emergency_minutes: int = _setting(
         5, "clinical-rules Urgency levels: escalate emergency if not acknowledged in 5 min (center policy)", POLICY
     )
-    escalation_urgent_minutes: int = _f(
+    escalation_urgent_minutes: int = _setting(
         15, "clinical-rules Urgency levels: escalate urgent in 15 min (center policy)", POLICY
     )
-    same_day_review_hours: int = _f(
+    same_day_review_hours: int = _setting(
         4, "clinical-rules Urgency levels: nurse review of same-day alerts within 4 h (center policy)", POLICY
     )
 
     # --- §2 Carvykti late neurotoxicity questions ---
-    carvykti_late_neuro_days: int = _f(
+    carvykti_late_neuro_days: int = _setting(
         100, "clinical-rules §2 Carvykti late neurotoxicity: ask through day 100 (trial monitoring)", GUIDELINE
     )
-    carvykti_late_neuro_interval_days: int = _f(
+    carvykti_late_neuro_interval_days: int = _setting(
         7, "clinical-rules §2 Carvykti late neurotoxicity: ask weekly", GUIDELINE
     )
 
     # --- §3 driving and proximity ---
-    neuro_driving_extension_weeks: int = _f(
+    neuro_driving_extension_weeks: int = _setting(
         8,
         "clinical-rules §3: a neurologic event extends the no-driving window to at least 8 weeks after it "
         "(center policy)",
         POLICY,
     )
-    center_driving_days: int | None = _f(
+    center_driving_days: int | None = _setting(
         None,
         "clinical-rules §3: center may lengthen the label's no-driving period, never shorten it (None = label value)",
         POLICY,
     )
-    center_proximity_days: int | None = _f(
+    center_proximity_days: int | None = _setting(
         None,
         "clinical-rules §3: center may lengthen the label's stay-nearby period, never shorten it (None = label value)",
         POLICY,
     )
-    proximity_max_travel_hours: int = _f(
+    proximity_max_travel_hours: int = _setting(
         2, "clinical-rules §3: REMS-era 'within 2 hours' travel' (unverified for current labels)", UNVERIFIED
     )
 
     # --- §4 checkpoint inhibitors ---
-    irae_diarrhea_reask_days: int = _f(
+    irae_diarrhea_reask_days: int = _setting(
         3, "clinical-rules §4: grade 1 diarrhea, re-ask every 3 days (ASCO 2021)", GUIDELINE
     )
 
     # --- Trends: clinical-rules gives no numbers; conservative center-policy defaults ---
-    trend_window_hours: int = _f(
+    trend_window_hours: int = _setting(
         72, "center policy: earlier check-ins within this many hours count toward a trend", POLICY
     )
-    trend_temp_readings: int = _f(
+    trend_temp_readings: int = _setting(
         3, "center policy: temperature trend needs this many readings, each higher than the one before", POLICY
     )
-    trend_temp_rise_c: float = _f(
+    trend_temp_rise_c: float = _setting(
         0.5, "center policy: temperature trend needs a total rise of at least this many °C", POLICY
     )
-    trend_temp_floor_c: float = _f(
+    trend_temp_floor_c: float = _setting(
         37.5, "center policy: temperature trend fires only from this °C upward (toward 38.0 °C, §1)", POLICY
     )
-    trend_hr_readings: int = _f(
+    trend_hr_readings: int = _setting(
         3, "center policy: heart-rate trend needs this many readings, each higher than the one before", POLICY
     )
-    trend_hr_rise: int = _f(
+    trend_hr_rise: int = _setting(
         15, "center policy: heart-rate trend needs a total rise of at least this many beats/min", POLICY
     )
-    trend_hr_floor: int = _f(
+    trend_hr_floor: int = _setting(
         90, "center policy: heart-rate trend fires only from this rate upward (toward the §1 limit)", POLICY
     )
-    trend_symptom_days: int = _f(
+    trend_symptom_days: int = _setting(
         2,
         "center policy: a symptom (extra stools, rash extent) worse than the day before on this many consecutive days",
         POLICY,
     )
-    trend_urgency: str = _f(
+    trend_urgency: str | int = _setting(
         "same-day", "center policy: urgency of trend alerts (none/routine/same-day/urgent/emergency)", POLICY
     )
 
     # --- Check-in times: how far back a reported reading may be dated ---
-    checkin_max_age_hours: int = _f(
+    checkin_max_age_hours: int = _setting(
         72,
         "center policy: a check-in (or a correction) may be dated at most this many hours back; older readings "
         "are reported to the care team by phone (clinical-rules gives no number)",
@@ -137,43 +141,51 @@ class Policy:
 
     # --- Check-in reminders and staff notices (notifications) ---
 
-    car_t_daily_checkin_days: int = _f(
+    car_t_daily_checkin_days: int = _setting(
         14,
         "clinical-rules §3: daily monitoring for at least the first 7 days; the tracker asks daily through "
         "the peak-risk window (days 0-14, §1)",
         GUIDELINE,
     )
-    checkin_interval_days: int = _f(
+    checkin_interval_days: int = _setting(
         7,
         "center policy: after the daily period, and on checkpoint inhibitors, a check-in is expected this "
         "often (weekly reporting as in Basch et al., clinical-rules §7)",
         POLICY,
     )
-    reminder_local_time: str = _f(
+    reminder_local_time: str = _setting(
         "20:00", "center policy: local time of the patient's check-in reminder when the day is not logged", POLICY
     )
-    second_reminder_minutes: int = _f(
+    second_reminder_minutes: int = _setting(
         60, "center policy: second reminder this many minutes after the first", POLICY
     )
-    missed_checkin_nurse_minutes: int = _f(
+    missed_checkin_nurse_minutes: int = _setting(
         60, "center policy: the team's nurse is told this many minutes after the second reminder", POLICY
     )
-    digest_local_time: str = _f("07:00", "center policy: local time of each care team's morning digest", POLICY)
-    window_ending_notice_days: int = _f(
+    digest_local_time: str = _setting("07:00", "center policy: local time of each care team's morning digest", POLICY)
+    window_ending_notice_days: int = _setting(
         2, "center policy: the digest lists windows ending within this many days", POLICY
     )
 
     def __post_init__(self) -> None:
-        # Accept an Urgency, its label or its name; keep an int for speed (Urgency is an IntEnum).
-        u = self.trend_urgency
-        if isinstance(u, str):
-            key = u.strip().lower().replace("_", "-")
-            if key not in _URGENCY_LABELS:
-                raise ValueError(f"unknown urgency {u!r}")
-            u = _URGENCY_LABELS.index(key)
-        object.__setattr__(self, "trend_urgency_level", int(u))
+        urgency_level(self.trend_urgency)  # ValueError for an unknown urgency
         for name in ("reminder_local_time", "digest_local_time"):
             parse_local_time(getattr(self, name))
+
+    @property
+    def trend_urgency_level(self) -> int:
+        """The trend urgency as a number (the order of the Urgency levels, 0 none ... 4 emergency)."""
+        return urgency_level(self.trend_urgency)
+
+
+def urgency_level(value: str | int) -> int:
+    """An urgency given as its number, label or name ("same-day", "SAME_DAY") -> 0..4; ValueError otherwise."""
+    if isinstance(value, int):
+        return int(value)
+    key = value.strip().lower().replace("_", "-")
+    if key not in _URGENCY_LABELS:
+        raise ValueError(f"unknown urgency {value!r}")
+    return _URGENCY_LABELS.index(key)
 
 
 def parse_local_time(value: str) -> tuple[int, int]:
@@ -181,13 +193,14 @@ def parse_local_time(value: str) -> tuple[int, int]:
     hours, sep, minutes = str(value).strip().partition(":")
     if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2:
         raise ValueError(f"{value!r} is not a time like 20:00")
-    h, m = int(hours), int(minutes)
-    if not (0 <= h <= 23 and 0 <= m <= 59):
+    hour, minute = int(hours), int(minutes)
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
         raise ValueError(f"{value!r} is not a time like 20:00")
-    return h, m
+    return hour, minute
 
 
 POLICY_FIELDS: dict[str, tuple[object, str, str]] = {
-    f.name: (f.default, f.metadata["source"], f.metadata["marker"]) for f in fields(Policy)
+    setting.name: (setting.default, setting.metadata["source"], setting.metadata["marker"])
+    for setting in fields(Policy)
 }
 """name -> (published default, source text, marker "policy" / "unverified" / "guideline")."""

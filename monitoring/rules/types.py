@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from .messages import Message, literal, render_rationale
 from .policy import Policy
 
 # clinical-rules §1 ASTCT CRS: fever is a temperature of at least 38.0 °C (100.4 °F).
@@ -45,7 +47,7 @@ _LABELS = {
     Urgency.URGENT: "urgent",
     Urgency.EMERGENCY: "emergency",
 }
-_BY_LABEL = {v: k for k, v in _LABELS.items()}
+_BY_LABEL = {label: urgency for urgency, label in _LABELS.items()}
 
 
 def f_to_c(fahrenheit: float, ndigits: int = 1) -> float:
@@ -171,6 +173,13 @@ class Finding:
     rule_id: str
     source: str
     evidence: dict[str, object] = field(default_factory=dict)
+    # The rationale as message keys with parameters (messages.py), for the reader's language; a finding made
+    # with text only is one literal message.
+    rationale_messages: tuple[Message, ...] = ()
+
+    @property
+    def rationale(self) -> tuple[Message, ...]:
+        return self.rationale_messages or (literal(self.staff_rationale),)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -183,7 +192,8 @@ class Finding:
             "staff_rationale": self.staff_rationale,
             "rule_id": self.rule_id,
             "source": self.source,
-            "evidence": {k: _jsonable(v) for k, v in self.evidence.items()},
+            "evidence": {name: _jsonable(value) for name, value in self.evidence.items()},
+            "rationale_messages": _jsonable(self.rationale),
         }
 
 
@@ -196,6 +206,7 @@ class FollowUp:
 
 
 def _jsonable(value: object) -> object:
+    """JSON-ready copy: dates as ISO text, enums by name, tuples as lists, mappings with text keys."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, (datetime, date)):
@@ -203,9 +214,9 @@ def _jsonable(value: object) -> object:
     if isinstance(value, enum.Enum):
         return value.name.lower()
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return [_jsonable(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in value.items()}
     return str(value)
 
 
@@ -240,3 +251,59 @@ def graded_title(condition: str, min_grade: int | None) -> str:
     if min_grade:
         return f"{base}, signs of at least grade {min_grade}"
     return base
+
+
+# What one sub-rule gives: nothing, a finding, or (rarely) several.
+RuleResult = Finding | tuple[Finding, ...] | None
+
+
+def collect(results: Iterable[RuleResult]) -> list[Finding]:
+    """The findings of sub-rules, in their order."""
+    found: list[Finding] = []
+    for result in results:
+        if isinstance(result, Finding):
+            found.append(result)
+        elif result:
+            found.extend(result)
+    return found
+
+
+def flagged(checkin: CheckinInput, labels: Iterable[tuple[str, str]]) -> tuple[dict[str, object], tuple[str, ...]]:
+    """The yes-answers among ``(field, label)`` pairs: their evidence ``{field: True}`` and their labels."""
+    evidence: dict[str, object] = {}
+    names: list[str] = []
+    for name, label in labels:
+        if getattr(checkin, name):
+            evidence[name] = True
+            names.append(label)
+    return evidence, tuple(names)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a sub-rule concludes, apart from why: its condition, rule id, urgency, grade and what the patient
+    is told. ``finding`` adds the why (the rationale messages) and the values behind it."""
+
+    condition: str
+    rule_id: str
+    urgency: Urgency
+    instruction: str
+    source: str
+    grading_system: str
+    min_grade: int | None = None
+    title: str | None = None
+
+    def finding(self, rationale: tuple[Message, ...], evidence: dict[str, object]) -> Finding:
+        return Finding(
+            condition=self.condition,
+            title=self.title or graded_title(self.condition, self.min_grade),
+            min_grade=self.min_grade,
+            grading_system=self.grading_system,
+            urgency=self.urgency,
+            patient_instruction=self.instruction,
+            staff_rationale=render_rationale(rationale),
+            rule_id=self.rule_id,
+            source=self.source,
+            evidence=evidence,
+            rationale_messages=rationale,
+        )

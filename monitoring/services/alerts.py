@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from monitoring.models import Alert, AlertEvent, AlertStatus, AlertView
 from monitoring.rules import Finding, Policy, Urgency
+from monitoring.rules.messages import literal
 from monitoring.signals import alert_changed
 from tracker.errors import ConflictError, InputError
 from tracker.models import CheckIn, User
@@ -27,6 +28,18 @@ def escalation_delay(urgency: int, policy: Policy) -> dt.timedelta | None:
     return None
 
 
+def _rationale_messages(finding: Finding) -> list:
+    """The finding's rationale as stored: [[key, params], ...] (JSON)."""
+    return finding.to_dict()["rationale_messages"]
+
+
+def _rationale_history(finding: Finding, alert: Alert) -> list:
+    """The alert's rationales as message keys, this finding's first. An alert stored before the keys existed
+    keeps its earlier text as one literal entry, so nothing said before is lost."""
+    earlier = alert.rationale_messages or ([[list(literal(alert.rationale))]] if alert.rationale else [])
+    return [_rationale_messages(finding), *earlier]
+
+
 def _evidence_entry(finding: Finding, checkin: CheckIn) -> dict:
     return {
         "checkin": str(checkin.uuid),
@@ -35,6 +48,7 @@ def _evidence_entry(finding: Finding, checkin: CheckIn) -> dict:
         "rule_id": finding.rule_id,
         "source": finding.source,
         "rationale": finding.staff_rationale,
+        "rationale_messages": _rationale_messages(finding),
         "values": finding.to_dict()["evidence"],
     }
 
@@ -65,6 +79,7 @@ def alert_record_finding(*, patient, finding: Finding, checkin: CheckIn, policy:
         alert = Alert.objects.create(
             patient=patient, condition=finding.condition, urgency=urgency, min_grade=finding.min_grade,
             grading_system=finding.grading_system, title=finding.title, rationale=finding.staff_rationale,
+            rationale_messages=[_rationale_messages(finding)],
             patient_instruction=finding.patient_instruction, rule_ids=[finding.rule_id], sources=[finding.source],
             evidence=[_evidence_entry(finding, checkin)], first_checkin=checkin, last_checkin=checkin,
             opened_at=now, updated_at=now, next_escalation_at=now + delay if delay else None,
@@ -75,6 +90,7 @@ def alert_record_finding(*, patient, finding: Finding, checkin: CheckIn, policy:
         return alert
 
     old_status, old_urgency = alert.status, alert.urgency
+    alert.rationale_messages = _rationale_history(finding, alert)
     alert.evidence = [*alert.evidence, _evidence_entry(finding, checkin)]
     alert.rule_ids = sorted({*alert.rule_ids, finding.rule_id})
     alert.sources = sorted({*alert.sources, finding.source})

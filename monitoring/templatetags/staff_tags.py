@@ -43,8 +43,8 @@ def headline(alert):
 
 
 @register.filter
-def plain_rationale(text):
-    return plain.plain_rationale(text)
+def alert_rationale(alert):
+    return plain.alert_rationale(alert)
 
 
 @register.filter

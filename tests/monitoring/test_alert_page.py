@@ -11,9 +11,10 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.test import Client
+from django.urls import reverse
 from django.utils import translation
 
-from monitoring.models import AlertEvent
+from monitoring.models import Alert, AlertEvent
 from monitoring.services.alerts import alert_acknowledge
 from tests.factories import UserFactory
 from tests.monitoring.support import signed_in
@@ -240,6 +241,55 @@ def test_a_spanish_speaking_nurse_reads_the_staff_pages_in_spanish(fever, team_a
     english.force_login(enfermera)
     english.cookies["django_language"] = "en"
     assert "Patients by risk" in get(english, "/staff/")
+
+
+def why_it_fired(html: str) -> str:
+    """The "Why it fired" text and the check-ins behind the alert, as the reader sees them."""
+    rationale = re.search(r'<p class="rationale">(.*?)</p>', html, re.S).group(1)
+    evidence = re.search(r'<ul class="evidence">(.*?)</ul>', html, re.S).group(1)
+    return text_of(rationale) + " | " + text_of(evidence)
+
+
+def test_a_spanish_speaking_nurse_reads_why_a_fever_alert_fired_in_spanish(fever, team_a, nurse):
+    """clinical-rules §1: a fever after CAR T. The rules' reason, with its values, in the reader's language: Spanish
+    for a nurse who speaks Spanish, English for one who speaks English, from the same stored alert."""
+    enfermera = UserFactory(role=Role.NURSE, teams=[team_a], preferred_language="es")
+    spanish = why_it_fired(get(signed_in(enfermera), alert_url(fever)))
+    english = why_it_fired(get(signed_in(nurse), alert_url(fever)))
+    assert "Temperatura 38.4 °C ≥ 38.0 °C el día" in spanish and "después de la infusión" in spanish
+    assert "Temperature" not in spanish and "after infusion" not in spanish
+    assert "Temperature 38.4 °C ≥ 38.0 °C on day" in english and "after infusion" in english
+    assert "Temperatura" not in english
+    inbox = text_of(re.search(r'<p class="rationale">(.*?)</p>', get(signed_in(enfermera), "/staff/alerts/"),
+                              re.S).group(1))
+    assert inbox.startswith("Temperatura 38.4 °C ≥ 38.0 °C el día")
+
+
+def test_the_check_in_page_gives_staff_the_rules_findings_in_the_page_language(fever, team_a, patient):
+    enfermera = UserFactory(role=Role.NURSE, teams=[team_a], preferred_language="es")
+    client = signed_in(enfermera)
+    client.cookies["django_language"] = "es"  # the footer's language switch
+    url = reverse("checkin-detail", args=[patient.uuid, fever.first_checkin.uuid])
+    found = text_of(re.search(r"<h2>[^<]*</h2><ul>(.*?)</ul>", get(client, url), re.S).group(1))
+    assert "Temperatura 38.4 °C ≥ 38.0 °C el día" in found and "after infusion" not in found
+
+
+def test_an_alert_stored_before_the_rationale_keys_shows_its_stored_text_and_keeps_it_as_history(
+        fever, team_a, patient):
+    """Alerts stored with English text only: the text is shown (without the rules' tags); a new finding adds its
+    reason in the reader's language above it, and the old text stays as what came before."""
+    old = "Temperature 38.1 °C ≥ 38.0 °C on day 2 after infusion [crs.fever, urgent]"
+    Alert.objects.filter(pk=fever.pk).update(rationale=old, rationale_messages=[],
+                                             evidence=[{k: v for k, v in entry.items() if k != "rationale_messages"}
+                                                       for entry in fever.evidence])
+    enfermera = UserFactory(role=Role.NURSE, teams=[team_a], preferred_language="es")
+    client = signed_in(enfermera)
+    assert "Temperature 38.1 °C ≥ 38.0 °C on day 2 after infusion" in why_it_fired(get(client, alert_url(fever)))
+    assert "[crs.fever" not in why_it_fired(get(client, alert_url(fever)))
+    fever_checkin(patient, NOW - dt.timedelta(minutes=1), dizzy_or_fainting=True)
+    shown = why_it_fired(get(client, alert_url(fever)))
+    assert shown.startswith("Temperatura 38.4 °C ≥ 38.0 °C con mareo o desmayo")
+    assert "Antes: Temperature 38.1 °C ≥ 38.0 °C on day 2 after infusion |" in shown and "[crs" not in shown
 
 
 def test_every_staff_template_string_has_a_spanish_translation(fever, team_a, patient, caregiver):

@@ -1,11 +1,14 @@
-"""Every patient-facing message of the rules engine is marked for translation, so a Spanish-speaking
-patient is never told what to do in English."""
+"""Every message of the rules engine is marked for translation, so a Spanish-speaking patient is never told
+what to do in English, and a Spanish-speaking nurse reads why a rule fired in Spanish."""
 
 import itertools
 import pathlib
 
+from django.utils import translation
+
 from monitoring.rules import CheckinInput, EvaluationContext, TherapyContext, evaluate
-from monitoring.rules_messages import MESSAGES
+from monitoring.rules.messages import NOTE
+from monitoring.rules_messages import MESSAGES, STAFF_MESSAGES
 from scripts.rules_messages import TARGET, render
 
 SIGNS = [name for name in CheckinInput.__dataclass_fields__ if name not in (
@@ -38,3 +41,33 @@ def test_every_instruction_the_rules_give_is_in_the_translation_catalogue():
             seen.add(finding.patient_instruction)
             assert finding.patient_instruction in MESSAGES, (values, finding.rule_id)
     assert len(seen) >= 15
+
+
+def _keys(value):
+    """Every message key and label inside a stored rationale (messages within parameters too)."""
+    if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str) and isinstance(value[1], dict):
+        yield value[0]
+        for param in value[1].values():
+            yield from _keys(param)
+    elif isinstance(value, list):
+        for item in value:
+            yield from (_keys(item) if isinstance(item, list) else [item])
+
+
+def test_every_rationale_the_rules_give_staff_is_in_the_translation_catalogue():
+    seen = set()
+    cases = [{name: True} for name in SIGNS] + VALUES
+    for ctx, values in itertools.product(CONTEXTS, cases):
+        for finding in evaluate(CheckinInput(**values), ctx):
+            for key in _keys(finding.to_dict()["rationale_messages"]):
+                if key == NOTE:  # " | " between a rationale and its guideline context: no words
+                    continue
+                seen.add(key)
+                assert key in STAFF_MESSAGES, (values, finding.rule_id, key)
+    assert len(seen) >= 40
+
+
+def test_every_staff_rationale_message_has_a_spanish_translation():
+    with translation.override("es"):
+        untranslated = [key for key in STAFF_MESSAGES if translation.gettext(key) == key]
+    assert untranslated == []
