@@ -17,10 +17,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from monitoring.dashboard import PAGE_SIZE, ROW_FIELDS, DashboardFilters, dashboard_page, dashboard_patients_for_user
+from monitoring.dashboard import PAGE_SIZE, ROW_FIELDS, DashboardFilters, dashboard_page
 from monitoring.models import Alert, AlertEvent, Window
 from monitoring.services.policy import policy_set
 from tests.factories import CareTeamFactory, CenterFactory, CourseFactory, PatientFactory
+from tests.monitoring.dashboard_reference import dashboard_patients_for_user
 from tests.monitoring.support import signed_in
 from tracker.models import CareTeamMembership, CheckIn, Patient, Therapy
 from tracker.questions import YES_NO_QUESTIONS, required_fields
@@ -693,7 +694,8 @@ def test_other_teams_nurse_cannot_acknowledge_from_a_forged_form(other_nurse, fe
 # --- 7. The page ranks first, then reads the shown rows: same rows, same order as the definition ---------------
 #
 # dashboard_page (what the page runs) ranks from the unresolved alerts alone and reads the other columns of the
-# shown rows only; dashboard_patients_for_user is the definition (every column for every patient, then sorted).
+# shown rows only; dashboard_patients_for_user (tests/monitoring/dashboard_reference.py) is the definition (every
+# column for every patient, then sorted).
 # On a mixed ward both must give the same rows in the same order, and that order must be the one the nurse was
 # promised, worked out here in Python straight from the alert rows.
 
