@@ -20,7 +20,7 @@ from django.utils import timezone
 from monitoring.dashboard import PAGE_SIZE, ROW_FIELDS, DashboardFilters, dashboard_page
 from monitoring.models import Alert, AlertEvent, Window
 from monitoring.services.policy import policy_set
-from tests.factories import CareTeamFactory, CenterFactory, CourseFactory, PatientFactory
+from tests.factories import AlertFactory, CareTeamFactory, CenterFactory, CheckInFactory, CourseFactory, PatientFactory
 from tests.monitoring.dashboard_reference import dashboard_patients_for_user
 from tests.monitoring.support import signed_in
 from tracker.models import CareTeamMembership, CheckIn, Patient, Therapy
@@ -119,25 +119,20 @@ def log_checkin(patient, at: dt.datetime, *, complete=True, **overrides) -> Chec
 
 def bare_checkin(patient, at: dt.datetime, **fields) -> CheckIn:
     """A stored check-in row without grading (for alerts whose urgency a test sets itself)."""
-    return CheckIn.objects.create(patient=patient, entered_by=patient.user, entered_role="patient", channel="api",
-                                  recorded_at=at, local_date=timezone.localtime(at, patient.tz).date(), **fields)
+    return CheckInFactory(patient=patient, recorded_at=at, **fields)
 
 
 def open_alert(patient, *, urgency, min_grade=None, opened_at=None, title=None, status="open", by=None,
                checkin=None) -> Alert:
     at = opened_at or timezone.now()
-    checkin = checkin or bare_checkin(patient, at)
-    extra = {}
+    extra = {"first_checkin": checkin} if checkin else {}
+    if title:
+        extra["title"] = title
     if status in ("acknowledged", "resolved"):
         extra.update(acknowledged_at=at, acknowledged_by=by)
     if status == "resolved":
         extra.update(resolved_at=at, resolved_by=by, resolution_note="Called, settled")
-    return Alert.objects.create(
-        patient=patient, condition=f"test-{next(_seq)}", urgency=urgency, min_grade=min_grade,
-        grading_system="ASTCT", title=title or f"Alert {next(_seq)}", rationale="Why it fired",
-        patient_instruction="Call your care team", rule_ids=["test.rule"], sources=["clinical-rules §1"],
-        evidence=[], first_checkin=checkin, last_checkin=checkin, opened_at=at, updated_at=at, status=status, **extra,
-    )
+    return AlertFactory(patient=patient, urgency=urgency, min_grade=min_grade, opened_at=at, status=status, **extra)
 
 
 def named(team, last_name, therapy_code="yescarta", start=None, **kwargs):
