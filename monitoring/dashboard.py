@@ -61,8 +61,7 @@ class DashboardFilters:
 
 
 def _current_checkins():
-    newer = CheckIn.objects.filter(amends=OuterRef("pk"))
-    return CheckIn.objects.filter(patient=OuterRef("pk")).filter(~Exists(newer))
+    return CheckIn.objects.current().filter(patient=OuterRef("pk"))
 
 
 def _overdue_cutoffs(pairs) -> tuple[Case, Case, Case]:

@@ -3,7 +3,6 @@ patient is told. Connected to tracker.signals.checkin_recorded."""
 
 import datetime as dt
 
-from django.db.models import Exists, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -55,13 +54,11 @@ def checkin_input(checkin: CheckIn) -> CheckinInput:
 
 
 def _recent(checkin: CheckIn, hours: int) -> tuple[CheckinInput, ...]:
-    newer = CheckIn.objects.filter(amends=OuterRef("pk"))
     rows = (
-        CheckIn.objects.filter(patient_id=checkin.patient_id, recorded_at__lte=checkin.recorded_at,
+        CheckIn.objects.current().filter(patient_id=checkin.patient_id, recorded_at__lte=checkin.recorded_at,
                                recorded_at__gte=checkin.recorded_at - dt.timedelta(hours=hours))
         .exclude(pk=checkin.pk)
         .exclude(pk=checkin.amends_id or 0)
-        .filter(~Exists(newer))
         .order_by("-recorded_at")
         .values(*INPUT_FIELDS)[:RECENT_LIMIT]
     )

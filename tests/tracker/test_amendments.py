@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from tracker.models import CheckIn
+from tracker.questions import YES_NO_FIELDS
 from tracker.services import checkin_submit
 
 URL = "/api/v1/checkins/"
@@ -72,7 +73,7 @@ def test_fields_not_sent_with_the_amendment_are_copied_from_the_original(client,
     old, fresh = row_values(original), row_values(new)
     clinical = [
         "temperature_c", "temperature_entered", "temperature_unit", "systolic_bp", "diastolic_bp", "spo2",
-        *CheckIn.YES_NO_FIELDS, "consciousness", "ice_orientation", "ice_naming", "ice_command", "ice_writing",
+        *YES_NO_FIELDS, "consciousness", "ice_orientation", "ice_naming", "ice_command", "ice_writing",
         "ice_counting", "ice_score", "capd_score", "extra_stools", "abdominal_pain", "rash_percent", "note",
     ]
     assert {name: fresh[name] for name in clinical} == {name: old[name] for name in clinical}
