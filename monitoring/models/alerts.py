@@ -6,6 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from .events import EventRow
+
 URGENCY_CHOICES = [(0, "none"), (1, "routine"), (2, "same-day"), (3, "urgent"), (4, "emergency")]
 
 
@@ -74,7 +76,7 @@ class Alert(models.Model):
         return self.status == AlertStatus.OPEN and self.next_escalation_at is not None and self.next_escalation_at <= now
 
 
-class AlertEvent(models.Model):
+class AlertEvent(EventRow):
     """Every change of an alert, as a row: who, when, old → new, why."""
 
     class Kind(models.TextChoices):
@@ -103,32 +105,21 @@ class AlertEvent(models.Model):
 
     alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    at = models.DateTimeField(default=timezone.now)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        help_text="Empty when the tracker itself made the change.",
-    )
     old_status = models.CharField(max_length=20, blank=True)
     new_status = models.CharField(max_length=20, blank=True)
     old_urgency = models.PositiveSmallIntegerField(null=True, blank=True, choices=URGENCY_CHOICES)
     new_urgency = models.PositiveSmallIntegerField(null=True, blank=True, choices=URGENCY_CHOICES)
-    checkin = models.ForeignKey("tracker.CheckIn", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    note = models.TextField(blank=True)
     # A phone call about the alert (kind CALL): who was called and what came of it; the note says the rest.
     call_with = models.CharField(max_length=20, blank=True, choices=CallWith.choices)
     call_outcome = models.CharField(max_length=20, blank=True, choices=CallOutcome.choices)
 
-    class Meta:
-        ordering = ["at", "id"]
+    class Meta(EventRow.Meta):
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(kind="call") | (~models.Q(call_with="") & ~models.Q(call_outcome="")),
                 name="alertevent_call_has_who_and_outcome",
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
 
 
 # Module-level names for the API schema's enum names (SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).
