@@ -50,7 +50,7 @@ class FormReading:
     same_as_usual: bool
 
 
-def read_form(post, audiences: set[str]) -> FormReading:
+def read_form(post, question_groups: set[str]) -> FormReading:
     """Turn the page's form into the API's input: ticked boxes are yes, unticked are no; the ICE items become
     its sub-scores; "37,2" is 37.2. The short "I feel the same as usual" form answers every warning sign no
     and the other required questions with their usual values; it still needs the temperature."""
@@ -87,12 +87,12 @@ def read_form(post, audiences: set[str]) -> FormReading:
 
     same = post.get(SAME_AS_USUAL) == "1"
     if same:
-        for question in questions_for(audiences):
+        for question in questions_for(question_groups):
             if question.warning_sign:
                 values.setdefault(question.field, False)
-        if CAR_T in audiences:
+        if CAR_T in question_groups:
             values.setdefault("consciousness", Consciousness.ALERT)
-        if CHECKPOINT in audiences:
+        if CHECKPOINT in question_groups:
             values.setdefault("extra_stools", 0)
             values.setdefault("abdominal_pain", AbdominalPain.NONE)
             values.setdefault("rash_percent", 0)
@@ -173,19 +173,19 @@ def _problem(name: str, code: str, message: str, field, values: dict) -> str:
     return message[:1].lower() + message[1:]
 
 
-def asked_questions(audiences: set[str], *, about: str | None) -> list[Question]:
-    """The yes/no questions for these audiences, worded for whoever answers (the patient, or `about` her)."""
-    return [replace(q, text=q.text_for(about=about)) for q in questions_for(audiences)]
+def asked_questions(question_groups: set[str], *, about: str | None) -> list[Question]:
+    """The yes/no questions of these question groups, worded for whoever answers (the patient, or `about` her)."""
+    return [replace(q, text=q.text_for(about=about)) for q in questions_for(question_groups)]
 
 
-def form_sections(questions: list[Question], audiences: set[str], *, about: str | None) -> list[dict]:
+def form_sections(questions: list[Question], question_groups: set[str], *, about: str | None) -> list[dict]:
     """The form's parts in order, numbered ("Part 2 of 6"): each with its title and yes/no questions. Parts
     with nothing to ask are left out; readings and "anything else" are always there, the word and memory
     screen for CAR T."""
     parts = []
     for key, title in SECTIONS.items():
         these = [q for q in questions if q.section == key]
-        if key in ("vitals", "more") or these or (key == "ice" and CAR_T in audiences):
+        if key in ("vitals", "more") or these or (key == "ice" and CAR_T in question_groups):
             if about and key in SECTIONS_ABOUT:
                 title = SECTIONS_ABOUT[key] % {"name": about}
             parts.append({"key": key, "title": str(title), "questions": these})

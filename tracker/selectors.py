@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery
 
 from tracker.models import CareTeamMembership, CheckIn, Patient, Role, TreatmentCourse, User
 from tracker.models.therapies import CourseStatus
-from tracker.questions import audiences_for, extra_audiences
+from tracker.questions import extra_question_groups, question_groups_for
 
 
 def _team_ids(user: User):
@@ -77,9 +77,9 @@ def active_therapies(patient: Patient) -> list[tuple[str, str]]:
     return [(c.therapy.code, c.therapy.therapy_class) for c in active_courses(patient)]
 
 
-def patient_audiences(patient: Patient) -> set[str]:
+def patient_question_groups(patient: Patient) -> set[str]:
     """Question groups for this patient: their therapies, plus what monitoring adds (driving window...)."""
-    return audiences_for(active_therapies(patient)) | extra_audiences(patient)
+    return question_groups_for(active_therapies(patient)) | extra_question_groups(patient)
 
 
 def logged_dates(patient: Patient, *, start: dt.date, end: dt.date) -> set[dt.date]:

@@ -98,9 +98,9 @@ def patient_home(request: HttpRequest, patient_id) -> HttpResponse:
 def checkin_new(request: HttpRequest, patient_id) -> HttpResponse:
     patient = _visible_patient(request, patient_id)
     _activate_patient_language(request, patient)
-    audiences = selectors.patient_audiences(patient)
+    question_groups = selectors.patient_question_groups(patient)
     about = _about(request, patient)
-    questions = asked_questions(audiences, about=about)
+    questions = asked_questions(question_groups, about=about)
     errors: dict[str, list[str]] = {}
     data: dict = {"temperature_unit": patient.temperature_unit_shown}
     ice: dict = {}
@@ -109,10 +109,10 @@ def checkin_new(request: HttpRequest, patient_id) -> HttpResponse:
         errors = {"non_field_errors": [_("Too many check-ins in a short time. Please wait a minute and try again; "
                                          "if you feel unwell, call your care team now.")]}
         return render(request, "tracker/checkin_form.html",
-                      _form_context(request, patient, audiences, questions, about, data, errors, ice, quick),
+                      _form_context(request, patient, question_groups, questions, about, data, errors, ice, quick),
                       status=429)
     if request.method == "POST":
-        reading = read_form(request.POST, audiences)
+        reading = read_form(request.POST, question_groups)
         quick = reading.same_as_usual
         data = {"temperature_unit": patient.temperature_unit_shown, **reading.shown}
         ice = reading.ice
@@ -151,7 +151,7 @@ def checkin_new(request: HttpRequest, patient_id) -> HttpResponse:
         return JsonResponse({"type": "validation_error", "detail": _("This check-in could not be saved."),
                              "fields": errors}, status=400)
     return render(request, "tracker/checkin_form.html",
-                  _form_context(request, patient, audiences, questions, about, data, errors, ice, quick),
+                  _form_context(request, patient, question_groups, questions, about, data, errors, ice, quick),
                   status=400 if errors else 200)
 
 
@@ -197,13 +197,13 @@ def _client_id(post) -> uuid.UUID | None:
         return None
 
 
-def _form_context(request, patient, audiences, questions, about, data, errors, ice, quick) -> dict:
+def _form_context(request, patient, question_groups, questions, about, data, errors, ice, quick) -> dict:
     return {
         "patient": patient,
         "about": about,
         "quick": quick,
-        "sections": form_sections(questions, audiences, about=about),
-        "audiences": audiences,
+        "sections": form_sections(questions, question_groups, about=about),
+        "question_groups": question_groups,
         "data": data,
         "ticked": {name for name in YES_NO_FIELDS if request.method == "POST" and name in request.POST.getlist("yes")},
         "ice_items": [{"item": item, "answer": ice.get(item.field)} for item in ICE_ITEMS],
@@ -233,7 +233,7 @@ def checkin_detail(request: HttpRequest, patient_id, checkin_id) -> HttpResponse
     flagged = {key for finding in (assessment.findings if assessment else []) for key in finding.get("evidence", {})}
     about = _about(request, patient)
     summary = recorded_summary(
-        checkin, asked_questions(selectors.patient_audiences(patient), about=about),
+        checkin, asked_questions(selectors.patient_question_groups(patient), about=about),
         unit=checkin.temperature_unit or patient.temperature_unit_shown, flagged=flagged)
     # Times on the patient's own clock for patients and caregivers, on the center's for staff; labelled.
     zone = zoneinfo.ZoneInfo(patient.center.time_zone) if request.user.is_staff_member else patient.tz

@@ -23,7 +23,7 @@ from tests.factories import AlertFactory, CourseFactory, PatientFactory
 from tests.monitoring.support import signed_in
 from tracker.models import Therapy
 from tracker.questions import YES_NO_QUESTIONS, required_fields
-from tracker.selectors import patient_audiences
+from tracker.selectors import patient_question_groups
 from tracker.services import checkin_amend, checkin_submit
 
 # Wednesday 12 Feb 2025, 17:00 UTC: noon in New York, 11:00 in Chicago.
@@ -61,11 +61,11 @@ def detail_url(patient) -> str:
 
 def complete_values(patient, **overrides) -> dict:
     """Service-level values answering every required question of the patient's therapies, all normal."""
-    audiences = patient_audiences(patient)
-    values = {q.field: False for q in YES_NO_QUESTIONS if q.required and q.applies_to in audiences}
+    question_groups = patient_question_groups(patient)
+    values = {q.field: False for q in YES_NO_QUESTIONS if q.required and q.applies_to in question_groups}
     normal = {"temperature_c": Decimal("37.0"), "consciousness": "alert", "extra_stools": 0,
               "abdominal_pain": "none", "rash_percent": 0}
-    values.update({name: normal[name] for name in required_fields(audiences) if name in normal})
+    values.update({name: normal[name] for name in required_fields(question_groups) if name in normal})
     values.update(overrides)
     values["temperature_entered"], values["temperature_unit"] = values["temperature_c"], "C"
     return values

@@ -19,7 +19,7 @@ from notifications.models import Notification
 from tests.factories import CaregiverLinkFactory, CourseFactory, PatientFactory
 from tracker.models import Therapy
 from tracker.questions import OTHER_REQUIRED, YES_NO_QUESTIONS, required_fields
-from tracker.selectors import patient_audiences
+from tracker.selectors import patient_question_groups
 from tracker.services import checkin_submit
 
 CHECKINS = "/api/v1/checkins/"
@@ -109,11 +109,11 @@ def post_checkin(client, **values):
 
 def complete_values(patient, **overrides) -> dict:
     """Service-level values answering every required question of the patient's therapies, all normal."""
-    audiences = patient_audiences(patient)
-    values = {q.field: False for q in YES_NO_QUESTIONS if q.required and q.applies_to in audiences}
+    question_groups = patient_question_groups(patient)
+    values = {q.field: False for q in YES_NO_QUESTIONS if q.required and q.applies_to in question_groups}
     normal = {"temperature_c": Decimal("37.0"), "consciousness": "alert", "extra_stools": 0,
               "abdominal_pain": "none", "rash_percent": 0}
-    values.update({name: normal[name] for name in OTHER_REQUIRED if name in required_fields(audiences)})
+    values.update({name: normal[name] for name in OTHER_REQUIRED if name in required_fields(question_groups)})
     values["temperature_entered"], values["temperature_unit"] = Decimal("37.0"), "C"
     values.update(overrides)
     return values
