@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from .urgency import Urgency
+
 POLICY = "policy"
 UNVERIFIED = "unverified"
 GUIDELINE = "guideline"
-
-_URGENCY_LABELS = ("none", "routine", "same-day", "urgent", "emergency")
 
 
 def _f(default, source: str, marker: str):
@@ -167,10 +167,7 @@ class Policy:
         # Accept an Urgency, its label or its name; keep an int for speed (Urgency is an IntEnum).
         u = self.trend_urgency
         if isinstance(u, str):
-            key = u.strip().lower().replace("_", "-")
-            if key not in _URGENCY_LABELS:
-                raise ValueError(f"unknown urgency {u!r}")
-            u = _URGENCY_LABELS.index(key)
+            u = Urgency.from_label(u)
         object.__setattr__(self, "trend_urgency_level", int(u))
         for name in ("reminder_local_time", "digest_local_time"):
             parse_local_time(getattr(self, name))
