@@ -104,7 +104,7 @@ def measure(client, path: str, headers: dict, iterations: int, warmup: int) -> d
         "cpu_ms": cpu_ms, "full_gcs": full_gcs,
         "queries": len(ctx.captured_queries), "sql_ms": sum(times), "traced_ms": traced_ms,
         "slowest_ms": times[slowest], "slowest_sql": ctx.captured_queries[slowest]["sql"],
-        "rows": body.count('<tr class="risk-'), "bytes": len(response.content),
+        "rows": body.count('<tr class="urgency-'), "bytes": len(response.content),
     }
 
 

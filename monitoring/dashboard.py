@@ -31,20 +31,20 @@ from django.utils import timezone
 from monitoring.models import Alert, AlertStatus, Window, WindowKind
 from monitoring.selectors import with_unseen
 from monitoring.services.policy import policies_for_centers
+from monitoring.urgency import ALERT_LEVEL_BY_LABEL
 from tracker.models import CaregiverLink, CheckIn, Patient, TreatmentCourse, User
 from tracker.models.therapies import CourseStatus, TherapyClass
 from tracker.selectors import patients_visible_to
 
 PAGE_SIZE = 200
 INVALID = "invalid"
-URGENCY_BY_LABEL = {"routine": 1, "same-day": 2, "urgent": 3, "emergency": 4}
 
 
 @dataclass(frozen=True)
 class DashboardFilters:
     team: str = ""  # care team uuid
     therapy: str = ""  # therapy code
-    urgency: str = ""  # label: show patients whose top open alert is at least this urgent
+    urgency: str = ""  # label (ALERT_LEVEL_BY_LABEL): show patients whose top open alert is at least this urgent
     missed: bool = False
     query: str = ""  # name or MRN
 
@@ -179,9 +179,9 @@ def _ranked(candidates: QuerySet[Patient], filters: DashboardFilters, limit: int
         return []
     params = [AlertStatus.RESOLVED.value, *candidates_params, *candidates_params]
     urgency_at_least = ""
-    if filters.urgency in URGENCY_BY_LABEL:
+    if filters.urgency in ALERT_LEVEL_BY_LABEL:
         urgency_at_least = " AND top.urgency >= %s"
-        params.append(URGENCY_BY_LABEL[filters.urgency])
+        params.append(int(ALERT_LEVEL_BY_LABEL[filters.urgency]))
     sql = _RANK_SQL.format(patient=connection.ops.quote_name(Patient._meta.db_table),
                            alert=connection.ops.quote_name(Alert._meta.db_table),
                            candidates=candidates_sql, urgency_at_least=urgency_at_least)

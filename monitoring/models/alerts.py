@@ -6,9 +6,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from .events import EventRow
+from monitoring.rules import Urgency
+from monitoring.urgency import (
+    ALERT_LEVELS,
+    CALL_BUTTONS_FROM,
+    PATIENT_HEADINGS,
+    URGENCY_CHOICES,
+    urgency_class,
+    urgency_label,
+)
 
-URGENCY_CHOICES = [(0, "none"), (1, "routine"), (2, "same-day"), (3, "urgent"), (4, "emergency")]
+from .events import EventRow
 
 
 class AlertStatus(models.TextChoices):
@@ -61,7 +69,9 @@ class Alert(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(status="resolved") | ~models.Q(resolution_note=""), name="alert_resolution_has_note"
             ),
-            models.CheckConstraint(condition=models.Q(urgency__gte=1, urgency__lte=4), name="alert_urgency_range"),
+            models.CheckConstraint(  # an alert is at least routine
+                condition=models.Q(urgency__gte=int(ALERT_LEVELS[0]), urgency__lte=int(ALERT_LEVELS[-1])),
+                name="alert_urgency_range"),
         ]
 
     def __str__(self) -> str:
@@ -69,7 +79,11 @@ class Alert(models.Model):
 
     @property
     def urgency_label(self) -> str:
-        return dict(URGENCY_CHOICES)[self.urgency]
+        return urgency_label(self.urgency)
+
+    @property
+    def urgency_class(self) -> str:
+        return urgency_class(self.urgency)
 
     def is_overdue(self, now=None) -> bool:
         now = now or timezone.now()
@@ -163,7 +177,24 @@ class CheckinAssessment(models.Model):
 
     @property
     def urgency_label(self) -> str:
-        return dict(URGENCY_CHOICES)[self.urgency]
+        return urgency_label(self.urgency)
+
+    @property
+    def urgency_class(self) -> str:
+        return urgency_class(self.urgency)
+
+    @property
+    def is_emergency(self) -> bool:
+        return self.urgency >= Urgency.EMERGENCY
+
+    @property
+    def shows_call_buttons(self) -> bool:
+        return self.urgency >= CALL_BUTTONS_FROM
+
+    @property
+    def patient_heading(self) -> str:
+        """What to do, as the heading of the patient's result (clinical-rules "Urgency levels")."""
+        return str(PATIENT_HEADINGS[Urgency(self.urgency)])
 
     @property
     def patient_paragraphs(self) -> list[str]:

@@ -8,13 +8,13 @@ from django.db.models.functions import Coalesce
 
 from monitoring.dashboard import (
     INVALID,
-    URGENCY_BY_LABEL,
     DashboardFilters,
     annotate_checkin_status,
     annotate_row_details,
     filter_patients,
 )
 from monitoring.models import Alert, AlertStatus
+from monitoring.urgency import ALERT_LEVEL_BY_LABEL
 from tracker.models import Patient, User
 from tracker.selectors import patients_visible_to
 
@@ -42,8 +42,8 @@ def dashboard_patients_for_user(user: User, filters: DashboardFilters = Dashboar
     if filters.team == INVALID:
         return qs.none()
     qs = filter_patients(qs, filters)
-    if filters.urgency in URGENCY_BY_LABEL:
-        qs = qs.filter(top_urgency__gte=URGENCY_BY_LABEL[filters.urgency])
+    if filters.urgency in ALERT_LEVEL_BY_LABEL:
+        qs = qs.filter(top_urgency__gte=ALERT_LEVEL_BY_LABEL[filters.urgency])
     if filters.missed:
         qs = qs.filter(missed=True)
     return qs.order_by("-top_urgency", "-top_grade", F("top_opened_at").asc(nulls_last=True), "last_name", "pk")
