@@ -20,11 +20,13 @@ from tracker.models.checkins import AbdominalPain, Consciousness
 from tracker.questions import (
     CAR_T,
     CHECKPOINT,
+    CHOICE_FIELDS,
     FIELD_NAMES,
     ICE_ITEMS,
     ICE_PARTS,
     SECTIONS,
     SECTIONS_ABOUT,
+    VITAL_SIGN_FIELDS,
     YES_NO_FIELDS,
     YES_NO_QUESTIONS,
     Question,
@@ -32,8 +34,8 @@ from tracker.questions import (
 )
 from tracker.units import celsius_to_fahrenheit, parse_decimal_text
 
-NUMBER_FIELDS = ("heart_rate", "systolic_bp", "diastolic_bp", "spo2", "extra_stools", "rash_percent")
-TEXT_FIELDS = ("temperature_unit", "consciousness", "abdominal_pain", "note", "recorded_at")
+NUMBER_FIELDS = (*VITAL_SIGN_FIELDS, "extra_stools", "rash_percent")  # typed on the page (ICE: its items)
+TEXT_FIELDS = (*CHOICE_FIELDS, "note", "recorded_at")
 # What a typed number looks like, in the error that asks for one.
 EXAMPLES = {"heart_rate": "72", "systolic_bp": "120", "diastolic_bp": "80", "spo2": "97", "extra_stools": "2",
             "rash_percent": "3"}

@@ -130,6 +130,22 @@ ICE_ITEMS: tuple[IceItem, ...] = (
     IceItem("ice_counts_back", "ice_counting", _("Counts back from 100 by tens (100, 90, 80 \u2026 down to 10)")),
 )
 ICE_PARTS: tuple[str, ...] = tuple(dict.fromkeys(item.part for item in ICE_ITEMS))
+# Points of each sub-score: one per item (orientation 4, naming 3, the others 1; 10 in all).
+ICE_PART_MAXIMA: dict[str, int] = {part: sum(1 for item in ICE_ITEMS if item.part == part) for part in ICE_PARTS}
+
+# The check-in's other answers, as CheckIn stores them, by kind. With YES_NO_FIELDS these are all its clinical
+# fields: the services, the API, the check-in page and the rules' input take their lists from here, and
+# tests/tracker/test_questions.py checks that the model has exactly these.
+TEMPERATURE_FIELDS: tuple[str, ...] = ("temperature_c", "temperature_entered", "temperature_unit")
+VITAL_SIGN_FIELDS: tuple[str, ...] = ("heart_rate", "systolic_bp", "diastolic_bp", "spo2")
+NEURO_SCORE_FIELDS: tuple[str, ...] = (*ICE_PARTS, "ice_score", "capd_score")  # ICE and CAPD (clinical-rules §2)
+CHECKPOINT_FIELDS: tuple[str, ...] = ("extra_stools", "abdominal_pain", "rash_percent")  # clinical-rules §4
+CHOICE_FIELDS: tuple[str, ...] = ("temperature_unit", "consciousness", "abdominal_pain")  # "" when unanswered
+WHOLE_NUMBER_FIELDS: tuple[str, ...] = (*VITAL_SIGN_FIELDS, *NEURO_SCORE_FIELDS, "extra_stools", "rash_percent")
+CLINICAL_FIELDS: tuple[str, ...] = (
+    *TEMPERATURE_FIELDS, *VITAL_SIGN_FIELDS, *YES_NO_FIELDS, "consciousness", *NEURO_SCORE_FIELDS,
+    *CHECKPOINT_FIELDS, "note",
+)
 
 # Plain names of the answers that are not yes/no questions, for the page's error messages ("Pulse: ...").
 FIELD_NAMES = {

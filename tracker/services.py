@@ -10,16 +10,11 @@ from django.utils import timezone
 from tracker.errors import ConflictError, NotAllowedError
 from tracker.models import CheckIn, Patient, Role, User
 from tracker.models.checkins import Channel, EnteredRole
-from tracker.questions import YES_NO_FIELDS, required_fields
+from tracker.questions import CHOICE_FIELDS, CLINICAL_FIELDS, required_fields
 from tracker.selectors import patient_for_checkin, patient_question_groups
 from tracker.signals import checkin_recorded
 
-CLINICAL_FIELDS: tuple[str, ...] = (
-    "temperature_c", "temperature_entered", "temperature_unit", "heart_rate", "systolic_bp", "diastolic_bp",
-    "spo2", *YES_NO_FIELDS, "consciousness", "ice_orientation", "ice_naming", "ice_command", "ice_writing",
-    "ice_counting", "ice_score", "capd_score", "extra_stools", "abdominal_pain", "rash_percent", "note",
-)
-BLANK_AS_EMPTY = {"temperature_unit", "consciousness", "abdominal_pain", "note"}
+BLANK_AS_EMPTY = {*CHOICE_FIELDS, "note"}
 
 
 @dataclass

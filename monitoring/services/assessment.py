@@ -24,11 +24,10 @@ from monitoring.services.policy import policy_for_center
 from monitoring.services.windows import windows_extend_for_neuro
 from tracker.models import CheckIn, Patient
 from tracker.models.therapies import TherapyClass
-from tracker.questions import YES_NO_FIELDS
+from tracker.questions import WHOLE_NUMBER_FIELDS, YES_NO_FIELDS
 from tracker.selectors import active_courses, patient_for_checkin
 
-NUMERIC_FIELDS = ("heart_rate", "systolic_bp", "diastolic_bp", "spo2", "ice_orientation", "ice_naming", "ice_command",
-                  "ice_writing", "ice_counting", "ice_score", "capd_score", "extra_stools", "rash_percent")
+NUMERIC_FIELDS = WHOLE_NUMBER_FIELDS
 RECENT_LIMIT = 20
 
 # What each follow-up question needs answered to count as answered.
