@@ -45,10 +45,10 @@ PATIENT_HEADINGS = {
 
 def as_urgency(value) -> Urgency | None:
     """A level from its number or its label ("same-day", "SAME_DAY"); None for anything else."""
-    if isinstance(value, int):
-        return Urgency(value) if value in Urgency._value2member_map_ else None
+    if value is None or value == "":
+        return None
     try:
-        return Urgency.from_label(value) if value not in (None, "") else None
+        return Urgency(value) if isinstance(value, int) else Urgency.from_label(value)
     except ValueError:
         return None
 
