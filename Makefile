@@ -28,6 +28,8 @@ $(MO): locale/es/LC_MESSAGES/django.po $(STAMP)
 install: $(STAMP) $(ASSETS) $(MO)
 
 # Web (http://127.0.0.1:8000), Celery worker and Celery beat in the foreground; Ctrl-C stops all three.
+# A developer's `.env` (see .env.example) is read here; the settings read it only when asked.
+run: export DJANGO_READ_DOT_ENV_FILE ?= true
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo

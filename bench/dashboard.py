@@ -47,17 +47,7 @@ GOAL_MS = 150.0
 
 
 def collectstatic(env: dict) -> None:
-    """Into /tmp (bench/settings.py), with chart.js's source map that static/vendor lacks."""
-    import shutil
-    import tempfile
-
-    extra = Path(tempfile.gettempdir()) / "car-t-bench-static-extra" / "vendor"
-    extra.mkdir(parents=True, exist_ok=True)
-    source_map = ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js.map"
-    if source_map.exists():
-        shutil.copyfile(source_map, extra / source_map.name)
-    else:
-        (extra / source_map.name).write_text("{}")
+    """Into /tmp (bench/settings.py)."""
     result = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env,
                             capture_output=True, text=True)
     if result.returncode:
@@ -114,7 +104,7 @@ def measure(client, path: str, headers: dict, iterations: int, warmup: int) -> d
         "cpu_ms": cpu_ms, "full_gcs": full_gcs,
         "queries": len(ctx.captured_queries), "sql_ms": sum(times), "traced_ms": traced_ms,
         "slowest_ms": times[slowest], "slowest_sql": ctx.captured_queries[slowest]["sql"],
-        "rows": body.count('<tr class="risk-'), "bytes": len(response.content),
+        "rows": body.count('<tr class="urgency-'), "bytes": len(response.content),
     }
 
 

@@ -435,7 +435,7 @@ def profile_in_process(tokens: list[tuple[int, str]], repeat: int = 12) -> list[
         ("rest_framework/serializers.py", "is_valid"): "  input validation",
         ("tracker/api/views.py", "resolve_patient"): "  resolve_patient",
         ("tracker/services.py", "checkin_submit"): "  checkin_submit transaction, of which:",
-        ("tracker/selectors.py", "patient_audiences"): "    patient_audiences (is_complete)",
+        ("tracker/selectors.py", "patient_question_groups"): "    patient_question_groups (is_complete)",
         ("tracker/models/checkins.py", "save"): "    INSERT check-in",
         ("tracker/selectors.py", "patient_for_checkin"): "    lock the patient, load its courses",
         ("monitoring/services/assessment.py", "evaluation_context"): "    evaluation_context (window, recent)",

@@ -8,10 +8,10 @@ class MonitoringConfig(AppConfig):
 
     def ready(self) -> None:
         from monitoring import receivers  # noqa: F401
-        from monitoring.audiences import monitoring_audiences
-        from tracker.questions import register_audience_provider
+        from monitoring.question_groups import monitoring_question_groups
+        from tracker.questions import register_question_group_provider
 
-        register_audience_provider(monitoring_audiences)
+        register_question_group_provider(monitoring_question_groups)
 
         from monitoring.export import monitoring_export
         from tracker.export import register_export_section

@@ -1,12 +1,10 @@
 """The care team's worklist: every visible patient with what a nurse needs at a glance, sorted by risk
 (open alert urgency, then grade, then the alert's age, then name).
 
-`dashboard_patients_for_user` is the definition: one queryset, every column a correlated subquery. It is
-right but costs a dozen subqueries for every visible patient before the sort can pick the first 200.
-`dashboard_page` is what the page runs, with the same rows in the same order: it ranks first from the
-unresolved alerts alone (one window-function query over the few unresolved alerts, joined to the visible patients)
-and then computes the check-in, therapy and driving columns for the rows shown only. A fixed number of
-queries, whatever the number of patients or centers."""
+`dashboard_page` ranks first from the unresolved alerts alone (one window-function query over the few
+unresolved alerts, joined to the visible patients) and then computes the check-in, therapy and driving
+columns for the rows shown only: a fixed number of queries, whatever the number of patients or centers.
+The tests compare it with a plain one-queryset definition (tests/monitoring/dashboard_reference.py)."""
 
 import datetime as dt
 import uuid
@@ -18,11 +16,9 @@ from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
-    Count,
     DateField,
     Exists,
     F,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -30,29 +26,25 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from monitoring.models import Alert, AlertStatus, Window, WindowKind
 from monitoring.selectors import with_unseen
 from monitoring.services.policy import policies_for_centers
+from monitoring.urgency import ALERT_LEVEL_BY_LABEL
 from tracker.models import CaregiverLink, CheckIn, Patient, TreatmentCourse, User
 from tracker.models.therapies import CourseStatus, TherapyClass
 from tracker.selectors import patients_visible_to
 
 PAGE_SIZE = 200
 INVALID = "invalid"
-URGENCY_BY_LABEL = {"routine": 1, "same-day": 2, "urgent": 3, "emergency": 4}
-# A patient's top alert: the most urgent unresolved one, the higher grade first (ungraded last), then the
-# one that has waited longest. The row's place follows it (`dashboard_patients_for_user`'s order_by).
-TOP_ALERT_ORDER = ("-urgency", F("min_grade").desc(nulls_last=True), "opened_at", "pk")
 
 
 @dataclass(frozen=True)
 class DashboardFilters:
     team: str = ""  # care team uuid
     therapy: str = ""  # therapy code
-    urgency: str = ""  # label: show patients whose top open alert is at least this urgent
+    urgency: str = ""  # label (ALERT_LEVEL_BY_LABEL): show patients whose top open alert is at least this urgent
     missed: bool = False
     query: str = ""  # name or MRN
 
@@ -69,8 +61,7 @@ class DashboardFilters:
 
 
 def _current_checkins():
-    newer = CheckIn.objects.filter(amends=OuterRef("pk"))
-    return CheckIn.objects.filter(patient=OuterRef("pk")).filter(~Exists(newer))
+    return CheckIn.objects.current().filter(patient=OuterRef("pk"))
 
 
 def _overdue_cutoffs(pairs) -> tuple[Case, Case, Case]:
@@ -120,7 +111,7 @@ def annotate_checkin_status(patients: QuerySet[Patient], pairs=None) -> QuerySet
     )
 
 
-def _annotate_row_details(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+def annotate_row_details(patients: QuerySet[Patient]) -> QuerySet[Patient]:
     """What a row shows besides its alerts: latest check-in and readings (of the current versions, not
     amended ones), the active therapy and the no-driving window."""
     latest = _current_checkins().order_by("-recorded_at")
@@ -143,7 +134,7 @@ def _annotate_row_details(patients: QuerySet[Patient]) -> QuerySet[Patient]:
     )
 
 
-def _filter_patients(qs: QuerySet[Patient], filters: DashboardFilters) -> QuerySet[Patient]:
+def filter_patients(qs: QuerySet[Patient], filters: DashboardFilters) -> QuerySet[Patient]:
     """The filters that depend on the patient alone (team, therapy, name or MRN)."""
     if filters.team:
         qs = qs.filter(care_team__uuid=filters.team)
@@ -156,37 +147,10 @@ def _filter_patients(qs: QuerySet[Patient], filters: DashboardFilters) -> QueryS
     return qs
 
 
-def dashboard_patients_for_user(user: User, filters: DashboardFilters = DashboardFilters()) -> QuerySet[Patient]:
-    """Every visible patient matching the filters, sorted by risk, each with every column of a row. The
-    definition of the dashboard's rows and order; the page itself runs `dashboard_page` (same result)."""
-    visible = patients_visible_to(user)
-    open_alerts = Alert.objects.filter(patient=OuterRef("pk")).exclude(status=AlertStatus.RESOLVED)
-    top = open_alerts.order_by(*TOP_ALERT_ORDER)
-    qs = _annotate_row_details(annotate_checkin_status(visible)).annotate(
-        top_urgency=Coalesce(Subquery(top.values("urgency")[:1]), 0),
-        top_grade=Coalesce(Subquery(top.values("min_grade")[:1]), 0),
-        top_opened_at=Subquery(top.values("opened_at")[:1]),
-        top_alert_id=Subquery(top.values("uuid")[:1]),
-        top_alert_title=Subquery(top.values("title")[:1]),
-        top_alert_status=Subquery(top.values("status")[:1]),
-        open_alert_count=Coalesce(Subquery(
-            open_alerts.order_by().values("patient").annotate(n=Count("pk")).values("n")[:1],
-            output_field=IntegerField()), 0),
-    )
-    if filters.team == INVALID:
-        return qs.none()
-    qs = _filter_patients(qs, filters)
-    if filters.urgency in URGENCY_BY_LABEL:
-        qs = qs.filter(top_urgency__gte=URGENCY_BY_LABEL[filters.urgency])
-    if filters.missed:
-        qs = qs.filter(missed=True)
-    return qs.order_by("-top_urgency", "-top_grade", F("top_opened_at").asc(nulls_last=True), "last_name", "pk")
-
-
 # The ranking step of `dashboard_page`: each candidate patient with its top unresolved alert (the first by
 # ROW_NUMBER over the unresolved alerts of the candidates, a few per cent of all alerts; the partial unique
-# index alert_one_open_per_condition holds exactly those) and their number, sorted as
-# `dashboard_patients_for_user` sorts, first `limit` rows only. Plain SQL that PostgreSQL and SQLite (the
+# index alert_one_open_per_condition holds exactly those) and their number, sorted by the top alert (urgency,
+# grade with ungraded last, age) then name and id, first `limit` rows only. Plain SQL that PostgreSQL and SQLite (the
 # quick start) both run; it returns ids and numbers only, and the ORM reads the alerts' typed columns.
 _RANK_SQL = """
 SELECT p.id, p.center_id, p.time_zone, top.id, top.open_count
@@ -215,9 +179,9 @@ def _ranked(candidates: QuerySet[Patient], filters: DashboardFilters, limit: int
         return []
     params = [AlertStatus.RESOLVED.value, *candidates_params, *candidates_params]
     urgency_at_least = ""
-    if filters.urgency in URGENCY_BY_LABEL:
+    if filters.urgency in ALERT_LEVEL_BY_LABEL:
         urgency_at_least = " AND top.urgency >= %s"
-        params.append(URGENCY_BY_LABEL[filters.urgency])
+        params.append(int(ALERT_LEVEL_BY_LABEL[filters.urgency]))
     sql = _RANK_SQL.format(patient=connection.ops.quote_name(Patient._meta.db_table),
                            alert=connection.ops.quote_name(Alert._meta.db_table),
                            candidates=candidates_sql, urgency_at_least=urgency_at_least)
@@ -226,7 +190,7 @@ def _ranked(candidates: QuerySet[Patient], filters: DashboardFilters, limit: int
         return cursor.fetchall()
 
 
-# What `dashboard_page` gives of each row (as `dashboard_patients_for_user` annotates them), besides the
+# What `dashboard_page` gives of each row, besides the
 # top alert's `top_*` and `open_alert_count`.
 ROW_FIELDS = ("pk", "uuid", "first_name", "last_name", "mrn", "time_zone", "care_team_name", "missed", "infusion_on",
               "last_checkin_at", "last_temperature", "last_heart_rate", "therapy_name", "therapy_code",
@@ -239,13 +203,12 @@ ALERT_FIELDS = ("pk", "patient_id", "urgency", "min_grade", "opened_at", "uuid",
 
 def dashboard_page(user: User, filters: DashboardFilters = DashboardFilters(), *,
                    limit: int = PAGE_SIZE) -> list[dict]:
-    """The first `limit` rows of `dashboard_patients_for_user(user, filters)`, in its order, as dicts of
-    ROW_FIELDS, the top alert's columns and `alerts` (every unresolved alert of the patient, newest first, each
+    """The first `limit` visible patients matching the filters, sorted by risk, as dicts of ROW_FIELDS, the top alert's columns and `alerts` (every unresolved alert of the patient, newest first, each
     with `unseen`: not seen by `user` since it last changed), in four queries: rank (alerts only), the centers'
     policies, the other columns of these rows alone, and their unresolved alerts."""
     if filters.team == INVALID:
         return []
-    candidates = _filter_patients(patients_visible_to(user), filters)
+    candidates = filter_patients(patients_visible_to(user), filters)
     if filters.missed:
         candidates = annotate_checkin_status(candidates).filter(missed=True)
     ranked = _ranked(candidates, filters, limit)
@@ -253,7 +216,7 @@ def dashboard_page(user: User, filters: DashboardFilters = DashboardFilters(), *
         return []
     pairs = sorted({(center_id, tz) for _, center_id, tz, _, _ in ranked})
     shown = Patient.objects.filter(pk__in=[r[0] for r in ranked])
-    details = _annotate_row_details(annotate_checkin_status(shown, pairs=pairs)).values(*ROW_FIELDS)
+    details = annotate_row_details(annotate_checkin_status(shown, pairs=pairs)).values(*ROW_FIELDS)
     by_pk = {row["pk"]: row for row in details}
     with_alerts = [r[0] for r in ranked if r[3]]
     unresolved = with_unseen(Alert.objects.filter(patient_id__in=with_alerts).exclude(status=AlertStatus.RESOLVED),

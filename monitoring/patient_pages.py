@@ -15,13 +15,12 @@ def open_assessment(patient: Patient) -> CheckinAssessment | None:
     """The assessment whose instruction still stands: of the patient's current check-ins (not corrected since),
     the most urgent (then the latest) whose own most urgent alert is still open, i.e. no one on the care team
     has acknowledged it. Same-day and above: a routine finding waits for the next visit."""
-    newer = CheckIn.objects.filter(amends=OuterRef("checkin_id"))
     return (
         CheckinAssessment.objects.filter(
             checkin__patient=patient, urgency__gte=Urgency.SAME_DAY,
             alerts__status=AlertStatus.OPEN, alerts__urgency=F("urgency"),
         )
-        .filter(~Exists(newer))
+        .filter(~Exists(CheckIn.objects.amendments_of(OuterRef("checkin_id"))))
         .select_related("checkin")
         .order_by("-urgency", "-checkin__recorded_at")
         .first()

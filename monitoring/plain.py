@@ -8,10 +8,12 @@ The phrases name what the rules in monitoring/rules/ look for; the numbers in th
 import re
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy
 
+from monitoring.rules import Urgency
 from monitoring.rules.messages import render_history, render_rationale
 from monitoring.staff import format_time
+from monitoring.urgency import urgency_word
 
 # Signs of possible grade >= 2 CRS (clinical-rules §1; monitoring/rules/crs.py `grade2_signs`), by rule suffix.
 CRS_SIGNS = {
@@ -57,26 +59,13 @@ RULE_PHRASES = {
     "driving.drove_in_window": gettext_lazy("Drove during the no-driving window"),
 }
 
-URGENCY_WORDS = {
-    "none": pgettext_lazy("urgency", "no action"), "routine": pgettext_lazy("urgency", "routine"),
-    "same-day": pgettext_lazy("urgency", "same-day"), "urgent": pgettext_lazy("urgency", "urgent"),
-    "emergency": pgettext_lazy("urgency", "emergency"),
-}
-URGENCY_BY_NUMBER = {0: "none", 1: "routine", 2: "same-day", 3: "urgent", 4: "emergency"}
-
 # What merge_findings (monitoring/rules/engine.py) appends to a folded-in finding's rationale.
-_RULE_TAG = re.compile(r"\s*\[([a-z0-9_]+\.[a-z0-9_]+), (none|routine|same-day|urgent|emergency)\]")
+_RULE_TAG = re.compile(r"\s*\[([a-z0-9_]+\.[a-z0-9_]+), (" + "|".join(level.label for level in Urgency) + r")\]")
 _ESCALATION_STEP = re.compile(r"\((primary_nurse|charge_nurse|physician)\)")
 ESCALATED_TO = {
     "primary_nurse": gettext_lazy("the nurse on call"), "charge_nurse": gettext_lazy("the charge nurse"),
     "physician": gettext_lazy("the physician on call"),
 }
-
-
-def urgency_word(value) -> str:
-    """"urgent", "urgente": an urgency by number or label, in the reader's language."""
-    label = URGENCY_BY_NUMBER.get(value, value) if isinstance(value, int) else str(value or "")
-    return str(URGENCY_WORDS.get(label, label))
 
 
 def tagged_rules(text: str) -> list[str]:

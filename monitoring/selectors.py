@@ -141,8 +141,7 @@ def next_checkins_expected(patients, now: dt.datetime, policies) -> dict[int, dt
         window = Q()
         for day, ids in by_day.items():
             window |= Q(patient_id__in=ids, local_date__range=(day - dt.timedelta(days=60), day))
-        newer = CheckIn.objects.filter(amends=OuterRef("pk"))
-        last = dict(CheckIn.objects.filter(window, is_complete=True).filter(~Exists(newer)).order_by()
+        last = dict(CheckIn.objects.current().filter(window, is_complete=True).order_by()
                     .values("patient_id").annotate(last=Max("local_date")).values_list("patient_id", "last"))
     return {patient_id: None if interval is None else next_expected_date(last.get(patient_id), today[patient_id],
                                                                           interval)

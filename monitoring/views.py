@@ -23,13 +23,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from monitoring import plain, selectors
-from monitoring.dashboard import PAGE_SIZE, URGENCY_BY_LABEL, DashboardFilters, dashboard_page
+from monitoring.dashboard import PAGE_SIZE, DashboardFilters, dashboard_page
 from monitoring.models import AlertEvent, AlertStatus
+from monitoring.rules import Urgency
 from monitoring.rules.types import FEVER_C, has_fever
 from monitoring.services.alerts import alert_acknowledge, alert_log_call, alert_mark_seen, alert_resolve
 from monitoring.services.policy import policy_for_center
 from monitoring.staff import format_time, render_staff, request_zone, staff_page
 from monitoring.templatetags.staff_tags import tel_uri
+from monitoring.urgency import ALERT_LEVELS, COUNT_TEXTS, urgency_class, urgency_word
 from tracker.audit import audit
 from tracker.errors import ApplicationError
 from tracker.models import CareTeam, Therapy
@@ -175,12 +177,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context.update({
         "teams": CareTeam.objects.filter(
             pk__in=selectors.patients_visible_to(request.user).order_by().values("care_team_id").distinct()),
-        "therapies": Therapy.objects.all(), "urgencies": list(URGENCY_BY_LABEL),
+        "therapies": Therapy.objects.all(),
+        "urgencies": [{"label": level.label, "word": urgency_word(level)} for level in ALERT_LEVELS],
     })
     return render_staff(request, "monitoring/dashboard.html", context, zone=zone)
 
 
-_URGENCY_PILL = {4: "emergency", 3: "urgent", 2: "same-day"}  # else routine
 PEAK_RISK_LAST_DAY = 14  # clinical-rules §1: show a "peak-risk window (days 0-14)" marker after CAR T
 _ANY_UUID = uuid.UUID(int=0)
 
@@ -215,8 +217,9 @@ def _display_rows(rows: list[dict], *, now) -> list[dict]:
             "name": row["caregiver_first_name"] or "", "relationship": row["caregiver_relationship"] or "",
             "phone": row["caregiver_phone"], "tel": tel_uri(row["caregiver_phone"])}
         shown.append({
-            "uuid": str(row["uuid"]), "urgency": str(urgency), "url": patient_url(row["uuid"]),
-            "new": any(alert["new"] for alert in alerts), "emergency": urgency >= 4,
+            "uuid": str(row["uuid"]), "urgency": str(urgency), "urgency_class": urgency_class(urgency),
+            "url": patient_url(row["uuid"]),
+            "new": any(alert["new"] for alert in alerts), "emergency": urgency >= Urgency.EMERGENCY,
             "name": f"{row['last_name']}, {row['first_name']}", "mrn": row["mrn"], "team": row["care_team_name"],
             "phone": row["phone"], "tel": tel_uri(row["phone"]), "caregiver": caregiver,
             "missed": row["missed"], "therapy": row["therapy_name"] or "—",
@@ -229,7 +232,7 @@ def _display_rows(rows: list[dict], *, now) -> list[dict]:
             "heart_rate": str(heart_rate) if heart_rate else "—",
             "driving": ("—" if not driving else _("until %(date)s") % {"date": date_filter(driving, "j M")}
                         if driving > today else _("ended")),
-            "alerts": alerts, "pill": _URGENCY_PILL.get(urgency, "routine"),
+            "alerts": alerts,
         })
     return shown
 
@@ -240,7 +243,7 @@ def _display_alert(alert: dict, alert_url, acknowledge_url, resolve_url) -> dict
                                              alert["acknowledged_by__last_name"]))) or alert["acknowledged_by__username"]
     return {
         "uuid": str(alert["uuid"]), "url": alert_url(alert["uuid"]), "new": alert["unseen"],
-        "pill": _URGENCY_PILL.get(alert["urgency"], "routine"), "urgency": plain.urgency_word(alert["urgency"]),
+        "urgency_class": urgency_class(alert["urgency"]), "urgency": urgency_word(alert["urgency"]),
         "headline": plain.alert_headline(condition=alert["condition"], rule_ids=alert["rule_ids"],
                                          min_grade=alert["min_grade"], grading_system=alert["grading_system"],
                                          title=alert["title"]),
@@ -251,11 +254,13 @@ def _display_alert(alert: dict, alert_url, acknowledge_url, resolve_url) -> dict
     }
 
 
-def _open_counts(user) -> dict:
+def _open_counts(user) -> list[dict]:
+    """The summary above the rows: how many unresolved alerts of each level, most urgent first."""
     counts = (selectors.alerts_visible_to(user).exclude(status=AlertStatus.RESOLVED)
               .values("urgency").annotate(n=Count("pk")))
     by_value = {row["urgency"]: row["n"] for row in counts}
-    return {label.replace("-", "_"): by_value.get(value, 0) for label, value in URGENCY_BY_LABEL.items()}
+    return [{"class": urgency_class(level) if by_value.get(level) else "zero",
+             "text": COUNT_TEXTS[level] % {"n": by_value.get(level, 0)}} for level in reversed(ALERT_LEVELS)]
 
 
 @staff_page

@@ -2,18 +2,21 @@
 
 `patient` has a CAR T course on team A; `caregiver` is linked to them; `nurse` is on team A,
 `other_nurse` on team B (with `other_patient`, on a checkpoint inhibitor); `physician` and
-`charge_nurse` on team A; `admin` sees everything.
+`charge_nurse` on team A; `admin` sees everything. `eager_tasks` runs Celery tasks in the test process,
+`outside_calls` records every HTTP call to the SMS provider and paging webhooks, `enqueued` records hand-offs
+to the broker.
 """
 
 import os
 
 import pytest
 from rest_framework.test import APIClient
+from tracker.celery import app
 
+from notifications import outside
 from tests.factories import CaregiverLinkFactory, CareTeamFactory, CourseFactory, PatientFactory, UserFactory
+from tests.notifications.notif_support import SMS_URL, OutsideRecorder
 from tracker.models import Role, Therapy
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 @pytest.fixture(autouse=True)
@@ -99,6 +102,39 @@ def as_user(api):
         return client
 
     return _as
+
+
+# --- Celery and the outside world (notifications) ---------------------------------------------------------------
+
+@pytest.fixture
+def eager_tasks():
+    """Run Celery tasks in the test process, exceptions propagating; restored afterwards."""
+    old = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = old
+
+
+@pytest.fixture
+def outside_calls(monkeypatch, settings):
+    """SMS through the HTTP provider adapter; every HTTP call lands in the returned recorder."""
+    settings.SMS_BACKEND = "notifications.channels.sms.HttpProviderSmsBackend"
+    settings.SMS_PROVIDER_URL = SMS_URL
+    settings.SMS_PROVIDER_TOKEN = "provider-token"
+    recorder = OutsideRecorder()
+    monkeypatch.setattr(outside, "http_post", recorder)
+    return recorder
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Replace deliver_notification.delay: returns the list of ids handed to the broker."""
+    from notifications.tasks import deliver_notification
+
+    ids: list[int] = []
+    monkeypatch.setattr(deliver_notification, "delay", lambda notification_id: ids.append(notification_id))
+    return ids
 
 
 CHROMIUM = "/usr/bin/chromium"

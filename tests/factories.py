@@ -3,11 +3,13 @@ import datetime as dt
 import factory
 from django.utils import timezone
 
+from monitoring.models import Alert
 from tracker.models import (
     CaregiverLink,
     CareTeam,
     CareTeamMembership,
     Center,
+    CheckIn,
     Patient,
     Role,
     Therapy,
@@ -94,3 +96,40 @@ class CaregiverLinkFactory(factory.django.DjangoModelFactory):
 
     patient = factory.SubFactory(PatientFactory)
     user = factory.SubFactory(UserFactory, role=Role.CAREGIVER)
+
+
+class CheckInFactory(factory.django.DjangoModelFactory):
+    """A stored check-in row as the patient sent it through the API, without grading: for tests that need rows
+    (a correction, an alert's evidence) but not what the rules make of them. Answers are passed as fields."""
+
+    class Meta:
+        model = CheckIn
+
+    patient = factory.SubFactory(PatientFactory)
+    entered_by = factory.LazyAttribute(lambda o: o.patient.user)
+    entered_role = "patient"
+    channel = "api"
+    recorded_at = factory.LazyFunction(timezone.now)
+    local_date = factory.LazyAttribute(lambda o: timezone.localtime(o.recorded_at, o.patient.tz).date())
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    """An open alert set up directly (urgency, grade, age chosen by the test), on a check-in of its own."""
+
+    class Meta:
+        model = Alert
+
+    patient = factory.SubFactory(PatientFactory)
+    condition = factory.Sequence(lambda n: f"test-{n}")
+    urgency = 3
+    grading_system = "ASTCT"
+    title = factory.Sequence(lambda n: f"Alert {n}")
+    rationale = "Why it fired"
+    patient_instruction = "Call your care team"
+    rule_ids = factory.LazyFunction(lambda: ["test.rule"])
+    sources = factory.LazyFunction(lambda: ["clinical-rules §1"])
+    opened_at = factory.LazyFunction(timezone.now)
+    updated_at = factory.SelfAttribute("opened_at")
+    first_checkin = factory.SubFactory(CheckInFactory, patient=factory.SelfAttribute("..patient"),
+                                       recorded_at=factory.SelfAttribute("..opened_at"))
+    last_checkin = factory.SelfAttribute("first_checkin")

@@ -20,11 +20,13 @@ from tracker.models.checkins import AbdominalPain, Consciousness
 from tracker.questions import (
     CAR_T,
     CHECKPOINT,
+    CHOICE_FIELDS,
     FIELD_NAMES,
     ICE_ITEMS,
     ICE_PARTS,
     SECTIONS,
     SECTIONS_ABOUT,
+    VITAL_SIGN_FIELDS,
     YES_NO_FIELDS,
     YES_NO_QUESTIONS,
     Question,
@@ -32,8 +34,8 @@ from tracker.questions import (
 )
 from tracker.units import celsius_to_fahrenheit, parse_decimal_text
 
-NUMBER_FIELDS = ("heart_rate", "systolic_bp", "diastolic_bp", "spo2", "extra_stools", "rash_percent")
-TEXT_FIELDS = ("temperature_unit", "consciousness", "abdominal_pain", "note", "recorded_at")
+NUMBER_FIELDS = (*VITAL_SIGN_FIELDS, "extra_stools", "rash_percent")  # typed on the page (ICE: its items)
+TEXT_FIELDS = (*CHOICE_FIELDS, "note", "recorded_at")
 # What a typed number looks like, in the error that asks for one.
 EXAMPLES = {"heart_rate": "72", "systolic_bp": "120", "diastolic_bp": "80", "spo2": "97", "extra_stools": "2",
             "rash_percent": "3"}
@@ -50,7 +52,7 @@ class FormReading:
     same_as_usual: bool
 
 
-def read_form(post, audiences: set[str], *, waiting: frozenset[str] = frozenset()) -> FormReading:
+def read_form(post, question_groups: set[str], *, waiting: frozenset[str] = frozenset()) -> FormReading:
     """Turn the page's form into the API's input: ticked boxes are yes, unticked are no; the ICE items become
     its sub-scores; "37,2" is 37.2. The short "I feel the same as usual" form answers every warning sign no
     and the other required questions with their usual values; it still needs the temperature, and the answers
@@ -89,10 +91,10 @@ def read_form(post, audiences: set[str], *, waiting: frozenset[str] = frozenset(
     same = post.get(SAME_AS_USUAL) == "1"
     if same:
         _read_waiting(post, waiting, values, shown, errors)
-        usual = {q.field: False for q in questions_for(audiences) if q.warning_sign}
-        if CAR_T in audiences:
+        usual = {q.field: False for q in questions_for(question_groups) if q.warning_sign}
+        if CAR_T in question_groups:
             usual["consciousness"] = Consciousness.ALERT
-        if CHECKPOINT in audiences:
+        if CHECKPOINT in question_groups:
             usual.update(extra_stools=0, abdominal_pain=AbdominalPain.NONE, rash_percent=0)
         for name, value in usual.items():
             if name not in waiting:
@@ -193,19 +195,19 @@ def _problem(name: str, code: str, message: str, field, values: dict) -> str:
     return message[:1].lower() + message[1:]
 
 
-def asked_questions(audiences: set[str], *, about: str | None) -> list[Question]:
-    """The yes/no questions for these audiences, worded for whoever answers (the patient, or `about` her)."""
-    return [replace(q, text=q.text_for(about=about)) for q in questions_for(audiences)]
+def asked_questions(question_groups: set[str], *, about: str | None) -> list[Question]:
+    """The yes/no questions of these question groups, worded for whoever answers (the patient, or `about` her)."""
+    return [replace(q, text=q.text_for(about=about)) for q in questions_for(question_groups)]
 
 
-def form_sections(questions: list[Question], audiences: set[str], *, about: str | None) -> list[dict]:
+def form_sections(questions: list[Question], question_groups: set[str], *, about: str | None) -> list[dict]:
     """The form's parts in order, numbered ("Part 2 of 6"): each with its title and yes/no questions. Parts
     with nothing to ask are left out; readings and "anything else" are always there, the word and memory
     screen for CAR T."""
     parts = []
     for key, title in SECTIONS.items():
         these = [q for q in questions if q.section == key]
-        if key in ("vitals", "more") or these or (key == "ice" and CAR_T in audiences):
+        if key in ("vitals", "more") or these or (key == "ice" and CAR_T in question_groups):
             if about and key in SECTIONS_ABOUT:
                 title = SECTIONS_ABOUT[key] % {"name": about}
             parts.append({"key": key, "title": str(title), "questions": these})

@@ -16,7 +16,7 @@ from tracker.questions import CAR_T, CARVYKTI, CHECKPOINT
 @dataclass(frozen=True)
 class Sign:
     text: str
-    applies_to: str  # an audience of tracker.questions
+    applies_to: str  # a question group of tracker.questions (ALL, CAR_T, ...)
     source: str
 
 
@@ -66,19 +66,19 @@ CALL_NOW_SIGNS: tuple[Sign, ...] = (
 )
 
 
-def _for(signs: tuple[Sign, ...], audiences: set[str]) -> list[Sign]:
+def _for(signs: tuple[Sign, ...], question_groups: set[str]) -> list[Sign]:
     chosen: list[Sign] = []
     seen: set[str] = set()
     for sign in signs:
-        if sign.applies_to in audiences and str(sign.text) not in seen:
+        if sign.applies_to in question_groups and str(sign.text) not in seen:
             seen.add(str(sign.text))
             chosen.append(sign)
     return chosen
 
 
-def emergency_signs(audiences: set[str]) -> list[Sign]:
-    return _for(EMERGENCY_SIGNS, audiences)
+def emergency_signs(question_groups: set[str]) -> list[Sign]:
+    return _for(EMERGENCY_SIGNS, question_groups)
 
 
-def call_now_signs(audiences: set[str]) -> list[Sign]:
-    return _for(CALL_NOW_SIGNS, audiences)
+def call_now_signs(question_groups: set[str]) -> list[Sign]:
+    return _for(CALL_NOW_SIGNS, question_groups)

@@ -97,10 +97,10 @@ def checkin_offline(request: HttpRequest, patient_id) -> HttpResponse:
 
     patient = _visible_patient(request, patient_id)
     _activate_patient_language(request, patient)
-    audiences = selectors.patient_audiences(patient)
+    question_groups = selectors.patient_question_groups(patient)
     return render(request, "tracker/checkin_offline.html", {
         "patient": patient,
         "saved": request.GET.get("saved") == "1",
-        "emergency_signs": emergency_signs(audiences),
-        "call_now_signs": call_now_signs(audiences),
+        "emergency_signs": emergency_signs(question_groups),
+        "call_now_signs": call_now_signs(question_groups),
     })

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
+# Question groups: which questions a patient is asked. Every patient gets ALL; each active therapy adds its class
+# (CAR_T, CHECKPOINT); monitoring adds DRIVING (an active no-driving window) and CARVYKTI (the late-neurotoxicity
+# period) through `register_question_group_provider`.
 ALL = "all"
 CAR_T = "car_t"
 CHECKPOINT = "checkpoint"
@@ -21,7 +24,7 @@ class Question:
     field: str
     text: str
     section: str
-    applies_to: str  # ALL, CAR_T, CHECKPOINT or CARVYKTI
+    applies_to: str  # its question group: ALL, CAR_T, CHECKPOINT, CARVYKTI or DRIVING
     required: bool = False  # needed for the check-in to count as complete for that therapy
     # The wording for someone answering about the patient (a caregiver, staff on the phone), where the
     # patient's own wording says "you"; %(name)s is the patient's first name.
@@ -127,6 +130,22 @@ ICE_ITEMS: tuple[IceItem, ...] = (
     IceItem("ice_counts_back", "ice_counting", _("Counts back from 100 by tens (100, 90, 80 \u2026 down to 10)")),
 )
 ICE_PARTS: tuple[str, ...] = tuple(dict.fromkeys(item.part for item in ICE_ITEMS))
+# Points of each sub-score: one per item (orientation 4, naming 3, the others 1; 10 in all).
+ICE_PART_MAXIMA: dict[str, int] = {part: sum(1 for item in ICE_ITEMS if item.part == part) for part in ICE_PARTS}
+
+# The check-in's other answers, as CheckIn stores them, by kind. With YES_NO_FIELDS these are all its clinical
+# fields: the services, the API, the check-in page and the rules' input take their lists from here, and
+# tests/tracker/test_questions.py checks that the model has exactly these.
+TEMPERATURE_FIELDS: tuple[str, ...] = ("temperature_c", "temperature_entered", "temperature_unit")
+VITAL_SIGN_FIELDS: tuple[str, ...] = ("heart_rate", "systolic_bp", "diastolic_bp", "spo2")
+NEURO_SCORE_FIELDS: tuple[str, ...] = (*ICE_PARTS, "ice_score", "capd_score")  # ICE and CAPD (clinical-rules §2)
+CHECKPOINT_FIELDS: tuple[str, ...] = ("extra_stools", "abdominal_pain", "rash_percent")  # clinical-rules §4
+CHOICE_FIELDS: tuple[str, ...] = ("temperature_unit", "consciousness", "abdominal_pain")  # "" when unanswered
+WHOLE_NUMBER_FIELDS: tuple[str, ...] = (*VITAL_SIGN_FIELDS, *NEURO_SCORE_FIELDS, "extra_stools", "rash_percent")
+CLINICAL_FIELDS: tuple[str, ...] = (
+    *TEMPERATURE_FIELDS, *VITAL_SIGN_FIELDS, *YES_NO_FIELDS, "consciousness", *NEURO_SCORE_FIELDS,
+    *CHECKPOINT_FIELDS, "note",
+)
 
 # Plain names of the answers that are not yes/no questions, for the page's error messages ("Pulse: ...").
 FIELD_NAMES = {
@@ -155,36 +174,36 @@ OTHER_REQUIRED: dict[str, str] = {
 }
 
 
-# Higher layers add audiences that depend on what they track (monitoring: an active no-driving
-# window, the Carvykti late-neurotoxicity period). Each provider takes a patient, returns a set.
-_audience_providers: list = []
+# Higher layers add question groups that depend on what they track (monitoring: an active no-driving
+# window, the Carvykti late-neurotoxicity period). Each provider takes a patient, returns a set of groups.
+_question_group_providers: list = []
 
 
-def register_audience_provider(provider) -> None:
-    if provider not in _audience_providers:
-        _audience_providers.append(provider)
+def register_question_group_provider(provider) -> None:
+    if provider not in _question_group_providers:
+        _question_group_providers.append(provider)
 
 
-def audiences_for(therapy_codes_and_classes: list[tuple[str, str]]) -> set[str]:
+def question_groups_for(therapy_codes_and_classes: list[tuple[str, str]]) -> set[str]:
     """Which question groups apply, from (therapy code, therapy class) of the patient's active courses."""
-    audiences = {ALL}
+    groups = {ALL}
     for _code, klass in therapy_codes_and_classes:
-        audiences.add(klass)
-    return audiences
+        groups.add(klass)
+    return groups
 
 
-def extra_audiences(patient) -> set[str]:
+def extra_question_groups(patient) -> set[str]:
     extra: set[str] = set()
-    for provider in _audience_providers:
+    for provider in _question_group_providers:
         extra |= provider(patient)
     return extra
 
 
-def required_fields(audiences: set[str]) -> list[str]:
-    fields = [q.field for q in YES_NO_QUESTIONS if q.required and q.applies_to in audiences]
-    fields += [f for f, aud in OTHER_REQUIRED.items() if aud in audiences]
+def required_fields(question_groups: set[str]) -> list[str]:
+    fields = [q.field for q in YES_NO_QUESTIONS if q.required and q.applies_to in question_groups]
+    fields += [f for f, group in OTHER_REQUIRED.items() if group in question_groups]
     return fields
 
 
-def questions_for(audiences: set[str]) -> list[Question]:
-    return [q for q in YES_NO_QUESTIONS if q.applies_to in audiences]
+def questions_for(question_groups: set[str]) -> list[Question]:
+    return [q for q in YES_NO_QUESTIONS if q.applies_to in question_groups]

@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery
 
 from tracker.models import CareTeamMembership, CheckIn, Patient, Role, TreatmentCourse, User
 from tracker.models.therapies import CourseStatus
-from tracker.questions import audiences_for, extra_audiences
+from tracker.questions import extra_question_groups, question_groups_for
 
 
 def _team_ids(user: User):
@@ -37,11 +37,9 @@ def patients_visible_to(user: User) -> QuerySet[Patient]:
 
 def checkins_visible_to(user: User, *, include_superseded: bool = False) -> QuerySet[CheckIn]:
     qs = CheckIn.objects.filter(patient__in=patients_visible_to(user).values("pk"))
-    newer = CheckIn.objects.filter(amends=OuterRef("pk"))
+    newer = CheckIn.objects.amendments_of(OuterRef("pk"))
     qs = qs.annotate(superseded_by_uuid=Subquery(newer.values("uuid")[:1]))
-    if not include_superseded:
-        qs = qs.filter(~Exists(newer))
-    return qs
+    return qs if include_superseded else qs.current()
 
 
 def active_courses(patient: Patient) -> list[TreatmentCourse]:
@@ -79,27 +77,23 @@ def active_therapies(patient: Patient) -> list[tuple[str, str]]:
     return [(c.therapy.code, c.therapy.therapy_class) for c in active_courses(patient)]
 
 
-def patient_audiences(patient: Patient) -> set[str]:
+def patient_question_groups(patient: Patient) -> set[str]:
     """Question groups for this patient: their therapies, plus what monitoring adds (driving window...)."""
-    return audiences_for(active_therapies(patient)) | extra_audiences(patient)
+    return question_groups_for(active_therapies(patient)) | extra_question_groups(patient)
 
 
 def logged_dates(patient: Patient, *, start: dt.date, end: dt.date) -> set[dt.date]:
     """Local dates in [start, end] that have at least one complete, current check-in."""
-    newer = CheckIn.objects.filter(amends=OuterRef("pk"))
     return set(
-        CheckIn.objects.filter(patient=patient, is_complete=True, local_date__range=(start, end))
-        .filter(~Exists(newer))
+        CheckIn.objects.current().filter(patient=patient, is_complete=True, local_date__range=(start, end))
         .values_list("local_date", flat=True)
         .distinct()
     )
 
 
 def latest_checkins(patient: Patient, *, limit: int = 14) -> list[CheckIn]:
-    newer = CheckIn.objects.filter(amends=OuterRef("pk"))
     return list(
-        CheckIn.objects.filter(patient=patient)
-        .filter(~Exists(newer))
+        CheckIn.objects.current().filter(patient=patient)
         .select_related("entered_by")
         .order_by("-recorded_at")[:limit]
     )

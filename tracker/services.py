@@ -10,16 +10,11 @@ from django.utils import timezone
 from tracker.errors import ConflictError, NotAllowedError
 from tracker.models import CheckIn, Patient, Role, User
 from tracker.models.checkins import Channel, EnteredRole
-from tracker.questions import YES_NO_FIELDS, audiences_for, required_fields  # noqa: F401 (re-exported)
-from tracker.selectors import active_therapies, patient_audiences, patient_for_checkin  # noqa: F401 (re-exported)
+from tracker.questions import CHOICE_FIELDS, CLINICAL_FIELDS, required_fields
+from tracker.selectors import patient_for_checkin, patient_question_groups
 from tracker.signals import checkin_recorded
 
-CLINICAL_FIELDS: tuple[str, ...] = (
-    "temperature_c", "temperature_entered", "temperature_unit", "heart_rate", "systolic_bp", "diastolic_bp",
-    "spo2", *YES_NO_FIELDS, "consciousness", "ice_orientation", "ice_naming", "ice_command", "ice_writing",
-    "ice_counting", "ice_score", "capd_score", "extra_stools", "abdominal_pain", "rash_percent", "note",
-)
-BLANK_AS_EMPTY = {"temperature_unit", "consciousness", "abdominal_pain", "note"}
+BLANK_AS_EMPTY = {*CHOICE_FIELDS, "note"}
 
 
 @dataclass
@@ -37,8 +32,8 @@ def entered_role_for(user: User) -> str:
     return EnteredRole.STAFF
 
 
-def is_complete(values: dict, audiences: set[str]) -> bool:
-    return all(values.get(name) not in (None, "") for name in required_fields(audiences))
+def is_complete(values: dict, question_groups: set[str]) -> bool:
+    return all(values.get(name) not in (None, "") for name in required_fields(question_groups))
 
 
 def _clean(values: dict) -> dict:
@@ -71,7 +66,7 @@ def _record(*, patient: Patient, entered_by: User, channel: str, values: dict, r
         channel=channel,
         recorded_at=recorded_at,
         local_date=timezone.localtime(recorded_at, patient.tz).date(),
-        is_complete=is_complete(clinical, patient_audiences(patient)),
+        is_complete=is_complete(clinical, patient_question_groups(patient)),
         amends=amends,
         amendment_reason=reason,
         **clinical,

@@ -98,22 +98,22 @@ def patient_home(request: HttpRequest, patient_id) -> HttpResponse:
 def checkin_new(request: HttpRequest, patient_id) -> HttpResponse:
     patient = _visible_patient(request, patient_id)
     _activate_patient_language(request, patient)
-    audiences = selectors.patient_audiences(patient)
+    question_groups = selectors.patient_question_groups(patient)
     about = _about(request, patient)
-    questions = asked_questions(audiences, about=about)
+    questions = asked_questions(question_groups, about=about)
     errors: dict[str, list[str]] = {}
     data: dict = {"temperature_unit": patient.temperature_unit_shown}
     ice: dict = {}
     quick = request.GET.get("quick") == "1" and not request.user.is_staff_member
-    waiting = frozenset() if request.user.is_staff_member else _followup_fields(patient, audiences, questions)
+    waiting = frozenset() if request.user.is_staff_member else _followup_fields(patient, question_groups, questions)
     if request.method == "POST" and not CheckinRateThrottle().allow_request(request, None):
         errors = {"non_field_errors": [_("Too many check-ins in a short time. Please wait a minute and try again; "
                                          "if you feel unwell, call your care team now.")]}
         return render(request, "tracker/checkin_form.html",
-                      _form_context(request, patient, audiences, questions, about, data, errors, ice, quick, waiting),
+                      _form_context(request, patient, question_groups, questions, about, data, errors, ice, quick, waiting),
                       status=429)
     if request.method == "POST":
-        reading = read_form(request.POST, audiences, waiting=waiting)
+        reading = read_form(request.POST, question_groups, waiting=waiting)
         quick = reading.same_as_usual
         data = {"temperature_unit": patient.temperature_unit_shown, **reading.shown}
         ice = reading.ice
@@ -152,17 +152,17 @@ def checkin_new(request: HttpRequest, patient_id) -> HttpResponse:
         return JsonResponse({"type": "validation_error", "detail": _("This check-in could not be saved."),
                              "fields": errors}, status=400)
     return render(request, "tracker/checkin_form.html",
-                  _form_context(request, patient, audiences, questions, about, data, errors, ice, quick, waiting),
+                  _form_context(request, patient, question_groups, questions, about, data, errors, ice, quick, waiting),
                   status=400 if errors else 200)
 
 
-def _followup_fields(patient: Patient, audiences: set[str], questions) -> frozenset[str]:
+def _followup_fields(patient: Patient, question_groups: set[str], questions) -> frozenset[str]:
     """Of the questions this form asks, those a pending follow-up is waiting on (monitoring answers): the short
     check-in asks them instead of answering them with the usual values."""
     pending: set[str] = set()
     for _receiver, answer in checkin_questions_pending.send(sender=Patient, patient=patient):
         pending |= set((answer or {}).get("fields", ()))
-    asked = {q.field for q in questions} | ({"extra_stools"} if CHECKPOINT in audiences else set())
+    asked = {q.field for q in questions} | ({"extra_stools"} if CHECKPOINT in question_groups else set())
     return frozenset(pending & asked)
 
 
@@ -208,7 +208,7 @@ def _client_id(post) -> uuid.UUID | None:
         return None
 
 
-def _form_context(request, patient, audiences, questions, about, data, errors, ice, quick, waiting) -> dict:
+def _form_context(request, patient, question_groups, questions, about, data, errors, ice, quick, waiting) -> dict:
     return {
         "patient": patient,
         "about": about,
@@ -216,8 +216,8 @@ def _form_context(request, patient, audiences, questions, about, data, errors, i
         # The short check-in asks what a pending follow-up waits on: the stools, this week's movement questions.
         "followup_stools": "extra_stools" in waiting,
         "followup_questions": [{"q": q, "answer": data.get(q.field)} for q in questions if q.field in waiting],
-        "sections": form_sections(questions, audiences, about=about),
-        "audiences": audiences,
+        "sections": form_sections(questions, question_groups, about=about),
+        "question_groups": question_groups,
         "data": data,
         "ticked": {name for name in YES_NO_FIELDS if request.method == "POST" and name in request.POST.getlist("yes")},
         "ice_items": [{"item": item, "answer": ice.get(item.field)} for item in ICE_ITEMS],
@@ -247,7 +247,7 @@ def checkin_detail(request: HttpRequest, patient_id, checkin_id) -> HttpResponse
     flagged = {key for finding in (assessment.findings if assessment else []) for key in finding.get("evidence", {})}
     about = _about(request, patient)
     summary = recorded_summary(
-        checkin, asked_questions(selectors.patient_audiences(patient), about=about),
+        checkin, asked_questions(selectors.patient_question_groups(patient), about=about),
         unit=checkin.temperature_unit or patient.temperature_unit_shown, flagged=flagged)
     # Times on the patient's own clock for patients and caregivers, on the center's for staff; labelled.
     zone = zoneinfo.ZoneInfo(patient.center.time_zone) if request.user.is_staff_member else patient.tz

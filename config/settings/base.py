@@ -11,7 +11,9 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A `.env` file is read only when asked (`make run` asks); elsewhere the environment alone configures the site.
+if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 
 def env_secret(name: str, default: str | None = None) -> str | None:

@@ -20,6 +20,7 @@ from monitoring.api.serializers import (
 from monitoring.models import Alert, Window
 from monitoring.services.alerts import alert_acknowledge, alert_log_call, alert_resolve
 from monitoring.services.windows import window_clear, window_status
+from monitoring.urgency import ALERT_LEVEL_BY_LABEL
 from tracker.audit import AuditedListMixin, audit
 from tracker.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from tracker.selectors import patients_visible_to
@@ -32,12 +33,9 @@ class IsStaff(BasePermission):
         return bool(request.user and request.user.is_authenticated and request.user.is_staff_member)
 
 
-URGENCY_BY_LABEL = {"routine": 1, "same-day": 2, "urgent": 3, "emergency": 4}
-
-
 class AlertFilter(django_filters.FilterSet):
     urgency = django_filters.MultipleChoiceFilter(
-        choices=[(label, label) for label in URGENCY_BY_LABEL], method="filter_urgency")
+        choices=[(label, label) for label in ALERT_LEVEL_BY_LABEL], method="filter_urgency")
     status = django_filters.MultipleChoiceFilter(choices=Alert._meta.get_field("status").choices)
     patient = django_filters.UUIDFilter(field_name="patient__uuid")
     condition = django_filters.CharFilter()
@@ -47,7 +45,7 @@ class AlertFilter(django_filters.FilterSet):
         fields = ["urgency", "status", "patient", "condition"]
 
     def filter_urgency(self, queryset, name, value):
-        return queryset.filter(urgency__in=[URGENCY_BY_LABEL[v] for v in value])
+        return queryset.filter(urgency__in=[ALERT_LEVEL_BY_LABEL[v] for v in value])
 
 
 class AlertListView(AuditedListMixin, generics.ListAPIView):

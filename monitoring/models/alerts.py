@@ -6,7 +6,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-URGENCY_CHOICES = [(0, "none"), (1, "routine"), (2, "same-day"), (3, "urgent"), (4, "emergency")]
+from monitoring.rules import Urgency
+from monitoring.urgency import (
+    ALERT_LEVELS,
+    CALL_BUTTONS_FROM,
+    PATIENT_HEADINGS,
+    URGENCY_CHOICES,
+    urgency_class,
+    urgency_label,
+)
+
+from .events import EventRow
 
 
 class AlertStatus(models.TextChoices):
@@ -66,7 +76,9 @@ class Alert(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(status="resolved") | ~models.Q(resolution_note=""), name="alert_resolution_has_note"
             ),
-            models.CheckConstraint(condition=models.Q(urgency__gte=1, urgency__lte=4), name="alert_urgency_range"),
+            models.CheckConstraint(  # an alert is at least routine
+                condition=models.Q(urgency__gte=int(ALERT_LEVELS[0]), urgency__lte=int(ALERT_LEVELS[-1])),
+                name="alert_urgency_range"),
         ]
 
     def __str__(self) -> str:
@@ -74,14 +86,18 @@ class Alert(models.Model):
 
     @property
     def urgency_label(self) -> str:
-        return dict(URGENCY_CHOICES)[self.urgency]
+        return urgency_label(self.urgency)
+
+    @property
+    def urgency_class(self) -> str:
+        return urgency_class(self.urgency)
 
     def is_overdue(self, now=None) -> bool:
         now = now or timezone.now()
         return self.status == AlertStatus.OPEN and self.next_escalation_at is not None and self.next_escalation_at <= now
 
 
-class AlertEvent(models.Model):
+class AlertEvent(EventRow):
     """Every change of an alert, as a row: who, when, old → new, why."""
 
     class Kind(models.TextChoices):
@@ -110,32 +126,21 @@ class AlertEvent(models.Model):
 
     alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    at = models.DateTimeField(default=timezone.now)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        help_text="Empty when the tracker itself made the change.",
-    )
     old_status = models.CharField(max_length=20, blank=True)
     new_status = models.CharField(max_length=20, blank=True)
     old_urgency = models.PositiveSmallIntegerField(null=True, blank=True, choices=URGENCY_CHOICES)
     new_urgency = models.PositiveSmallIntegerField(null=True, blank=True, choices=URGENCY_CHOICES)
-    checkin = models.ForeignKey("tracker.CheckIn", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    note = models.TextField(blank=True)
     # A phone call about the alert (kind CALL): who was called and what came of it; the note says the rest.
     call_with = models.CharField(max_length=20, blank=True, choices=CallWith.choices)
     call_outcome = models.CharField(max_length=20, blank=True, choices=CallOutcome.choices)
 
-    class Meta:
-        ordering = ["at", "id"]
+    class Meta(EventRow.Meta):
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(kind="call") | (~models.Q(call_with="") & ~models.Q(call_outcome="")),
                 name="alertevent_call_has_who_and_outcome",
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
 
 
 # Module-level names for the API schema's enum names (SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).
@@ -179,7 +184,24 @@ class CheckinAssessment(models.Model):
 
     @property
     def urgency_label(self) -> str:
-        return dict(URGENCY_CHOICES)[self.urgency]
+        return urgency_label(self.urgency)
+
+    @property
+    def urgency_class(self) -> str:
+        return urgency_class(self.urgency)
+
+    @property
+    def is_emergency(self) -> bool:
+        return self.urgency >= Urgency.EMERGENCY
+
+    @property
+    def shows_call_buttons(self) -> bool:
+        return self.urgency >= CALL_BUTTONS_FROM
+
+    @property
+    def patient_heading(self) -> str:
+        """What to do, as the heading of the patient's result (clinical-rules "Urgency levels")."""
+        return str(PATIENT_HEADINGS[Urgency(self.urgency)])
 
     @property
     def staff_findings(self) -> list[dict]:

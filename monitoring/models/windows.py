@@ -5,6 +5,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .events import EventRow
+
 
 class WindowKind(models.TextChoices):
     DRIVING = "driving", _("No driving or heavy machinery")
@@ -45,7 +47,10 @@ class Window(models.Model):
         return self.ends_on > day and not (self.cleared_on is not None and self.cleared_on <= day)
 
 
-class WindowEvent(models.Model):
+class WindowEvent(EventRow):
+    """Every change of a window's end date, as a row: created, extended, shortened or lengthened by center
+    policy, cleared."""
+
     class Kind(models.TextChoices):
         CREATED = "created", _("Created")
         EXTENDED = "extended", _("Extended after a neurologic finding")
@@ -54,18 +59,11 @@ class WindowEvent(models.Model):
 
     window = models.ForeignKey(Window, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    at = models.DateTimeField(default=timezone.now)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     old_ends_on = models.DateField(null=True, blank=True)
     new_ends_on = models.DateField(null=True, blank=True)
-    checkin = models.ForeignKey("tracker.CheckIn", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    note = models.TextField(blank=True)
 
-    class Meta:
-        ordering = ["at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+    class Meta(EventRow.Meta):
+        pass
 
 
 class FollowUp(models.Model):

@@ -17,13 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import TypeVar
 
+from .urgency import Urgency
+
 T = TypeVar("T")
 
 POLICY = "policy"
 UNVERIFIED = "unverified"
 GUIDELINE = "guideline"
-
-_URGENCY_LABELS = ("none", "routine", "same-day", "urgent", "emergency")
 
 
 def _setting(default: T, source: str, marker: str) -> T:
@@ -181,11 +181,8 @@ class Policy:
 def urgency_level(value: str | int) -> int:
     """An urgency given as its number, label or name ("same-day", "SAME_DAY") -> 0..4; ValueError otherwise."""
     if isinstance(value, int):
-        return int(value)
-    key = value.strip().lower().replace("_", "-")
-    if key not in _URGENCY_LABELS:
-        raise ValueError(f"unknown urgency {value!r}")
-    return _URGENCY_LABELS.index(key)
+        return int(Urgency(value))
+    return int(Urgency.from_label(value))
 
 
 def parse_local_time(value: str) -> tuple[int, int]:

@@ -9,45 +9,13 @@ from datetime import date, datetime
 
 from .messages import Message, literal, render_rationale
 from .policy import Policy
+from .urgency import Urgency as Urgency  # defined there (policy.py reads it too); the rule modules import it here
 
 # clinical-rules §1 ASTCT CRS: fever is a temperature of at least 38.0 °C (100.4 °F).
 FEVER_C = 38.0
 FEVER_F = 100.4
 # Float slack for readings converted from °F (never widens the threshold by a clinically visible amount).
 EPS = 1e-9
-
-
-class Urgency(enum.IntEnum):
-    """clinical-rules "Urgency levels"; ordered, so max() gives the most urgent."""
-
-    NONE = 0
-    ROUTINE = 1
-    SAME_DAY = 2
-    URGENT = 3
-    EMERGENCY = 4
-
-    @property
-    def label(self) -> str:
-        return _LABELS[self]
-
-    @classmethod
-    def from_label(cls, label: str) -> Urgency:
-        """Accept "same-day", "same_day", "SAME_DAY" ...; raise ValueError otherwise."""
-        key = str(label).strip().lower().replace("_", "-")
-        try:
-            return _BY_LABEL[key]
-        except KeyError:
-            raise ValueError(f"unknown urgency label {label!r}") from None
-
-
-_LABELS = {
-    Urgency.NONE: "none",
-    Urgency.ROUTINE: "routine",
-    Urgency.SAME_DAY: "same-day",
-    Urgency.URGENT: "urgent",
-    Urgency.EMERGENCY: "emergency",
-}
-_BY_LABEL = {label: urgency for urgency, label in _LABELS.items()}
 
 
 def f_to_c(fahrenheit: float, ndigits: int = 1) -> float:

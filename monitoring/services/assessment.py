@@ -3,7 +3,6 @@ patient is told. Connected to tracker.signals.checkin_recorded."""
 
 import datetime as dt
 
-from django.db.models import Exists, OuterRef
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -25,11 +24,10 @@ from monitoring.services.policy import policy_for_center
 from monitoring.services.windows import windows_extend_for_neuro
 from tracker.models import CheckIn, Patient
 from tracker.models.therapies import TherapyClass
-from tracker.questions import YES_NO_FIELDS
+from tracker.questions import WHOLE_NUMBER_FIELDS, YES_NO_FIELDS
 from tracker.selectors import active_courses, patient_for_checkin
 
-NUMERIC_FIELDS = ("heart_rate", "systolic_bp", "diastolic_bp", "spo2", "ice_orientation", "ice_naming", "ice_command",
-                  "ice_writing", "ice_counting", "ice_score", "capd_score", "extra_stools", "rash_percent")
+NUMERIC_FIELDS = WHOLE_NUMBER_FIELDS
 RECENT_LIMIT = 20
 
 # What each follow-up question needs answered to count as answered.
@@ -63,13 +61,11 @@ def checkin_input(checkin: CheckIn) -> CheckinInput:
 
 
 def _recent(checkin: CheckIn, hours: int) -> tuple[CheckinInput, ...]:
-    newer = CheckIn.objects.filter(amends=OuterRef("pk"))
     rows = (
-        CheckIn.objects.filter(patient_id=checkin.patient_id, recorded_at__lte=checkin.recorded_at,
+        CheckIn.objects.current().filter(patient_id=checkin.patient_id, recorded_at__lte=checkin.recorded_at,
                                recorded_at__gte=checkin.recorded_at - dt.timedelta(hours=hours))
         .exclude(pk=checkin.pk)
         .exclude(pk=checkin.amends_id or 0)
-        .filter(~Exists(newer))
         .order_by("-recorded_at")
         .values(*INPUT_FIELDS)[:RECENT_LIMIT]
     )

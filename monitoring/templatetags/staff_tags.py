@@ -7,7 +7,7 @@ import re
 from django import template
 from django.template.defaultfilters import date as date_filter
 
-from monitoring import plain
+from monitoring import plain, urgency
 from monitoring.staff import format_time
 
 register = template.Library()
@@ -34,7 +34,13 @@ def tel_href(number):
 
 @register.filter
 def urgency_word(value):
-    return plain.urgency_word(value)
+    return urgency.urgency_word(value)
+
+
+@register.filter
+def urgency_class(value):
+    """{{ alert.urgency|urgency_class }} → "urgency-urgent": the class that colours the level (site.css)."""
+    return urgency.urgency_class(value)
 
 
 @register.filter

@@ -124,12 +124,12 @@ ACTIONS = {"send": _send, "search": _search, "enrol": _enrol}
 def check_in(patient, by, **answers):
     """A complete check-in graded as the product grades it."""
     from tracker.questions import YES_NO_QUESTIONS, required_fields
-    from tracker.selectors import patient_audiences
+    from tracker.selectors import patient_question_groups
     from tracker.services import checkin_submit
 
-    audiences = patient_audiences(patient)
-    values = {q.field: False for q in YES_NO_QUESTIONS if q.required and q.applies_to in audiences}
-    values.update({name: "alert" for name in required_fields(audiences) if name == "consciousness"})
+    question_groups = patient_question_groups(patient)
+    values = {q.field: False for q in YES_NO_QUESTIONS if q.required and q.applies_to in question_groups}
+    values.update({name: "alert" for name in required_fields(question_groups) if name == "consciousness"})
     temperature = answers.pop("temperature_c", Decimal("37.0"))
     values.update(temperature_c=temperature, temperature_entered=temperature, temperature_unit="C", **answers)
     return checkin_submit(patient=patient, entered_by=by, channel="web", values=values).checkin

@@ -3,7 +3,6 @@ form with a caregiver; the invitations go out (SMS to the patient, email to the 
 land: the SMS provider adapter and Django's locmem email backend); the patient sets a password from the link
 on her phone and checks in. And "Forgot your password?" round trip through the email backend."""
 
-# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
 
 import datetime as dt
 import re
@@ -14,7 +13,6 @@ from playwright.sync_api import expect
 
 from tests.browser.support import sign_in
 from tests.factories import CareTeamFactory, UserFactory
-from tests.notifications.notif_support import eager_tasks, outside_calls  # noqa: F401 (fixtures)
 from tracker.catalogue import sync_catalogue
 from tracker.models import CaregiverLink, Patient, Role, Therapy, TreatmentCourse
 

@@ -22,7 +22,7 @@ from tests.factories import CaregiverLinkFactory, CareTeamFactory, CourseFactory
 from tracker.catalogue import sync_catalogue
 from tracker.models import Role, Therapy
 from tracker.questions import YES_NO_QUESTIONS, required_fields
-from tracker.selectors import patient_audiences
+from tracker.selectors import patient_question_groups
 from tracker.services import checkin_submit
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -33,9 +33,9 @@ DESKTOP, PHONE = (1366, 900), (360, 800)
 
 def check_in(patient, at, **answers):
     """A complete check-in graded as the product grades it (clinical-rules §1, §2)."""
-    audiences = patient_audiences(patient)
-    values = {q.field: False for q in YES_NO_QUESTIONS if q.required and q.applies_to in audiences}
-    values.update({name: "alert" for name in required_fields(audiences) if name == "consciousness"})
+    question_groups = patient_question_groups(patient)
+    values = {q.field: False for q in YES_NO_QUESTIONS if q.required and q.applies_to in question_groups}
+    values.update({name: "alert" for name in required_fields(question_groups) if name == "consciousness"})
     temperature = answers.pop("temperature_c", Decimal("37.1"))
     values.update(temperature_c=temperature, temperature_entered=temperature, temperature_unit="C", **answers)
     return checkin_submit(patient=patient, entered_by=patient.user, channel="web", values=values, recorded_at=at).checkin

@@ -81,12 +81,12 @@ def test_a_checkin_made_offline_is_kept_on_the_phone_with_the_emergency_signs_an
 
     # The cached answer: saved on the phone, and what to do without the grade.
     expect(page.locator("h1")).to_have_text("Saved on this phone, not sent yet")
-    emergency = page.locator("section.guidance.emergency")
+    emergency = page.locator("section.guidance.urgency-emergency")
     expect(emergency).to_contain_text("Call 911 now if you have any of these:")
     expect(emergency).to_contain_text("A seizure (fit)")
     expect(emergency.locator('a[href="tel:911"]')).to_be_visible()
     expect(page.locator(f'a[href="tel:{PHONE}"]')).to_be_visible()
-    expect(page.locator("section.guidance.urgent")).to_contain_text("38.0 °C (100.4 °F) or higher, even once")
+    expect(page.locator("section.guidance.urgency-urgent")).to_contain_text("38.0 °C (100.4 °F) or higher, even once")
     shot(page, "offline-saved-360")
     first_screen(page, "offline-saved-360-first-screen")
     assert not CheckIn.objects.exists()
@@ -234,7 +234,7 @@ def test_offline_the_other_pages_show_the_emergency_signs_and_a_checkin_sent_mea
     # Her home page was never cached (it would show yesterday's status): offline it is the emergency page.
     page.goto(f"{live_server.url}/patients/{maria.uuid}/")
     expect(page.locator("h1")).to_have_text("No connection")
-    expect(page.locator('section.guidance.emergency a[href="tel:911"]')).to_be_visible()
+    expect(page.locator('section.guidance.urgency-emergency a[href="tel:911"]')).to_be_visible()
     expect(page.get_by_role("link", name="Check in now")).to_be_visible()
     shot(page, "offline-home-360")
 
@@ -266,6 +266,6 @@ def test_the_saved_on_this_phone_page_speaks_the_patients_language(live_server, 
     page.get_by_role("button", name=send).click()
     expect(page.locator("html")).to_have_attribute("lang", "es")
     expect(page.locator("h1")).to_have_text(saved)
-    expect(page.locator('section.guidance.emergency a[href="tel:911"]')).to_have_text(call)
+    expect(page.locator('section.guidance.urgency-emergency a[href="tel:911"]')).to_have_text(call)
     shot(page, "offline-saved-spanish-360")
     first_screen(page, "offline-saved-spanish-360-first-screen")

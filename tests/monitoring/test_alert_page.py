@@ -20,7 +20,7 @@ from tests.factories import UserFactory
 from tests.monitoring.support import signed_in
 from tracker.models import AuditEvent, Role
 from tracker.questions import YES_NO_QUESTIONS, required_fields
-from tracker.selectors import patient_audiences
+from tracker.selectors import patient_question_groups
 from tracker.services import checkin_submit
 
 # Wednesday 12 Feb 2025, 17:00 UTC: 12:00 EST in New York (the center's zone), 11:00 in Chicago.
@@ -44,9 +44,9 @@ def without_details(html: str) -> str:
 
 
 def fever_checkin(patient, at, **extra):
-    audiences = patient_audiences(patient)
-    values = {q.field: False for q in YES_NO_QUESTIONS if q.required and q.applies_to in audiences}
-    values.update({name: "alert" for name in required_fields(audiences) if name == "consciousness"})
+    question_groups = patient_question_groups(patient)
+    values = {q.field: False for q in YES_NO_QUESTIONS if q.required and q.applies_to in question_groups}
+    values.update({name: "alert" for name in required_fields(question_groups) if name == "consciousness"})
     values.update(temperature_c=Decimal("38.4"), temperature_entered=Decimal("38.4"), temperature_unit="C", **extra)
     with time_machine.travel(at, tick=False):
         return checkin_submit(patient=patient, entered_by=patient.user, channel="api", values=values,

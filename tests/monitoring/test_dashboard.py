@@ -17,14 +17,15 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from monitoring.dashboard import PAGE_SIZE, ROW_FIELDS, DashboardFilters, dashboard_page, dashboard_patients_for_user
+from monitoring.dashboard import PAGE_SIZE, ROW_FIELDS, DashboardFilters, dashboard_page
 from monitoring.models import Alert, AlertEvent, Window
 from monitoring.services.policy import policy_set
-from tests.factories import CareTeamFactory, CenterFactory, CourseFactory, PatientFactory
+from tests.factories import AlertFactory, CareTeamFactory, CenterFactory, CheckInFactory, CourseFactory, PatientFactory
+from tests.monitoring.dashboard_reference import dashboard_patients_for_user
 from tests.monitoring.support import signed_in
 from tracker.models import CareTeamMembership, CheckIn, Patient, Therapy
 from tracker.questions import YES_NO_QUESTIONS, required_fields
-from tracker.selectors import patient_audiences
+from tracker.selectors import patient_question_groups
 from tracker.services import checkin_amend, checkin_submit
 
 # Wednesday 12 Feb 2025, 17:00 UTC: noon in New York, 11:00 in Chicago (same calendar day, no DST change near).
@@ -95,11 +96,11 @@ def ids(*patients) -> set[str]:
 
 def complete_values(patient, **overrides) -> dict:
     """Service-level values answering every required question of the patient's therapies, all normal."""
-    audiences = patient_audiences(patient)
-    values = {q.field: False for q in YES_NO_QUESTIONS if q.required and q.applies_to in audiences}
+    question_groups = patient_question_groups(patient)
+    values = {q.field: False for q in YES_NO_QUESTIONS if q.required and q.applies_to in question_groups}
     normal = {"temperature_c": Decimal("37.0"), "consciousness": "alert", "extra_stools": 0,
               "abdominal_pain": "none", "rash_percent": 0}
-    values.update({name: normal[name] for name in required_fields(audiences) if name in normal})
+    values.update({name: normal[name] for name in required_fields(question_groups) if name in normal})
     values.update(overrides)
     values["temperature_entered"], values["temperature_unit"] = values["temperature_c"], "C"
     return values
@@ -118,25 +119,20 @@ def log_checkin(patient, at: dt.datetime, *, complete=True, **overrides) -> Chec
 
 def bare_checkin(patient, at: dt.datetime, **fields) -> CheckIn:
     """A stored check-in row without grading (for alerts whose urgency a test sets itself)."""
-    return CheckIn.objects.create(patient=patient, entered_by=patient.user, entered_role="patient", channel="api",
-                                  recorded_at=at, local_date=timezone.localtime(at, patient.tz).date(), **fields)
+    return CheckInFactory(patient=patient, recorded_at=at, **fields)
 
 
 def open_alert(patient, *, urgency, min_grade=None, opened_at=None, title=None, status="open", by=None,
                checkin=None) -> Alert:
     at = opened_at or timezone.now()
-    checkin = checkin or bare_checkin(patient, at)
-    extra = {}
+    extra = {"first_checkin": checkin} if checkin else {}
+    if title:
+        extra["title"] = title
     if status in ("acknowledged", "resolved"):
         extra.update(acknowledged_at=at, acknowledged_by=by)
     if status == "resolved":
         extra.update(resolved_at=at, resolved_by=by, resolution_note="Called, settled")
-    return Alert.objects.create(
-        patient=patient, condition=f"test-{next(_seq)}", urgency=urgency, min_grade=min_grade,
-        grading_system="ASTCT", title=title or f"Alert {next(_seq)}", rationale="Why it fired",
-        patient_instruction="Call your care team", rule_ids=["test.rule"], sources=["clinical-rules §1"],
-        evidence=[], first_checkin=checkin, last_checkin=checkin, opened_at=at, updated_at=at, status=status, **extra,
-    )
+    return AlertFactory(patient=patient, urgency=urgency, min_grade=min_grade, opened_at=at, status=status, **extra)
 
 
 def named(team, last_name, therapy_code="yescarta", start=None, **kwargs):
@@ -693,7 +689,8 @@ def test_other_teams_nurse_cannot_acknowledge_from_a_forged_form(other_nurse, fe
 # --- 7. The page ranks first, then reads the shown rows: same rows, same order as the definition ---------------
 #
 # dashboard_page (what the page runs) ranks from the unresolved alerts alone and reads the other columns of the
-# shown rows only; dashboard_patients_for_user is the definition (every column for every patient, then sorted).
+# shown rows only; dashboard_patients_for_user (tests/monitoring/dashboard_reference.py) is the definition (every
+# column for every patient, then sorted).
 # On a mixed ward both must give the same rows in the same order, and that order must be the one the nurse was
 # promised, worked out here in Python straight from the alert rows.
 

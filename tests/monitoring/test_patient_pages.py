@@ -47,7 +47,7 @@ def test_after_a_fever_with_dizziness_the_detail_page_says_call_911_and_shows_th
     body = page(client, response["Location"])
     guidance = re.search(r'<section class="guidance ([\w-]+)"[^>]*>(.*?)</section>', body, re.S)
     assert guidance, body
-    assert guidance.group(1) == "emergency"
+    assert guidance.group(1) == "urgency-emergency"
     text = guidance.group(2)
     assert "Emergency: call 911 now" in text  # the heading is the urgency
     assert "Call 911 or go to the emergency department now" in text
@@ -161,7 +161,7 @@ def test_the_instruction_is_shown_in_the_readers_language_not_the_one_it_was_sav
     expected = spanish(EMERGENCY_HEADLINE).format(phone=PHONE)
     for url in (detail, f"/patients/{patient.uuid}/"):
         guidance = guidance_of(page(client, url))
-        assert guidance and guidance.group(1) == "emergency", url
+        assert guidance and guidance.group(1) == "urgency-emergency", url
         assert expected in guidance.group(2), url
         assert "Call 911 or go to the emergency department" not in guidance.group(2), url
     # And back: a Spanish-speaking patient's next emergency reads in English to an English reader.
@@ -216,7 +216,7 @@ def test_the_home_page_keeps_what_to_do_at_the_top_until_a_nurse_acknowledges(pa
         body = page(client, f"/patients/{patient.uuid}/")
         main = body[body.index('<main id="main"'):]
         guidance = guidance_of(main)
-        assert guidance and guidance.group(1) == "emergency"
+        assert guidance and guidance.group(1) == "urgency-emergency"
         assert main.index("<section class=\"guidance") < main.index("No driving until")  # at the very top
         assert "Emergency: call 911 now" in guidance.group(2)
         assert 'href="tel:911"' in guidance.group(2) and 'href="tel:5550100199"' in guidance.group(2)
@@ -234,7 +234,7 @@ def test_a_corrected_checkin_no_longer_holds_the_home_page(patient, nurse, froze
     from tracker.services import checkin_amend
 
     submit(signed_in(patient.user), patient, temperature="38.4", temperature_unit="C", consciousness="alert")
-    assert guidance_of(page(signed_in(patient.user), f"/patients/{patient.uuid}/")).group(1) == "urgent"
+    assert guidance_of(page(signed_in(patient.user), f"/patients/{patient.uuid}/")).group(1) == "urgency-urgent"
     checkin_amend(original=CheckIn.objects.get(), entered_by=nurse, channel="phone",
                   changes={"temperature_c": "37.0"}, reason="Misread the thermometer")
     # The correction's own assessment is "none"; the original no longer stands.

@@ -19,11 +19,11 @@ from django.utils import timezone
 from monitoring.models import Alert, Window
 from monitoring.services.alerts import alert_acknowledge, alert_resolve
 from notifications.models import Notification
-from tests.factories import CourseFactory, PatientFactory
+from tests.factories import AlertFactory, CourseFactory, PatientFactory
 from tests.monitoring.support import signed_in
-from tracker.models import CheckIn, Therapy
+from tracker.models import Therapy
 from tracker.questions import YES_NO_QUESTIONS, required_fields
-from tracker.selectors import patient_audiences
+from tracker.selectors import patient_question_groups
 from tracker.services import checkin_amend, checkin_submit
 
 # Wednesday 12 Feb 2025, 17:00 UTC: noon in New York, 11:00 in Chicago.
@@ -61,11 +61,11 @@ def detail_url(patient) -> str:
 
 def complete_values(patient, **overrides) -> dict:
     """Service-level values answering every required question of the patient's therapies, all normal."""
-    audiences = patient_audiences(patient)
-    values = {q.field: False for q in YES_NO_QUESTIONS if q.required and q.applies_to in audiences}
+    question_groups = patient_question_groups(patient)
+    values = {q.field: False for q in YES_NO_QUESTIONS if q.required and q.applies_to in question_groups}
     normal = {"temperature_c": Decimal("37.0"), "consciousness": "alert", "extra_stools": 0,
               "abdominal_pain": "none", "rash_percent": 0}
-    values.update({name: normal[name] for name in required_fields(audiences) if name in normal})
+    values.update({name: normal[name] for name in required_fields(question_groups) if name in normal})
     values.update(overrides)
     values["temperature_entered"], values["temperature_unit"] = values["temperature_c"], "C"
     return values
@@ -81,19 +81,13 @@ def log_checkin(patient, at: dt.datetime, entered_by=None, **overrides):
 def open_alert(patient, *, urgency, min_grade=None, opened_at=None, title=None, rationale="Why it fired",
                status="open", by=None) -> Alert:
     at = opened_at or timezone.now()
-    checkin = CheckIn.objects.create(patient=patient, entered_by=patient.user, entered_role="patient", channel="api",
-                                     recorded_at=at, local_date=timezone.localtime(at, patient.tz).date())
-    extra = {}
+    extra = {"title": title} if title else {}
     if status in ("acknowledged", "resolved"):
         extra.update(acknowledged_at=at, acknowledged_by=by)
     if status == "resolved":
         extra.update(resolved_at=at, resolved_by=by, resolution_note="Called, settled")
-    return Alert.objects.create(
-        patient=patient, condition=f"test-{next(_seq)}", urgency=urgency, min_grade=min_grade,
-        grading_system="ASTCT", title=title or f"Alert {next(_seq)}", rationale=rationale,
-        patient_instruction="Call your care team", rule_ids=["test.rule"], sources=["clinical-rules §1"],
-        evidence=[], first_checkin=checkin, last_checkin=checkin, opened_at=at, updated_at=at, status=status, **extra,
-    )
+    return AlertFactory(patient=patient, urgency=urgency, min_grade=min_grade, opened_at=at, rationale=rationale,
+                        status=status, **extra)
 
 
 def notify(alert, recipient, channel, status, at=None, **fields) -> Notification:

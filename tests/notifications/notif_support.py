@@ -1,4 +1,5 @@
-"""Shared helpers and fixtures for the notification tests (import the fixtures you use by name).
+"""Shared helpers for the notification tests; their fixtures (`eager_tasks`, `outside_calls`, `enqueued`) are in
+tests/conftest.py.
 
 The outside world is patched at one point, `notifications.outside.http_post` (SMS provider and paging
 webhook); email goes to Django's locmem backend. Celery runs eagerly in the test process, so nothing needs
@@ -9,19 +10,16 @@ import itertools
 import json
 from decimal import Decimal
 
-import pytest
 from django.test import Client
 from django.utils import timezone
 
-from config.celery import app
 from monitoring.services.policy import policy_for_center
-from notifications import outside
 from notifications.channels import DeliveryError
 from notifications.models import Notification
 from tests.factories import CaregiverLinkFactory, CourseFactory, PatientFactory
 from tracker.models import Therapy
 from tracker.questions import OTHER_REQUIRED, YES_NO_QUESTIONS, required_fields
-from tracker.selectors import patient_audiences
+from tracker.selectors import patient_question_groups
 from tracker.services import checkin_submit
 
 CHECKINS = "/api/v1/checkins/"
@@ -47,16 +45,6 @@ _seq = itertools.count(1)
 
 # --- Celery and the outside world ------------------------------------------------------------------------------
 
-@pytest.fixture
-def eager_tasks():
-    """Run Celery tasks in the test process, exceptions propagating; restored afterwards."""
-    old = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.task_always_eager = True
-    app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager, app.conf.task_eager_propagates = old
-
-
 class OutsideRecorder:
     """Stands in for `outside.http_post`: records every call; `fail_with` queues errors to raise."""
 
@@ -81,27 +69,6 @@ class OutsideRecorder:
 
     def hooks(self) -> list[dict]:
         return [c for c in self.calls if c["url"] == HOOK_URL]
-
-
-@pytest.fixture
-def outside_calls(monkeypatch, settings):
-    """SMS through the HTTP provider adapter; every HTTP call lands in the returned recorder."""
-    settings.SMS_BACKEND = "notifications.channels.sms.HttpProviderSmsBackend"
-    settings.SMS_PROVIDER_URL = SMS_URL
-    settings.SMS_PROVIDER_TOKEN = "provider-token"
-    recorder = OutsideRecorder()
-    monkeypatch.setattr(outside, "http_post", recorder)
-    return recorder
-
-
-@pytest.fixture
-def enqueued(monkeypatch):
-    """Replace deliver_notification.delay: returns the list of ids handed to the broker."""
-    from notifications.tasks import deliver_notification
-
-    ids: list[int] = []
-    monkeypatch.setattr(deliver_notification, "delay", lambda notification_id: ids.append(notification_id))
-    return ids
 
 
 # --- People ----------------------------------------------------------------------------------------------------
@@ -142,11 +109,11 @@ def post_checkin(client, **values):
 
 def complete_values(patient, **overrides) -> dict:
     """Service-level values answering every required question of the patient's therapies, all normal."""
-    audiences = patient_audiences(patient)
-    values = {q.field: False for q in YES_NO_QUESTIONS if q.required and q.applies_to in audiences}
+    question_groups = patient_question_groups(patient)
+    values = {q.field: False for q in YES_NO_QUESTIONS if q.required and q.applies_to in question_groups}
     normal = {"temperature_c": Decimal("37.0"), "consciousness": "alert", "extra_stools": 0,
               "abdominal_pain": "none", "rash_percent": 0}
-    values.update({name: normal[name] for name in OTHER_REQUIRED if name in required_fields(audiences)})
+    values.update({name: normal[name] for name in OTHER_REQUIRED if name in required_fields(question_groups)})
     values["temperature_entered"], values["temperature_unit"] = Decimal("37.0"), "C"
     values.update(overrides)
     return values

@@ -2,21 +2,18 @@
 the notify task, which writes one outbox row per recipient and channel and hands each to the delivery task
 (all eager here). clinical-rules "Urgency levels": urgent and emergency page on-call now."""
 
-# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
 
 import pytest
 
 from monitoring.models import Alert
 from notifications.models import Notification, PagingWebhook
 from notifications.services.alerts import alert_changed_notify, alert_notify
-from tests.notifications.notif_support import (  # noqa: F401 (fixtures)
+from tests.notifications.notif_support import (
     FEVER_AND_DIZZY,
     FEVER_ONLY,
     HOOK_SECRET,
     HOOK_URL,
     SMS_URL,
-    eager_tasks,
-    outside_calls,
     post_checkin,
     reachable,
 )

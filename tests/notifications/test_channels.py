@@ -1,7 +1,6 @@
 """One class per channel (email, SMS, paging webhook, in-app): what each sends, where, signed how, and which
 errors are permanent. The outside world is `notifications.outside.http_post`; email is Django's locmem."""
 
-# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
 
 import hashlib
 import hmac
@@ -23,12 +22,11 @@ from notifications.channels.inapp import InAppChannel
 from notifications.channels.sms import ConsoleSmsBackend, SmsChannel
 from notifications.channels.webhook import WebhookChannel
 from notifications.models import PagingWebhook
-from tests.notifications.notif_support import (  # noqa: F401 (fixtures)
+from tests.notifications.notif_support import (
     HOOK_SECRET,
     HOOK_URL,
     SMS_URL,
     make_notification,
-    outside_calls,
     reachable,
     utc,
 )

@@ -2,7 +2,6 @@
 outcome after; transient errors back off and retry, permanent ones fail; a row stuck in `sending` by a dead
 worker is taken up again once stale (at-least-once, never twice at the same time)."""
 
-# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
 
 import datetime as dt
 
@@ -13,11 +12,10 @@ from notifications.channels import DeliveryError
 from notifications.models import DeliveryAttempt
 from notifications.services.delivery import backoff, notification_deliver
 from notifications.services.outbox import notification_create
-from tests.notifications.notif_support import (  # noqa: F401 (fixtures)
+from tests.notifications.notif_support import (
     SMS_URL,
     make_notification,
     now_s,
-    outside_calls,
     reachable,
 )
 

@@ -2,7 +2,6 @@
 no-driving or stay-nearby window ended (clinical-rules §3: the window ends when its time has passed, on the
 patient's local date, unless a physician cleared it earlier)."""
 
-# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
 
 import datetime as dt
 
@@ -15,12 +14,10 @@ from monitoring.services.windows import window_clear
 from notifications.models import DigestRun, Notification
 from notifications.services.digest import digests_send_due, window_end_notices
 from notifications.tasks import scan_digests, scan_window_ends
-from tests.notifications.notif_support import (  # noqa: F401 (fixtures)
+from tests.notifications.notif_support import (
     FEVER_AND_DIZZY,
-    eager_tasks,
     local,
     new_patient,
-    outside_calls,
     post_checkin,
     reachable,
 )

@@ -1,7 +1,6 @@
 """Escalation up the chain (nurse → charge nurse → physician) when nobody acknowledges in time:
 clinical-rules "Urgency levels": emergency after 5 min, urgent after 15 min, both center policy."""
 
-# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
 
 import datetime as dt
 
@@ -14,16 +13,11 @@ from monitoring.services.policy import policy_set
 from notifications.models import Notification
 from notifications.services.alerts import escalate_due_alerts
 from notifications.tasks import scan_escalations
-from tests.notifications.notif_support import (  # noqa: F401 (fixtures)
+from tests.notifications.notif_support import (
     FEVER_AND_DIZZY,
     FEVER_ONLY,
-    HOOK_SECRET,
-    HOOK_URL,
-    eager_tasks,
     now_s,
-    outside_calls,
     post_checkin,
-    reachable,
 )
 
 

@@ -2,7 +2,6 @@
 whatever the batch size, per-scan lookups (policy per center, on-call people per team and step), the same
 rows as one alert at a time, and a failing alert that costs only itself."""
 
-# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
 
 import datetime as dt
 import logging

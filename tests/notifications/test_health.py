@@ -4,7 +4,6 @@ recording themselves, the fault-injection run that `queue_health` used to call h
 `/health/ready/` (200/503, no patient data, messages only with the token), the command's exit code, and a
 fixed number of queries whatever the data size."""
 
-# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
 
 import datetime as dt
 import json

@@ -1,14 +1,12 @@
 """notifications_create_many: notification_create for many rows in one INSERT, with the same
 de-duplication, the same in-app handling and the same after-commit hand-off to a worker."""
 
-# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
 
 import pytest
 from django.db import IntegrityError, transaction
 
 from notifications.models import DeliveryAttempt, Notification
 from notifications.services.outbox import notification_create, notifications_create_many
-from tests.notifications.notif_support import enqueued  # noqa: F401 (fixture)
 
 
 def row(key, user, channel="email", **fields):

@@ -2,7 +2,6 @@
 carries the urgency (for alerts) and a link into the app (house style "Avoid"; clinical-rules: the tracker
 reports urgency, never a diagnosis)."""
 
-# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
 
 import datetime as dt
 import json
@@ -18,13 +17,11 @@ from notifications.models import NotificationKind, PagingWebhook, ReminderState
 from notifications.services import reminders
 from notifications.services.alerts import escalate_due_alerts
 from notifications.services.digest import digests_send_due, window_end_notices
-from tests.notifications.notif_support import (  # noqa: F401 (fixtures)
+from tests.notifications.notif_support import (
     FEVER_AND_DIZZY,
     HOOK_SECRET,
     HOOK_URL,
-    eager_tasks,
     local,
-    outside_calls,
     post_checkin,
     reachable,
 )

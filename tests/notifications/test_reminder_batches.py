@@ -2,7 +2,6 @@
 due row per tick, a failing row costs only itself, rows another scan holds are skipped, and the scan keeps
 taking batches until nothing is due (within its per-tick bound)."""
 
-# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
 
 import datetime as dt
 import logging
@@ -16,9 +15,8 @@ from notifications.models import Notification, ReminderState
 from notifications.services import reminders
 from notifications.services.reminders import reminder_reschedule, reminders_advance_batch, reminders_scan
 from tests.factories import CaregiverLinkFactory
-from tests.notifications.notif_support import (  # noqa: F401 (fixtures)
+from tests.notifications.notif_support import (
     add_caregiver,
-    enqueued,
     local,
     log_complete_checkin,
     new_patient,

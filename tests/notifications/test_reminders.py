@@ -4,7 +4,6 @@ monitoring for at least the first 7 days", asked through the peak-risk window da
 `checkin_interval_days` otherwise. Times are built in the patient's IANA zone, so DST neither skips nor
 repeats a day."""
 
-# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
 
 import datetime as dt
 import zoneinfo
@@ -16,14 +15,12 @@ import time_machine
 from notifications.models import Notification, ReminderState
 from notifications.services.reminders import reminder_reschedule, reminders_scan
 from notifications.tasks import scan_reminders
-from tests.notifications.notif_support import (  # noqa: F401 (fixtures)
+from tests.notifications.notif_support import (
     CAR_T_NORMAL,
     add_caregiver,
-    eager_tasks,
     local,
     log_complete_checkin,
     new_patient,
-    outside_calls,
     post_checkin,
     reachable,
     utc,

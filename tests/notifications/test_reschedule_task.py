@@ -3,7 +3,6 @@ request. Without a broker the check-in still succeeds; the scan finds the check-
 sends nothing and reschedules then. A saved treatment course uses the same task (or, without a broker,
 reschedules in place: the scan could not tell a course had ended)."""
 
-# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
 
 import datetime as dt
 import logging
@@ -15,12 +14,10 @@ from kombu.exceptions import OperationalError as BrokerError
 from notifications.models import Notification, ReminderState
 from notifications.services.reminders import reminder_reschedule
 from notifications.tasks import reschedule_reminders, scan_reminders
-from tests.notifications.notif_support import (  # noqa: F401 (fixtures)
+from tests.notifications.notif_support import (
     CAR_T_NORMAL,
-    eager_tasks,
     local,
     new_patient,
-    outside_calls,
     post_checkin,
 )
 from tracker.models.therapies import CourseStatus

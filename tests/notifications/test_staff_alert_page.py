@@ -2,19 +2,16 @@
 status and how many attempts; a team nurse acknowledges and resolves there (a resolution note is required);
 other teams and patients get 404. Through the full stack with the test client."""
 
-# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
 
 import pytest
 
 from monitoring.models import Alert, AlertEvent
 from notifications.channels import DeliveryError
 from notifications.models import PagingWebhook
-from tests.notifications.notif_support import (  # noqa: F401 (fixtures)
+from tests.notifications.notif_support import (
     FEVER_AND_DIZZY,
     HOOK_SECRET,
     HOOK_URL,
-    eager_tasks,
-    outside_calls,
     post_checkin,
     reachable,
     signed_in,

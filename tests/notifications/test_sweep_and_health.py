@@ -2,7 +2,6 @@
 fast path was lost their rows), the queue-health measures of notifications, its command and admin page, and
 the beat schedule. The other health checks are in test_health.py."""
 
-# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
 
 import datetime as dt
 
@@ -16,13 +15,10 @@ from notifications.models import Notification
 from notifications.schedule import SCHEDULE
 from notifications.services.health import queue_health
 from notifications.services.sweep import outbox_sweep
-from tests.notifications.notif_support import (  # noqa: F401 (fixtures)
+from tests.notifications.notif_support import (
     FEVER_AND_DIZZY,
-    eager_tasks,
-    enqueued,
     make_notification,
     now_s,
-    outside_calls,
     post_checkin,
     reachable,
     signed_in,

@@ -2,7 +2,6 @@
 Administrators, coordinators of the patient's team and the patient themself may export; other staff are refused
 (403), people outside the team do not learn the patient exists (404); every export is in the audit trail."""
 
-# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
 
 import json
 
@@ -12,10 +11,8 @@ from rest_framework.test import APIClient
 
 from monitoring.models import Alert
 from tests.factories import UserFactory
-from tests.notifications.notif_support import (  # noqa: F401 (fixtures)
+from tests.notifications.notif_support import (
     FEVER_AND_DIZZY,
-    eager_tasks,
-    outside_calls,
     reachable,
 )
 from tracker.models import ApiToken, AuditEvent, CheckIn, Role

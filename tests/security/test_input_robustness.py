@@ -1,6 +1,7 @@
 """Nothing a request sends may produce a 500: deeply nested JSON, dates at the ends of the calendar, a broken
 `since` on the dashboard. And corrections are rate-limited like check-ins."""
 
+import datetime as dt
 import re
 
 import pytest
@@ -9,6 +10,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
+from tests.factories import CheckInFactory
 from tests.monitoring.support import CAR_T_NORMAL
 from tests.security.authz_support import token_client
 from tracker.api.parsers import MAX_DEPTH, json_depth_exceeds
@@ -74,8 +76,7 @@ def test_recorded_at_at_the_ends_of_the_calendar_is_400_naming_it(patient, recor
     response = client.post("/api/v1/checkins/", {**CAR_T_NORMAL, "recorded_at": recorded_at}, format="json")
     assert response.status_code == 400, response.content[:300]
     assert list(response.json()["fields"]) == ["recorded_at"]
-    original = CheckIn.objects.create(patient=patient, entered_by=patient.user, entered_role="patient",
-                                      channel="api", recorded_at="2026-01-01T00:00:00Z", local_date="2025-12-31")
+    original = CheckInFactory(patient=patient, recorded_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     response = client.post(f"/api/v1/checkins/{original.uuid}/amend/", {"reason": "Wrong time",
                                                                           "recorded_at": recorded_at}, format="json")
     assert response.status_code == 400, response.content[:300]
@@ -145,8 +146,7 @@ def test_without_an_amend_rate_the_checkin_rate_applies(settings, monkeypatch, p
     settings.REST_FRAMEWORK = {**django_settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
     client = token_client(patient.user)
-    original = CheckIn.objects.create(patient=patient, entered_by=patient.user, entered_role="patient",
-                                      channel="api", recorded_at="2026-01-01T00:00:00Z", local_date="2025-12-31")
+    original = CheckInFactory(patient=patient, recorded_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     assert client.post(f"/api/v1/checkins/{original.uuid}/amend/", {"reason": "a", "heart_rate": 80},
                        format="json").status_code == 201
     newest = CheckIn.objects.latest("submitted_at")

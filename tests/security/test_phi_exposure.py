@@ -6,7 +6,6 @@
   the forms POST with CSRF and work without JavaScript;
 * no authenticated response may be cached (`Cache-Control: no-store`)."""
 
-# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
 
 import datetime as dt
 import importlib
@@ -24,12 +23,10 @@ from notifications.models import Notification
 from notifications.services.digest import window_end_notices
 from notifications.tasks import scan_reminders
 from tests.factories import CourseFactory, PatientFactory
-from tests.notifications.notif_support import (  # noqa: F401 (fixtures)
+from tests.notifications.notif_support import (
     CAR_T_NORMAL,
-    eager_tasks,
     local,
     make_notification,
-    outside_calls,
     reachable,
 )
 from tests.security.authz_support import team_a_records, token_client

@@ -3,7 +3,6 @@ raising an emergency alert, eager delivery by SMS, email and paging webhook, esc
 acknowledgement and resolution, reminders and a missed check-in), and then failed deliveries; no log record and no
 message body may hold the patient's name, MRN, date of birth or email, nor a diagnosis or therapy word."""
 
-# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
 
 import datetime as dt
 import json
@@ -23,13 +22,11 @@ from notifications.channels import DeliveryError
 from notifications.models import Notification, PagingWebhook
 from notifications.services.alerts import escalate_due_alerts
 from notifications.tasks import scan_reminders
-from tests.notifications.notif_support import (  # noqa: F401 (fixtures)
+from tests.notifications.notif_support import (
     FEVER_AND_DIZZY,
     HOOK_SECRET,
     HOOK_URL,
-    eager_tasks,
     local,
-    outside_calls,
     reachable,
 )
 from tracker.models import ApiToken

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from tests.factories import CheckInFactory
 from tracker.models import CheckIn
 
 URL = "/api/v1/checkins/"
@@ -177,10 +178,7 @@ QUIET = {**CAR_T_COMPLETE, "heart_rate": 80}
 def _earlier_checkins(patient, count: int) -> None:
     now = timezone.now()
     for hours in range(count):
-        CheckIn.objects.create(patient=patient, entered_by=patient.user, entered_role="patient", channel="api",
-                               recorded_at=now - dt.timedelta(hours=hours + 1),
-                               local_date=timezone.localtime(now - dt.timedelta(hours=hours + 1), patient.tz).date(),
-                               temperature_c=Decimal("37.0"))
+        CheckInFactory(patient=patient, recorded_at=now - dt.timedelta(hours=hours + 1), temperature_c=Decimal("37.0"))
 
 
 @pytest.mark.parametrize("history", [0, 30])

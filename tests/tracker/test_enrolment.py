@@ -1,7 +1,6 @@
 """Enrolling a patient without the admin: one form for a coordinator, one transaction, and an
 invitation for each person whose link is made when the message is sent, works once and expires."""
 
-# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
 
 import datetime as dt
 import hashlib
@@ -20,7 +19,6 @@ from notifications.channels import DeliveryError
 from notifications.models import Notification, NotificationStatus
 from notifications.services.delivery import notification_deliver
 from tests.factories import CareTeamFactory, CenterFactory, PatientFactory, UserFactory
-from tests.notifications.notif_support import outside_calls  # noqa: F401 (fixture)
 from tracker.invitations import invitation_issue
 from tracker.models import (
     AuditEvent,

@@ -10,7 +10,7 @@ from django.test import Client
 from tests.factories import CourseFactory, PatientFactory
 from tracker import selectors
 from tracker.models import CheckIn, Therapy
-from tracker.questions import audiences_for, required_fields
+from tracker.questions import question_groups_for, required_fields
 
 UTC = dt.UTC
 URL = "/api/v1/checkins/"
@@ -24,7 +24,7 @@ NOT_YES_NO = {"temperature_c": ("temperature", "37.0"), "consciousness": ("consc
 def complete_payload(patient, **overrides) -> dict:
     """Every question required for the patient's therapies answered, all quiet."""
     payload = {"temperature_unit": "C"}
-    for name in required_fields(selectors.patient_audiences(patient)):
+    for name in required_fields(selectors.patient_question_groups(patient)):
         key, value = NOT_YES_NO.get(name, (name, False))
         payload[key] = value
     payload.update(overrides)
@@ -52,7 +52,7 @@ def post_checkin(as_user, patient, payload, moment):
 def test_complete_payload_helper_really_is_complete_for_car_t_and_checkpoint(as_user, team_a):
     for therapy in ("yescarta", "carvykti", "pembrolizumab"):
         patient = make_patient(team_a, "America/New_York", therapy)
-        assert audiences_for(selectors.active_therapies(patient)) == selectors.patient_audiences(patient)
+        assert question_groups_for(selectors.active_therapies(patient)) == selectors.patient_question_groups(patient)
         checkin = post_checkin(as_user, patient, complete_payload(patient), at(2026, 3, 10, 15, 0))
         assert checkin.is_complete, therapy
 

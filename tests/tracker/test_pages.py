@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from tests.factories import CourseFactory, PatientFactory
 from tracker.models import CheckIn, Therapy
-from tracker.questions import ICE_ITEMS
+from tracker.questions import ICE_ITEMS, YES_NO_FIELDS
 from tracker.services import checkin_submit
 
 CAR_T_ONLY_QUESTIONS = ["chills", "short_of_breath", "agitation", "speech_trouble", "tremor", "seizure",
@@ -127,7 +127,7 @@ def test_posted_form_stores_ticked_as_yes_unticked_as_no_and_redirects_to_the_ch
     assert stored.heart_rate == 104
     assert stored.consciousness == "alert"
     assert stored.note == "Shivering since 6"
-    for name in CheckIn.YES_NO_FIELDS:
+    for name in YES_NO_FIELDS:
         expected = True if name in ("chills", "fast_heartbeat") else (False if name in shown else None)
         assert getattr(stored, name) is expected, name
     assert stored.is_complete is True

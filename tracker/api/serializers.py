@@ -12,7 +12,7 @@ from rest_framework import serializers
 from tracker.models import CheckIn, Patient, Therapy, TreatmentCourse, User
 from tracker.models import checkins as limits
 from tracker.models.checkins import AbdominalPain, Consciousness, TemperatureUnit
-from tracker.questions import YES_NO_FIELDS
+from tracker.questions import CLINICAL_FIELDS, ICE_PART_MAXIMA, ICE_PARTS, YES_NO_FIELDS
 from tracker.units import celsius_to_fahrenheit, fahrenheit_to_celsius
 
 # A phone's clock may run a little ahead of the server's.
@@ -20,7 +20,6 @@ FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 # Nothing is dated before this (far older values also overflow time-zone arithmetic: year 1, 9999). The
 # window a check-in must fall in is narrower still: tracker.checkin_time.
 EARLIEST_RECORDED_AT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-ICE_PARTS = {"ice_orientation": 4, "ice_naming": 3, "ice_command": 1, "ice_writing": 1, "ice_counting": 1}
 C_MIN, C_MAX = Decimal(f"{limits.TEMPERATURE_C_MIN:.1f}"), Decimal(f"{limits.TEMPERATURE_C_MAX:.1f}")
 F_MIN, F_MAX = celsius_to_fahrenheit(C_MIN), celsius_to_fahrenheit(C_MAX)
 
@@ -76,11 +75,6 @@ class CheckInInputSerializer(StrictSerializer):
     )
     spo2 = serializers.IntegerField(required=False, allow_null=True, min_value=limits.SPO2_MIN, max_value=limits.SPO2_MAX)
     consciousness = serializers.ChoiceField(choices=Consciousness.choices, required=False, allow_blank=True)
-    ice_orientation = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=4)
-    ice_naming = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=3)
-    ice_command = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=1)
-    ice_writing = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=1)
-    ice_counting = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=1)
     capd_score = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=32)
     extra_stools = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=50)
     abdominal_pain = serializers.ChoiceField(choices=AbdominalPain.choices, required=False, allow_blank=True)
@@ -91,6 +85,8 @@ class CheckInInputSerializer(StrictSerializer):
         fields = super().get_fields()
         for name in YES_NO_FIELDS:
             fields[name] = _yes_no(name)
+        for part, most in ICE_PART_MAXIMA.items():  # the ICE sub-scores (tracker.questions.ICE_ITEMS)
+            fields[part] = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=most)
         return fields
 
     def validate_temperature(self, value: Decimal | None) -> Decimal | None:
@@ -223,9 +219,7 @@ class CheckInOutputSerializer(FieldsBuiltOnceMixin, serializers.ModelSerializer)
         fields = [
             "id", "patient", "entered_by", "entered_role", "channel", "recorded_at", "local_date", "submitted_at",
             "is_complete", "amends", "amendment_reason", "superseded_by",
-            "temperature_c", "temperature_f", "temperature_entered", "temperature_unit",
-            "heart_rate", "systolic_bp", "diastolic_bp", "spo2", *YES_NO_FIELDS, "consciousness",
-            *ICE_PARTS, "ice_score", "capd_score", "extra_stools", "abdominal_pain", "rash_percent", "note",
+            *CLINICAL_FIELDS, "temperature_f",
         ]
         read_only_fields = fields
 

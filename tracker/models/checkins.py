@@ -5,8 +5,6 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from tracker.questions import YES_NO_FIELDS
-
 # Plausibility limits for home readings: values outside are refused as input errors, not graded.
 TEMPERATURE_C_MIN, TEMPERATURE_C_MAX = 30.0, 45.0
 HEART_RATE_MIN, HEART_RATE_MAX = 20, 250
@@ -50,6 +48,16 @@ class AbdominalPain(models.TextChoices):
 
 def _yes_no_field():
     return models.BooleanField(null=True, blank=True)
+
+
+class CheckInQuerySet(models.QuerySet):
+    def amendments_of(self, checkin) -> "CheckInQuerySet":
+        """The check-ins that correct `checkin` (a check-in, its id, or an OuterRef to one)."""
+        return self.filter(amends=checkin)
+
+    def current(self) -> "CheckInQuerySet":
+        """The current versions: check-ins no later check-in corrects (a correction stands in for the original)."""
+        return self.filter(~models.Exists(self.model.objects.amendments_of(models.OuterRef("pk"))))
 
 
 class CheckIn(models.Model):
@@ -149,7 +157,7 @@ class CheckIn(models.Model):
 
     note = models.TextField(blank=True, max_length=2000)
 
-    YES_NO_FIELDS = YES_NO_FIELDS
+    objects = CheckInQuerySet.as_manager()
 
     class Meta:
         ordering = ["-recorded_at"]

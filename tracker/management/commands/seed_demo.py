@@ -22,6 +22,8 @@ from tracker.models import (
     User,
 )
 from tracker.models.checkins import Channel
+from tracker.questions import CAR_T, CHECKPOINT, YES_NO_FIELDS, required_fields
+from tracker.selectors import patient_question_groups
 
 DEMO_PASSWORD = "tracker-demo-2026"  # noqa: S105 - demo accounts only; refused when DEBUG is off
 
@@ -106,11 +108,10 @@ class Command(BaseCommand):
 
     def _history(self, patient, entered_by, *, days, temperature):
         """Quiet past check-ins, entered through the same service as a real one."""
-        audiences = services.patient_audiences(patient)
-        answers = {name: False for name in services.required_fields(audiences)
-                   if name in services.YES_NO_FIELDS}
-        extra = {"consciousness": "alert"} if "car_t" in audiences else {}
-        if "checkpoint" in audiences:
+        question_groups = patient_question_groups(patient)
+        answers = {name: False for name in required_fields(question_groups) if name in YES_NO_FIELDS}
+        extra = {"consciousness": "alert"} if CAR_T in question_groups else {}
+        if CHECKPOINT in question_groups:
             extra.update({"extra_stools": 0, "abdominal_pain": "none", "rash_percent": 0})
         for n in range(days, 0, -1):
             services.checkin_submit(

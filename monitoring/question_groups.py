@@ -1,4 +1,4 @@
-"""Question groups monitoring adds to the check-in form (tracker.questions.register_audience_provider)."""
+"""Question groups monitoring adds to the check-in form (tracker.questions.register_question_group_provider)."""
 
 from django.utils import timezone
 
@@ -8,7 +8,7 @@ from tracker.questions import CARVYKTI, DRIVING
 from tracker.selectors import active_courses
 
 
-def monitoring_audiences(patient) -> set[str]:
+def monitoring_question_groups(patient) -> set[str]:
     today = timezone.localtime(timezone.now(), patient.tz).date()
     extra: set[str] = set()
     if any(w.is_active_on(today) for w in driving_windows(patient)):
