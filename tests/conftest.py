@@ -11,8 +11,8 @@ import os
 
 import pytest
 from rest_framework.test import APIClient
-from tracker.celery import app
 
+from config.celery import app
 from notifications import outside
 from tests.factories import CaregiverLinkFactory, CareTeamFactory, CourseFactory, PatientFactory, UserFactory
 from tests.notifications.notif_support import SMS_URL, OutsideRecorder
