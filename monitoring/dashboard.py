@@ -34,8 +34,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from monitoring.models import Alert, AlertStatus, Window, WindowKind
-from monitoring.selectors import with_unseen
-from monitoring.services.policy import policies_for_centers
+from monitoring.selectors import policies_for_centers, with_unseen
 from tracker.models import CaregiverLink, CheckIn, Patient, TreatmentCourse, User
 from tracker.models.therapies import CourseStatus, TherapyClass
 from tracker.selectors import patients_visible_to

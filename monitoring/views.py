@@ -26,8 +26,8 @@ from monitoring import plain, selectors
 from monitoring.dashboard import PAGE_SIZE, URGENCY_BY_LABEL, DashboardFilters, dashboard_page
 from monitoring.models import AlertEvent, AlertStatus
 from monitoring.rules.types import FEVER_C, has_fever
+from monitoring.selectors import policy_for_center
 from monitoring.services.alerts import alert_acknowledge, alert_log_call, alert_mark_seen, alert_resolve
-from monitoring.services.policy import policy_for_center
 from monitoring.staff import format_time, render_staff, request_zone, staff_page
 from monitoring.templatetags.staff_tags import tel_uri
 from tracker.audit import audit

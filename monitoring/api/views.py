@@ -18,8 +18,9 @@ from monitoring.api.serializers import (
     WindowSerializer,
 )
 from monitoring.models import Alert, Window
+from monitoring.selectors import window_status
 from monitoring.services.alerts import alert_acknowledge, alert_log_call, alert_resolve
-from monitoring.services.windows import window_clear, window_status
+from monitoring.services.windows import window_clear
 from tracker.audit import AuditedListMixin, audit
 from tracker.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from tracker.selectors import patients_visible_to

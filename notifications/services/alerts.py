@@ -10,8 +10,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from monitoring.models import Alert, AlertEvent, AlertStatus
+from monitoring.selectors import policy_for_center
 from monitoring.services.alerts import escalation_delay
-from monitoring.services.policy import policy_for_center
 from notifications.models import ChannelKind, Notification, NotificationKind, NotificationStatus
 from notifications.services.batches import batch_with_fallback
 from notifications.services.delivery import notification_deliver

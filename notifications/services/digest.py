@@ -10,7 +10,7 @@ from django.utils import timezone
 from monitoring.dashboard import annotate_checkin_status
 from monitoring.models import Alert, AlertStatus, Window
 from monitoring.rules.policy import parse_local_time
-from monitoring.services.policy import policy_for_center
+from monitoring.selectors import policy_for_center
 from notifications.models import DigestRun, NotificationKind
 from notifications.services.outbox import notification_create
 from notifications.services.routing import ChainRole, channels_for, on_call, patient_channels

@@ -20,8 +20,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from monitoring.rules.policy import parse_local_time
-from monitoring.selectors import next_checkin_expected, next_checkins_expected
-from monitoring.services.policy import policy_for_center
+from monitoring.selectors import next_checkin_expected, next_checkins_expected, policy_for_center
 from notifications.models import ChainRole, NotificationKind, ReminderState
 from notifications.services.batches import batch_with_fallback
 from notifications.services.outbox import notifications_create_many

@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from monitoring.services.policy import policy_for_center
+from monitoring.selectors import policy_for_center
 from notifications import outside
 from notifications.channels import DeliveryError
 from notifications.models import Notification
