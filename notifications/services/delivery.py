@@ -15,7 +15,8 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from notifications.channels import DeliveryError, get_channel
+from notifications.channels import get_channel
+from notifications.errors import DeliveryError
 from notifications.models import DeliveryAttempt, Notification, NotificationStatus
 from notifications.services.accounts import with_send_time_link
 from notifications.services.retry import with_db_retry

@@ -7,6 +7,7 @@ or people in a fixed number of queries, and `channels_for`/`patient_channels` ta
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
+from notifications.addresses import contact_for
 from notifications.models import ChainRole, ChannelKind, NotificationPreference, OnCallShift, PagingWebhook
 from tracker.models import CareTeam, CareTeamMembership, Role, User
 
@@ -79,24 +80,6 @@ def channels_for(user: User, urgency: int | None = None, *,
     if sms and user.phone and (urgency is None or urgency >= 3):
         channels.append(ChannelKind.SMS)
     return channels
-
-
-def contact_for(user: User, patient=None) -> dict:
-    """Where to reach a patient or caregiver: the patient's own record holds the patient's phone and
-    email (the enrolment data); a caregiver's come from their account."""
-    if patient is not None and patient.user_id == user.pk:
-        return {"phone": patient.phone or user.phone, "email": patient.email or user.email}
-    return {"phone": user.phone, "email": user.email}
-
-
-def address_for(notification, kind: str) -> str:
-    """The phone number (kind "phone") or email address (kind "email") a notification goes to, read when it
-    is sent from its recipient (and, for a patient, the patient's record). Addresses are never copied into
-    the outbox row: it is kept with the alert for the retention period, the address would be PHI in it."""
-    if notification.recipient is None:
-        return ""
-    patient = notification.patient if notification.patient_id else None
-    return contact_for(notification.recipient, patient)[kind] or ""
 
 
 def patient_channels(user: User, patient=None, *,
