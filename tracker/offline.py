@@ -30,7 +30,6 @@ from tracker.emergency_signs import call_now_signs, emergency_signs
 
 SW_SOURCE = "js/sw.js"
 PRECACHE = ("css/site.css", "js/offline.js", "vendor/htmx.min.js", "img/icon-192.png")
-QUEUE_HEADER = "X-Checkin-Queue"  # the worker's resend of a queued check-in (static/js/sw.js)
 
 
 def _read_static(name: str) -> str:

@@ -25,11 +25,11 @@ from tracker.errors import ConflictError
 from tracker.language import reader_language
 from tracker.models import Patient, Role
 from tracker.models.checkins import AbdominalPain, Channel, Consciousness
-from tracker.offline import QUEUE_HEADER
 from tracker.questions import ICE_ITEMS, ICE_PARTS, YES_NO_FIELDS
 from tracker.security import CheckinRateThrottle
 from tracker.signals import patient_home_shown
 
+QUEUE_HEADER = "X-Checkin-Queue"  # the service worker's resend of a check-in queued on the phone (static/js/sw.js)
 
 def _visible_patient(request: HttpRequest, patient_id) -> Patient:
     patient = (
