@@ -21,7 +21,7 @@ from tracker.models.therapies import CourseStatus
 def team_summary(team: CareTeam, today: dt.date, policy) -> dict:
     alerts = Alert.objects.filter(patient__care_team=team).exclude(status=AlertStatus.RESOLVED).aggregate(
         total=Count("pk"), emergencies=Count("pk", filter=Q(urgency=4)), urgents=Count("pk", filter=Q(urgency=3)))
-    missed = annotate_checkin_status(Patient.objects.filter(care_team=team)).filter(missed=True).count()
+    missed = annotate_checkin_status(Patient.objects.filter(care_team=team)).filter(Q(missed=True)).count()
     ending = Window.objects.filter(
         course__care_team=team, course__status=CourseStatus.ACTIVE, cleared_on__isnull=True,
         ends_on__gte=today, ends_on__lte=today + dt.timedelta(days=policy.window_ending_notice_days)).count()
@@ -59,7 +59,7 @@ def digests_send_due(*, now: dt.datetime | None = None) -> int:
     return sent
 
 
-def window_end_notices(*, now: dt.datetime | None = None) -> int:
+def window_ends_notify(*, now: dt.datetime | None = None) -> int:
     """Tell patient, caregivers and the team's nurse when a no-driving or stay-nearby window ends."""
     now = now or timezone.now()
     notified = 0

@@ -14,7 +14,7 @@ from tracker.models import CareTeam, CareTeamMembership, Role, User
 _UNSET = object()
 
 # Without a roster entry, the team's members of the matching role are told (nobody is left out).
-FALLBACK_ROLES = {
+FALLBACK_ROLES: dict[str, str] = {
     ChainRole.PRIMARY_NURSE: Role.NURSE,
     ChainRole.CHARGE_NURSE: Role.CHARGE_NURSE,
     ChainRole.PHYSICIAN: Role.PHYSICIAN,
@@ -74,7 +74,7 @@ def channels_for(user: User, urgency: int | None = None, *,
     pref = _preference(user, preferences)
     email = pref.email if pref else True
     sms = pref.sms if pref else True
-    channels = [ChannelKind.INAPP]
+    channels: list[str] = [ChannelKind.INAPP]
     if email and user.email and (urgency is None or urgency >= 2):
         channels.append(ChannelKind.EMAIL)
     if sms and user.phone and (urgency is None or urgency >= 3):
@@ -87,7 +87,7 @@ def patient_channels(user: User, patient=None, *,
     """Patients and caregivers: their preferred outside channel (SMS if they have a phone, else email)."""
     pref = _preference(user, preferences)
     contact = contact_for(user, patient)
-    channels = [ChannelKind.INAPP]
+    channels: list[str] = [ChannelKind.INAPP]
     if contact["phone"] and (pref is None or pref.sms):
         channels.append(ChannelKind.SMS)
     elif contact["email"] and (pref is None or pref.email):
