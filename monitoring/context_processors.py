@@ -8,7 +8,7 @@ from monitoring.selectors import due_followups, next_checkin_expected, patient_w
 from tracker.models import Role
 from tracker.selectors import patients_visible_to
 
-EMPTY = {"banner_patient": None, "driving_window": None, "proximity_window": None, "due_followups": [],
+EMPTY: dict[str, object] = {"banner_patient": None, "driving_window": None, "proximity_window": None, "due_followups": [],
          "next_checkin_on": None, "driving_extension": None}
 
 

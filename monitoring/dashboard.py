@@ -8,10 +8,13 @@ unresolved alerts alone (one window-function query over the few unresolved alert
 and then computes the check-in, therapy and driving columns for the rows shown only. A fixed number of
 queries, whatever the number of patients or centers."""
 
+from __future__ import annotations
+
 import datetime as dt
 import uuid
 import zoneinfo
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
@@ -39,6 +42,20 @@ from tracker.models import CaregiverLink, CheckIn, Patient, TreatmentCourse, Use
 from tracker.models.therapies import CourseStatus, TherapyClass
 from tracker.selectors import patients_visible_to
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+PatientT = TypeVar("PatientT", bound=Patient)  # a Patient, or one with annotations
+
+
+class CheckinStatus(TypedDict):
+    """What `annotate_checkin_status` adds to each patient."""
+
+    last_complete_on: dt.date | None
+    infusion_on: dt.date | None
+    in_daily_period: bool
+    missed: bool
+
 PAGE_SIZE = 200
 INVALID = "invalid"
 URGENCY_BY_LABEL = {"routine": 1, "same-day": 2, "urgent": 3, "emergency": 4}
@@ -56,7 +73,7 @@ class DashboardFilters:
     query: str = ""  # name or MRN
 
     @classmethod
-    def from_params(cls, params) -> "DashboardFilters":
+    def from_params(cls, params) -> DashboardFilters:
         team = params.get("team", "")
         try:
             team = str(uuid.UUID(team)) if team else ""
@@ -90,7 +107,7 @@ def _overdue_cutoffs(pairs) -> tuple[Case, Case, Case]:
             Case(*daily, output_field=DateField()), Case(*interval, output_field=DateField()))
 
 
-def annotate_checkin_status(patients: QuerySet[Patient], pairs=None) -> QuerySet[Patient]:
+def annotate_checkin_status(patients: QuerySet[PatientT], pairs=None) -> QuerySet[WithAnnotations[PatientT, CheckinStatus]]:
     """Add `last_complete_on`, `infusion_on`, `in_daily_period` and `missed`: a check-in that was due
     (daily through the CAR T daily period, then every `checkin_interval_days`; center policy) is overdue.
     `pairs`: the (center id, time zone) pairs of these patients when the caller knows them (else one query)."""
@@ -119,7 +136,7 @@ def annotate_checkin_status(patients: QuerySet[Patient], pairs=None) -> QuerySet
     )
 
 
-def _annotate_row_details(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+def _annotate_row_details(patients: QuerySet[PatientT]) -> QuerySet[PatientT]:
     """What a row shows besides its alerts: latest check-in and readings (of the current versions, not
     amended ones), the active therapy and the no-driving window."""
     latest = _current_checkins().order_by("-recorded_at")
@@ -142,7 +159,7 @@ def _annotate_row_details(patients: QuerySet[Patient]) -> QuerySet[Patient]:
     )
 
 
-def _filter_patients(qs: QuerySet[Patient], filters: DashboardFilters) -> QuerySet[Patient]:
+def _filter_patients(qs: QuerySet[PatientT], filters: DashboardFilters) -> QuerySet[PatientT]:
     """The filters that depend on the patient alone (team, therapy, name or MRN)."""
     if filters.team:
         qs = qs.filter(care_team__uuid=filters.team)
@@ -178,7 +195,7 @@ def dashboard_patients_for_user(user: User, filters: DashboardFilters = Dashboar
     if filters.urgency in URGENCY_BY_LABEL:
         qs = qs.filter(top_urgency__gte=URGENCY_BY_LABEL[filters.urgency])
     if filters.missed:
-        qs = qs.filter(missed=True)
+        qs = qs.filter(Q(missed=True))  # an annotation: mypy's Django plugin cannot see it here
     return qs.order_by("-top_urgency", "-top_grade", F("top_opened_at").asc(nulls_last=True), "last_name", "pk")
 
 
@@ -246,7 +263,7 @@ def dashboard_page(user: User, filters: DashboardFilters = DashboardFilters(), *
         return []
     candidates = _filter_patients(patients_visible_to(user), filters)
     if filters.missed:
-        candidates = annotate_checkin_status(candidates).filter(missed=True)
+        candidates = annotate_checkin_status(candidates).filter(Q(missed=True))
     ranked = _ranked(candidates, filters, limit)
     if not ranked:
         return []

@@ -3,6 +3,7 @@
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -94,7 +95,7 @@ def patient_timeline(patient: Patient, *, days: int = 100) -> dict:
     )
     alerts = list(patient.alerts.filter(opened_at__gte=since).prefetch_related(
         "events__actor", "notifications__recipient"))
-    entries = [{"at": c.recorded_at, "kind": "amendment" if c.amends_id else "checkin", "checkin": c} for c in checkins]
+    entries: list[dict[str, Any]] = [{"at": c.recorded_at, "kind": "amendment" if c.amends_id else "checkin", "checkin": c} for c in checkins]
     for alert in alerts:
         entries += [{"at": e.at, "kind": "alert_event", "alert": alert, "event": e} for e in alert.events.all()]
         entries += [{"at": n.sent_at or n.created_at, "kind": "notification", "alert": alert, "notification": n}
@@ -122,7 +123,7 @@ def driving_windows(patient: Patient) -> list[Window]:
         loaded = list(Window.objects.filter(course__patient=patient, course__status=CourseStatus.ACTIVE,
                                             kind=WindowKind.DRIVING))
         if getattr(patient, "locked_for_checkin", False):
-            patient.loaded_driving_windows = loaded
+            vars(patient)["loaded_driving_windows"] = loaded  # read once per check-in transaction
     return loaded
 
 

@@ -8,6 +8,7 @@ The API stays strict (JSON numbers, sub-scores of the ICE screen); the page is f
 
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -182,13 +183,12 @@ def form_sections(questions: list[Question], audiences: set[str], *, about: str 
     """The form's parts in order, numbered ("Part 2 of 6"): each with its title and yes/no questions. Parts
     with nothing to ask are left out; readings and "anything else" are always there, the word and memory
     screen for CAR T."""
-    parts = []
+    parts: list[dict[str, Any]] = []
     for key, title in SECTIONS.items():
         these = [q for q in questions if q.section == key]
         if key in ("vitals", "more") or these or (key == "ice" and CAR_T in audiences):
-            if about and key in SECTIONS_ABOUT:
-                title = SECTIONS_ABOUT[key] % {"name": about}
-            parts.append({"key": key, "title": str(title), "questions": these})
+            heading = SECTIONS_ABOUT[key] % {"name": about} if about and key in SECTIONS_ABOUT else title
+            parts.append({"key": key, "title": str(heading), "questions": these})
     for number, part in enumerate(parts, start=1):
         part["number"], part["total"] = number, len(parts)
     return parts

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET
 
 from tracker import selectors
 from tracker.emergency_signs import call_now_signs, emergency_signs
+from tracker.http import SignedInRequest
 
 SW_SOURCE = "js/sw.js"
 PRECACHE = ("css/site.css", "js/offline.js", "vendor/htmx.min.js", "img/icon-192.png")
@@ -91,7 +92,7 @@ def web_manifest(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def checkin_offline(request: HttpRequest, patient_id) -> HttpResponse:
+def checkin_offline(request: SignedInRequest, patient_id) -> HttpResponse:
     from tracker.views import _activate_patient_language, _visible_patient
 
     patient = _visible_patient(request, patient_id)

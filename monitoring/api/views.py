@@ -136,8 +136,7 @@ class AlertCallView(APIView):
 
 def _window_data(window: Window):
     status = window_status(window, timezone.localtime(timezone.now(), window.course.patient.tz).date())
-    window.active, window.days_left = status.active, status.days_left
-    return WindowSerializer(window).data
+    return WindowSerializer(window, context={"status": status}).data
 
 
 class PatientWindowsView(APIView):
