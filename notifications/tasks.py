@@ -107,10 +107,11 @@ def _now():
 # its options. Remove these in the release after the rename. The worker heartbeat has no alias: its
 # messages expire after 60 s.
 def _keep_old_name(old_name: str, task, *, bind: bool = False) -> None:
+    function = getattr(task.__wrapped__, "__func__", task.__wrapped__)  # a bound task's, unbound
     if bind:
-        shared_task(name=old_name, bind=True, acks_late=True, reject_on_worker_lost=True)(task.__wrapped__)
+        shared_task(name=old_name, bind=True, acks_late=True, reject_on_worker_lost=True)(function)
     else:
-        shared_task(name=old_name, acks_late=True, reject_on_worker_lost=True)(task.__wrapped__)
+        shared_task(name=old_name, acks_late=True, reject_on_worker_lost=True)(function)
 
 
 for _old_name, _task, _bind in (
