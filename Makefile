@@ -1,4 +1,4 @@
-# CAR T Tracker: `make run` (quick start with demo data) and `make test` (the whole suite).
+# CAR T Tracker: `make run` (quick start with demo data), `make test` (the whole suite) and `make lint` (static checks).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -44,8 +44,11 @@ messages: install
 	$(PY) scripts/rules_messages.py
 	$(PY) manage.py makemessages -l es --ignore=.venv --ignore=node_modules --ignore=tests --ignore=bench --ignore=var --no-location
 
+# Style (ruff), the import contracts of pyproject.toml [tool.importlinter] (lint-imports) and types (mypy).
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 
 lock:
 	$(PY) -m piptools compile --quiet --generate-hashes --strip-extras --allow-unsafe -o requirements/base.txt requirements/base.in

@@ -1,7 +1,7 @@
 """The periodic scans at 10,000 and 100,000 patients: `python bench/scans.py [--sizes 10k,100k]`.
 
-The escalation scan (`scan_escalations`, every 30 s: escalate_due_alerts) and the missed check-in scan as
-the `scan_reminders` task runs it every minute (reminders_ensure_states, then reminders_scan: batches of
+The escalation scan (`alerts_escalate_due_task`, every 30 s: alerts_escalate_due) and the missed check-in scan as
+the `reminders_advance_due_task` task runs it every minute (reminders_ensure_states, then reminders_advance_due: batches of
 up to 500 due rows, one transaction each, until none is due), in that order, on generated networks
 (datagen.py): 10k = car_t_scale (10,000 patients, 100
 days of check-ins), 100k = car_t_scale_100k (100,000 patients in 500 teams, 7 days of check-ins each to
@@ -12,7 +12,7 @@ dropped afterwards), so every run starts from the same state.
 The clock is the data's: 21:00:30 New York time, when the second reminders of New York patients and the
 first ones of Chicago patients fall due (about one patient in nine: 80% log almost daily, but patients
 who stopped logging and daily CAR T patients who have not logged yet are due). The reminder scan is
-shown for one tick (reminders_scan takes every due row once, bounded per tick by
+shown for one tick (reminders_advance_due takes every due row once, bounded per tick by
 reminders.TICK_MAX_ROWS = 50,000 rows and TICK_MAX_SECONDS = 40 s) and until nothing is due any more
 (ticks, each with its ensure_states; more than one only when a tick hits its bound or a row is due again
 at the same clock, e.g. a long-overdue one moving stage by stage). Escalations: the alerts due at the clock (few: the
@@ -144,8 +144,8 @@ def run_worker(database: str, label: str, db_options: str = "") -> dict:
     # --- escalation scan (first: the reminder drain below writes tens of thousands of rows) ----------
     due_now = Alert.objects.filter(status=AlertStatus.OPEN, next_escalation_at__lte=now).count()
     n1 = notification_count()
-    escalated, secs, queries = timed(counters, alert_scan.escalate_due_alerts, now=now)
-    step("escalate_due_alerts at the clock", escalated, secs, queries,
+    escalated, secs, queries = timed(counters, alert_scan.alerts_escalate_due, now=now)
+    step("alerts_escalate_due at the clock", escalated, secs, queries,
          f"{due_now} due; {notification_count() - n1} notifications")
     out["escalation_clock_s"] = secs
 
@@ -168,8 +168,8 @@ def run_worker(database: str, label: str, db_options: str = "") -> dict:
             next_escalation_at=now - dt.timedelta(seconds=rng.randint(1, 1800)))
     backlog = Alert.objects.filter(Q(status=AlertStatus.OPEN) & Q(next_escalation_at__lte=now)).count()
     n1 = notification_count()
-    escalated, secs, queries = timed(counters, alert_scan.escalate_due_alerts, now=now)
-    step("escalate_due_alerts after 30-min outage", escalated, secs, queries,
+    escalated, secs, queries = timed(counters, alert_scan.alerts_escalate_due, now=now)
+    step("alerts_escalate_due after 30-min outage", escalated, secs, queries,
          f"{backlog} due ({STALL_SHARE:.1%} of patients); {notification_count() - n1} notifications")
     out["escalation_backlog_s"] = secs
 
@@ -187,21 +187,21 @@ def run_worker(database: str, label: str, db_options: str = "") -> dict:
     created, ensure_s, ensure_q = timed(counters, reminders.reminders_ensure_states, now=now)
     step("reminders_ensure_states", created, ensure_s, ensure_q, "patients without a schedule")
     passes, outcomes = [], Counter()
-    while True:  # one pass = one beat tick of scan_reminders: ensure_states, then reminders_scan
+    while True:  # one pass = one beat tick of reminders_advance_due_task: ensure_states, then reminders_advance_due
         if not ReminderState.objects.filter(next_due_at__lte=now).exists():
             break
         if passes:
             _, ens_s, ens_q = timed(counters, reminders.reminders_ensure_states, now=now)
         else:
             ens_s, ens_q = ensure_s, ensure_q
-        done, scan_s, scan_q = timed(counters, reminders.reminders_scan, now=now)
+        done, scan_s, scan_q = timed(counters, reminders.reminders_advance_due, now=now)
         outcomes.update(done)
         passes.append({"rows": done.total(), "ensure_s": ens_s, "ensure_q": ens_q, "scan_s": scan_s, "scan_q": scan_q})
         if len(passes) > 50 or not done.total():
             raise RuntimeError("the reminder scan does not converge")
     first = passes[0] if passes else {"rows": 0, "ensure_s": 0, "ensure_q": 0, "scan_s": 0, "scan_q": 0}
     batches = math.ceil(first["rows"] / reminders.BATCH_SIZE)
-    step("reminders_scan (tick 1)", first["rows"], first["scan_s"], first["scan_q"],
+    step("reminders_advance_due (tick 1)", first["rows"], first["scan_s"], first["scan_q"],
          f"{batches} batches of <= {reminders.BATCH_SIZE:,}, one transaction each; "
          f"tick bounds {reminders.TICK_MAX_ROWS:,} rows / {reminders.TICK_MAX_SECONDS:.0f} s")
     total_s = sum(p["ensure_s"] + p["scan_s"] for p in passes)

@@ -25,8 +25,8 @@ def check_connections(**kwargs) -> None:
     for conn in connections.all(initialized_only=True):
         if conn.in_atomic_block:  # an eager task inside a transaction (tests): not a kept connection
             continue
-        conn.health_check_done = False
-        conn.close_if_health_check_failed()
+        if conn.connection is not None and not conn.is_usable():  # CONN_HEALTH_CHECKS, once per task
+            conn.close()
 
 
 @task_postrun.connect(dispatch_uid="config.celery.drop_broken_connections")

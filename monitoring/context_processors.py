@@ -12,7 +12,7 @@ from tracker.selectors import patients_visible_to
 
 MAX_NAMED = 20  # a caregiver cares for a few people; the banners stop short of a list
 
-EMPTY = {"banner_patient": None, "driving_window": None, "proximity_window": None, "due_followups": [],
+EMPTY: dict[str, object] = {"banner_patient": None, "driving_window": None, "proximity_window": None, "due_followups": [],
          "next_checkin_on": None, "driving_extension": None, "named_windows": []}
 
 

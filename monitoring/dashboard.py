@@ -6,10 +6,13 @@ unresolved alerts, joined to the visible patients) and then computes the check-i
 columns for the rows shown only: a fixed number of queries, whatever the number of patients or centers.
 The tests compare it with a plain one-queryset definition (tests/monitoring/dashboard_reference.py)."""
 
+from __future__ import annotations
+
 import datetime as dt
 import uuid
 import zoneinfo
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
@@ -29,12 +32,25 @@ from django.db.models import (
 from django.utils import timezone
 
 from monitoring.models import Alert, AlertStatus, Window, WindowKind
-from monitoring.selectors import with_unseen
-from monitoring.services.policy import policies_for_centers
+from monitoring.selectors import policies_for_centers, with_unseen
 from monitoring.urgency import ALERT_LEVEL_BY_LABEL
 from tracker.models import CaregiverLink, CheckIn, Patient, TreatmentCourse, User
 from tracker.models.therapies import CourseStatus, TherapyClass
 from tracker.selectors import patients_visible_to
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+PatientT = TypeVar("PatientT", bound=Patient)  # a Patient, or one with annotations
+
+
+class CheckinStatus(TypedDict):
+    """What `annotate_checkin_status` adds to each patient."""
+
+    last_complete_on: dt.date | None
+    infusion_on: dt.date | None
+    in_daily_period: bool
+    missed: bool
 
 PAGE_SIZE = 200
 INVALID = "invalid"
@@ -49,7 +65,7 @@ class DashboardFilters:
     query: str = ""  # name or MRN
 
     @classmethod
-    def from_params(cls, params) -> "DashboardFilters":
+    def from_params(cls, params) -> DashboardFilters:
         team = params.get("team", "")
         try:
             team = str(uuid.UUID(team)) if team else ""
@@ -82,7 +98,7 @@ def _overdue_cutoffs(pairs) -> tuple[Case, Case, Case]:
             Case(*daily, output_field=DateField()), Case(*interval, output_field=DateField()))
 
 
-def annotate_checkin_status(patients: QuerySet[Patient], pairs=None) -> QuerySet[Patient]:
+def annotate_checkin_status(patients: QuerySet[PatientT], pairs=None) -> QuerySet[WithAnnotations[PatientT, CheckinStatus]]:
     """Add `last_complete_on`, `infusion_on`, `in_daily_period` and `missed`: a check-in that was due
     (daily through the CAR T daily period, then every `checkin_interval_days`; center policy) is overdue.
     `pairs`: the (center id, time zone) pairs of these patients when the caller knows them (else one query)."""
@@ -111,7 +127,7 @@ def annotate_checkin_status(patients: QuerySet[Patient], pairs=None) -> QuerySet
     )
 
 
-def annotate_row_details(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+def annotate_row_details(patients: QuerySet[PatientT]) -> QuerySet[PatientT]:
     """What a row shows besides its alerts: latest check-in and readings (of the current versions, not
     amended ones), the active therapy and the no-driving window."""
     latest = _current_checkins().order_by("-recorded_at")
@@ -134,7 +150,7 @@ def annotate_row_details(patients: QuerySet[Patient]) -> QuerySet[Patient]:
     )
 
 
-def filter_patients(qs: QuerySet[Patient], filters: DashboardFilters) -> QuerySet[Patient]:
+def filter_patients(qs: QuerySet[PatientT], filters: DashboardFilters) -> QuerySet[PatientT]:
     """The filters that depend on the patient alone (team, therapy, name or MRN)."""
     if filters.team:
         qs = qs.filter(care_team__uuid=filters.team)
@@ -210,7 +226,7 @@ def dashboard_page(user: User, filters: DashboardFilters = DashboardFilters(), *
         return []
     candidates = filter_patients(patients_visible_to(user), filters)
     if filters.missed:
-        candidates = annotate_checkin_status(candidates).filter(missed=True)
+        candidates = annotate_checkin_status(candidates).filter(Q(missed=True))
     ranked = _ranked(candidates, filters, limit)
     if not ranked:
         return []

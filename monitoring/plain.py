@@ -194,7 +194,7 @@ def event_sentence(event, *, with_time: bool = True) -> str:
     """One line of an alert's history, e.g. "Opened by the rules at 14:05 EST", "Acknowledged by Ana Ruiz at
     14:09 EST". Times on the active (center's) clock; `with_time=False` where the time stands beside it."""
     kind, name = event.kind, _name(event.actor)
-    params = {"name": name, "time": format_time(event.at), "old": urgency_word(event.old_urgency),
+    params: dict[str, object] = {"name": name, "time": format_time(event.at), "old": urgency_word(event.old_urgency),
               "new": urgency_word(event.new_urgency)}
     if kind == "opened":
         text = _("Opened by the rules at %(time)s") if with_time else _("Opened by the rules")

@@ -2,8 +2,7 @@
 
 from django.utils import timezone
 
-from monitoring.selectors import driving_windows
-from monitoring.services.policy import policy_for_center
+from monitoring.selectors import driving_windows, policy_for_center
 from tracker.questions import CARVYKTI, DRIVING
 from tracker.selectors import active_courses
 

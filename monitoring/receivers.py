@@ -4,8 +4,8 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from monitoring.patient_pages import open_assessment
+from monitoring.selectors import policy_for_center
 from monitoring.services.assessment import checkin_assess, followup_fields_pending
-from monitoring.services.policy import policy_for_center
 from monitoring.services.windows import windows_ensure
 from tracker.models import TreatmentCourse
 from tracker.signals import checkin_questions_pending, checkin_recorded, checkin_time_limits, patient_home_shown

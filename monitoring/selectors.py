@@ -2,18 +2,39 @@
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from monitoring.models import Alert, AlertEvent, AlertStatus, AlertView, FollowUp, Window, WindowKind
+from monitoring.models import Alert, AlertEvent, AlertStatus, AlertView, FollowUp, PolicySetting, Window, WindowKind
+from monitoring.rules import driving
+from monitoring.rules.policy import Policy
 from monitoring.rules.schedule import checkin_interval_days, next_expected_date
-from monitoring.services.policy import policy_for_center
-from monitoring.services.windows import window_status
-from tracker.models import CheckIn, Patient, TreatmentCourse, User
+from tracker.models import Center, CheckIn, Patient, TreatmentCourse, User
 from tracker.models.therapies import CourseStatus, TherapyClass
 from tracker.selectors import patients_visible_to
+
+
+def policy_for_center(center: Center) -> Policy:
+    """The center's policy for the rules engine: the published defaults, overridden per center in the admin."""
+    return policies_for_centers([center.pk])[center.pk]
+
+
+def policies_for_centers(center_ids: Iterable[int]) -> dict[int, Policy]:
+    """`policy_for_center` for many centers in one query: center id -> Policy."""
+    ids = set(center_ids)
+    values: dict[int, dict] = {center_id: {} for center_id in ids}
+    if ids:
+        for setting in PolicySetting.objects.filter(center_id__in=ids):
+            values[setting.center_id][setting.name] = setting.typed_value()
+    return {center_id: Policy(**named) for center_id, named in values.items()}
+
+
+def window_status(window: Window, today: dt.date) -> driving.WindowStatus:
+    return driving.window_status(window.ends_on, today, window.cleared_on)
 
 
 def alerts_visible_to(user: User) -> QuerySet[Alert]:
@@ -74,7 +95,7 @@ def patient_timeline(patient: Patient, *, days: int = 100) -> dict:
     )
     alerts = list(patient.alerts.filter(opened_at__gte=since).prefetch_related(
         "events__actor", "notifications__recipient"))
-    entries = [{"at": c.recorded_at, "kind": "amendment" if c.amends_id else "checkin", "checkin": c} for c in checkins]
+    entries: list[dict[str, Any]] = [{"at": c.recorded_at, "kind": "amendment" if c.amends_id else "checkin", "checkin": c} for c in checkins]
     for alert in alerts:
         entries += [{"at": e.at, "kind": "alert_event", "alert": alert, "event": e} for e in alert.events.all()]
         entries += [{"at": n.sent_at or n.created_at, "kind": "notification", "alert": alert, "notification": n}
@@ -102,7 +123,7 @@ def driving_windows(patient: Patient) -> list[Window]:
         loaded = list(Window.objects.filter(course__patient=patient, course__status=CourseStatus.ACTIVE,
                                             kind=WindowKind.DRIVING))
         if getattr(patient, "locked_for_checkin", False):
-            patient.loaded_driving_windows = loaded
+            vars(patient)["loaded_driving_windows"] = loaded  # read once per check-in transaction
     return loaded
 
 

@@ -27,24 +27,26 @@ from monitoring.dashboard import PAGE_SIZE, DashboardFilters, dashboard_page
 from monitoring.models import AlertEvent, AlertStatus
 from monitoring.rules import Urgency
 from monitoring.rules.types import FEVER_C, has_fever
+from monitoring.selectors import policy_for_center
 from monitoring.services.alerts import alert_acknowledge, alert_log_call, alert_mark_seen, alert_resolve
-from monitoring.services.policy import policy_for_center
 from monitoring.staff import format_time, render_staff, request_zone, staff_page
 from monitoring.templatetags.staff_tags import tel_uri
 from monitoring.urgency import ALERT_LEVELS, COUNT_TEXTS, urgency_class, urgency_word
 from tracker.audit import audit
 from tracker.errors import ApplicationError
+from tracker.http import SignedInRequest
 from tracker.models import CareTeam, Therapy
 from tracker.models.therapies import CourseStatus
 
 
-def _staff_alert(request: HttpRequest, alert_id):
+def _staff_alert(request: SignedInRequest, alert_id):
     alert = get_object_or_404(
         selectors.alerts_visible_to(request.user).select_related("patient__center", "acknowledged_by", "resolved_by",
                                                                  "last_checkin"),
         uuid=alert_id,
     )
-    audit(request, "view" if request.method == "GET" else request.resolver_match.kwargs.get("action", "change"),
+    action = request.resolver_match.kwargs.get("action", "change") if request.resolver_match else "change"
+    audit(request, "view" if request.method == "GET" else action,
           patient=alert.patient)
     return alert
 
@@ -107,7 +109,7 @@ def _contacts(patient) -> list[dict]:
 
 
 @staff_page
-def alert_detail(request: HttpRequest, alert_id) -> HttpResponse:
+def alert_detail(request: SignedInRequest, alert_id) -> HttpResponse:
     alert = _staff_alert(request, alert_id)
     alert_mark_seen(alert=alert, user=request.user)  # no longer "new" to her on the dashboard
     return _alert_page(request, alert)
@@ -116,7 +118,7 @@ def alert_detail(request: HttpRequest, alert_id) -> HttpResponse:
 @login_required
 @require_POST
 @staff_page
-def alert_action(request: HttpRequest, alert_id, action: str) -> HttpResponse:
+def alert_action(request: SignedInRequest, alert_id, action: str) -> HttpResponse:
     if action not in ("acknowledge", "resolve", "call"):
         raise Http404
     alert = _staff_alert(request, alert_id)
@@ -149,7 +151,7 @@ FILTERS_IN_URL = ("team", "therapy", "urgency", "missed")  # no patient data in 
 
 @staff_page
 @require_http_methods(["GET", "POST"])
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: SignedInRequest) -> HttpResponse:
     """Patients sorted by risk. htmx polls the rows every few seconds to show new alerts without a reload.
     The filter form is POSTed: the name or MRN searched for is kept in the session, never in the URL (nor the
     browser history or access logs); the other filters go back into the URL, which can be bookmarked.
@@ -264,7 +266,7 @@ def _open_counts(user) -> list[dict]:
 
 
 @staff_page
-def alert_inbox(request: HttpRequest) -> HttpResponse:
+def alert_inbox(request: SignedInRequest) -> HttpResponse:
     """Open alerts of the user's teams, emergencies first, with rationale, evidence and delivery status."""
     alerts = list(selectors.with_unseen(selectors.open_alerts_worklist(request.user), request.user)
                   .prefetch_related("notifications")[:PAGE_SIZE])
@@ -273,7 +275,7 @@ def alert_inbox(request: HttpRequest) -> HttpResponse:
 
 
 @staff_page
-def staff_patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
+def staff_patient_detail(request: SignedInRequest, patient_id) -> HttpResponse:
     """Whom to call (tap to call), open alerts, therapy, windows, trend charts on a time axis and the timeline
     of check-ins, amendments, alert events (calls too) and notifications, on the center's clock."""
     patient = get_object_or_404(

@@ -4,7 +4,7 @@ Tests patch `http_post` here and nowhere else; SMTP goes through Django's email 
 import urllib.error
 import urllib.request
 
-from notifications.channels.base import DeliveryError
+from notifications.errors import DeliveryError
 
 TIMEOUT_SECONDS = 10
 

@@ -20,17 +20,17 @@ logger = logging.getLogger(__name__)
 def on_alert_changed(sender, alert_id: int, kind: str, **kwargs) -> None:
     """Fast path (already after commit): a worker writes and sends the rows at once. If the broker is
     down, the sweep finds the alert without notifications and delivers when it is back."""
-    publish("notifications.tasks.notify_alert_changed", alert_id, kind, what=f"alert {alert_id}")
+    publish("notifications.tasks.alert_notify_now_task", alert_id, kind, what=f"alert {alert_id}")
 
 
 def _reschedule_after_commit(patient_id: int, *, inline_if_broker_down: bool) -> None:
-    """After commit, hand the reschedule to a worker (`reschedule_reminders`), off the request."""
+    """After commit, hand the reschedule to a worker (`reminder_reschedule_task`), off the request."""
 
     def inline() -> None:
         logger.warning("Rescheduling the reminders of patient %s here (broker unavailable)", patient_id)
         reminder_reschedule(patient=Patient.objects.select_related("center").get(pk=patient_id))
 
-    publish_on_commit("notifications.tasks.reschedule_reminders", patient_id,
+    publish_on_commit("notifications.tasks.reminder_reschedule_task", patient_id,
                       what=f"the reminder reschedule of patient {patient_id}",
                       if_broker_down=inline if inline_if_broker_down else None)
 

@@ -129,11 +129,11 @@ def outside_calls(monkeypatch, settings):
 
 @pytest.fixture
 def enqueued(monkeypatch):
-    """Replace deliver_notification.delay: returns the list of ids handed to the broker."""
-    from notifications.tasks import deliver_notification
+    """Replace notification_deliver_task.delay: returns the list of ids handed to the broker."""
+    from notifications.tasks import notification_deliver_task
 
     ids: list[int] = []
-    monkeypatch.setattr(deliver_notification, "delay", lambda notification_id: ids.append(notification_id))
+    monkeypatch.setattr(notification_deliver_task, "delay", lambda notification_id: ids.append(notification_id))
     return ids
 
 

@@ -14,8 +14,8 @@ from django.utils import timezone  # noqa: E402
 
 from monitoring.models import Alert  # noqa: E402
 from notifications.models import DeliveryAttempt, Notification, ReminderState  # noqa: E402
-from notifications.services.alerts import escalate_due_alerts  # noqa: E402
-from notifications.services.reminders import reminders_ensure_states, reminders_scan  # noqa: E402
+from notifications.services.alerts import alerts_escalate_due  # noqa: E402
+from notifications.services.reminders import reminders_advance_due, reminders_ensure_states  # noqa: E402
 from tracker.models import Patient, Role, User  # noqa: E402
 
 assert connection.vendor == "sqlite", connection.vendor
@@ -45,7 +45,7 @@ assert poll.status_code == 200 and "Lopez, Maria" in poll.content.decode()
 
 # Nobody acknowledges: the escalation scan moves it up the chain.
 overdue = alert.next_escalation_at + dt.timedelta(seconds=1)
-assert escalate_due_alerts(now=overdue) == 1
+assert alerts_escalate_due(now=overdue) == 1
 alert.refresh_from_db()
 assert alert.escalation_level == 1 and alert.events.filter(kind="escalated").count() == 1
 assert Notification.objects.filter(alert=alert, step=1).exists()
@@ -53,13 +53,13 @@ assert Notification.objects.filter(alert=alert, step=1).exists()
 # Robert has a reminder schedule; at its time the scan reminds him (in-app stored as sent, SMS queued).
 reminders_ensure_states(now=timezone.now())
 state = ReminderState.objects.get(patient=robert)
-outcomes = reminders_scan(now=state.next_due_at + dt.timedelta(seconds=30))
+outcomes = reminders_advance_due(now=state.next_due_at + dt.timedelta(seconds=30))
 assert outcomes["first reminder"] >= 1, outcomes
 reminders = Notification.objects.filter(patient=robert, kind="reminder")
 assert reminders.filter(channel="inapp", status="sent").exists() and reminders.exclude(channel="inapp").exists()
 assert DeliveryAttempt.objects.filter(notification__in=reminders.filter(channel="inapp")).exists()
 # The same tick again writes nothing new (de-duplication).
 count = reminders.count()
-reminders_scan(now=state.next_due_at + dt.timedelta(seconds=30))
+reminders_advance_due(now=state.next_due_at + dt.timedelta(seconds=30))
 assert reminders.count() == count
 print("quick start flow on SQLite: ok")

@@ -8,6 +8,7 @@ issue_enrolment_code` for the first administrator). The password alone never sho
 Then a code at each sign-in."""
 
 import base64
+import datetime as dt
 import io
 import math
 from urllib.parse import quote
@@ -28,6 +29,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tracker.audit import audit
+from tracker.http import SignedInRequest
 from tracker.language import reader_language
 from tracker.models import EnrolmentCode, User
 from tracker.models.tokens import EnrolmentChannel
@@ -74,7 +76,7 @@ def _email_code(user: User) -> str:
         return _("There is no email address on your account: ask an administrator for an enrolment code.")
     recent = EnrolmentCode.objects.filter(
         user=user, channel=EnrolmentChannel.EMAIL,
-        created_at__gt=timezone.now() - timezone.timedelta(seconds=EMAIL_RESEND_SECONDS)).exists()
+        created_at__gt=timezone.now() - dt.timedelta(seconds=EMAIL_RESEND_SECONDS)).exists()
     if recent:
         return _("A code was sent a moment ago: check your email, or try again in a minute.")
     raw = enrolment_code_issue(user=user, channel=EnrolmentChannel.EMAIL)
@@ -88,7 +90,7 @@ def _email_code(user: User) -> str:
     return ""
 
 
-def _enrolment_step(request: HttpRequest) -> HttpResponse:
+def _enrolment_step(request: SignedInRequest) -> HttpResponse:
     """Before the first authenticator: prove a second channel with an enrolment code."""
     user = request.user
     error, notice, status = "", "", 200
@@ -127,14 +129,14 @@ def _next(request: HttpRequest) -> str:
 
 
 @login_required
-def two_factor(request: HttpRequest) -> HttpResponse:
+def two_factor(request: SignedInRequest) -> HttpResponse:
     if not request.user.is_staff_member:
         raise Http404  # two-factor is for staff accounts
     with translation.override(reader_language(request)):  # the staff member's language, like the staff pages
         return _two_factor(request)
 
 
-def _two_factor(request: HttpRequest) -> HttpResponse:
+def _two_factor(request: SignedInRequest) -> HttpResponse:
     device = confirmed_totp_device(request.user)
     setting_up = device is None
     if setting_up:

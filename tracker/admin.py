@@ -28,7 +28,7 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ["role", "is_active", "is_staff"]
     search_fields = ["username", "first_name", "last_name", "email"]
     readonly_fields = ["uuid", "last_login", "date_joined"]
-    fieldsets = BaseUserAdmin.fieldsets + (("Tracker", {"fields": ["uuid", "role", "phone", "preferred_language"]}),)
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("Tracker", {"fields": ["uuid", "role", "phone", "preferred_language"]}))
     add_fieldsets = BaseUserAdmin.add_fieldsets + (("Tracker", {"fields": ["role", "first_name", "last_name", "email"]}),)
     actions = ["issue_enrolment_code"]
 

@@ -1,13 +1,15 @@
 """The audit trail of patient data. Views say what they showed or changed with `audit(request, ...)`;
 `AuditMiddleware` writes one append-only row per request after the response, with the status and the
 session's two-factor state, so denied attempts are on record too. Requests for patient data that no view
-annotated are recorded from the URL, naming the patient the URL points at (a nurse refused another team's
-chart is recorded with the patient she tried). Failed sign-ins (page and token endpoint) and requests the
+annotated are recorded when their path starts with one of settings.AUDITED_PATH_PREFIXES (the project's
+URL space: this module knows no app's URLs), naming the patient the URL points at (a nurse refused another
+team's chart is recorded with the patient she tried). Failed sign-ins (page and token endpoint) and requests the
 two-factor check stopped are recorded as well."""
 
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.db import DatabaseError
 from django.dispatch import receiver
@@ -17,10 +19,6 @@ from tracker.models import AuditEvent, CheckIn, Patient
 from tracker.security import client_ip, two_factor_state
 
 logger = logging.getLogger(__name__)
-
-# URL prefixes that carry patient data; a request under them is always recorded.
-PATIENT_DATA_PREFIXES = ("/patients/", "/staff/", "/api/v1/checkins/", "/api/v1/patients/", "/api/v1/alerts/",
-                         "/api/v1/windows/", "/admin/tracker/", "/admin/monitoring/", "/admin/notifications/")
 
 
 def audit(request, action: str, *, patient: Patient | None = None, patients=None) -> None:
@@ -38,7 +36,8 @@ __all__ = ["AuditMiddleware", "AuditedListMixin", "audit", "client_ip", "patient
            "register_url_patient"]
 
 # URL parameter -> (value -> the id of the patient it names, or None). A parameter called `id` is looked up
-# by the path segment before it ("patients", "checkins", ...). Monitoring registers its alerts and windows.
+# by the path segment before it ("patients", "checkins", ...). Higher apps register
+# theirs with `register_url_patient`.
 _URL_PATIENTS: dict[str, Callable[[object], int | None]] = {}
 
 
@@ -106,7 +105,7 @@ class AuditMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         info = getattr(request, "_audit", None)
-        if info is None and not request.path.startswith(PATIENT_DATA_PREFIXES):
+        if info is None and not request.path.startswith(tuple(settings.AUDITED_PATH_PREFIXES)):
             return response
         info = info or {"action": _default_action(request), "patient": None, "patient_ids": []}
         user = getattr(request, "user", None)

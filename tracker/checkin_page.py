@@ -8,6 +8,7 @@ The API stays strict (JSON numbers, sub-scores of the ICE screen); the page is f
 
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -91,7 +92,7 @@ def read_form(post, question_groups: set[str], *, waiting: frozenset[str] = froz
     same = post.get(SAME_AS_USUAL) == "1"
     if same:
         _read_waiting(post, waiting, values, shown, errors)
-        usual = {q.field: False for q in questions_for(question_groups) if q.warning_sign}
+        usual: dict[str, object] = {q.field: False for q in questions_for(question_groups) if q.warning_sign}
         if CAR_T in question_groups:
             usual["consciousness"] = Consciousness.ALERT
         if CHECKPOINT in question_groups:
@@ -204,13 +205,12 @@ def form_sections(questions: list[Question], question_groups: set[str], *, about
     """The form's parts in order, numbered ("Part 2 of 6"): each with its title and yes/no questions. Parts
     with nothing to ask are left out; readings and "anything else" are always there, the word and memory
     screen for CAR T."""
-    parts = []
+    parts: list[dict[str, Any]] = []
     for key, title in SECTIONS.items():
         these = [q for q in questions if q.section == key]
         if key in ("vitals", "more") or these or (key == "ice" and CAR_T in question_groups):
-            if about and key in SECTIONS_ABOUT:
-                title = SECTIONS_ABOUT[key] % {"name": about}
-            parts.append({"key": key, "title": str(title), "questions": these})
+            heading = SECTIONS_ABOUT[key] % {"name": about} if about and key in SECTIONS_ABOUT else title
+            parts.append({"key": key, "title": str(heading), "questions": these})
     for number, part in enumerate(parts, start=1):
         part["number"], part["total"] = number, len(parts)
     return parts

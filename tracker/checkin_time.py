@@ -23,9 +23,9 @@ FALLBACK_MAX_AGE_HOURS = 72  # the policy's published default, should no app ans
 
 
 def max_age_hours(patient: Patient) -> int:
-    answers = [answer.get("max_age_hours") for _receiver, answer in
-               checkin_time_limits.send(sender=Patient, patient=patient) if isinstance(answer, dict)]
-    answers = [int(hours) for hours in answers if hours is not None]
+    responses: list[object] = [answer for _receiver, answer in checkin_time_limits.send(sender=Patient, patient=patient)]
+    limits = [answer.get("max_age_hours") for answer in responses if isinstance(answer, dict)]
+    answers = [int(hours) for hours in limits if hours is not None]
     return min(answers) if answers else FALLBACK_MAX_AGE_HOURS
 
 

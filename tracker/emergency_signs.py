@@ -6,16 +6,22 @@ never left without "call 911" for an emergency sign. Each sign names the section
 shared/clinical-rules.md it comes from; the levels are those of clinical-rules "Urgency levels".
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext_lazy as _
 
 from tracker.questions import CAR_T, CARVYKTI, CHECKPOINT
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 
 @dataclass(frozen=True)
 class Sign:
-    text: str
+    text: StrOrPromise
     applies_to: str  # a question group of tracker.questions (ALL, CAR_T, ...)
     source: str
 

@@ -2,6 +2,7 @@
 the accounts, the patient, the treatment course (its monitoring windows follow from the course's post_save,
 as for a course saved anywhere), the caregiver links and the invitations with their outbox messages."""
 
+import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -58,9 +59,9 @@ class Person:
 class Enrolment:
     team: CareTeam
     therapy: Therapy
-    start_date: object
+    start_date: dt.date
     mrn: str
-    date_of_birth: object
+    date_of_birth: dt.date
     time_zone: str
     language: str
     patient: Person
@@ -141,7 +142,7 @@ def patient_enrol(*, enrolment: Enrolment, enrolled_by: User) -> Patient:
 
 
 def enrolment_people(patient: Patient) -> list[User]:
-    people = [patient.user] if patient.user_id else []
+    people = [patient.user] if patient.user is not None else []
     return people + [link.user for link in patient.caregiver_links.all()]
 
 
@@ -172,5 +173,5 @@ def invitation_resend(*, patient: Patient, user: User, issued_by: User) -> Invit
 
 
 def recently_invited(user: User, *, seconds: int = 60) -> bool:
-    return Invitation.objects.filter(user=user, created_at__gt=timezone.now() - timezone.timedelta(seconds=seconds)
+    return Invitation.objects.filter(user=user, created_at__gt=timezone.now() - dt.timedelta(seconds=seconds)
                                      ).exists()

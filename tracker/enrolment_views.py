@@ -2,11 +2,13 @@
 invitation, and "send a new invitation". Coordinators and administrators only: patients and caregivers get
 404 (as on every staff page), other staff 403. They work without JavaScript."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Value, When
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +28,7 @@ from tracker.enrolment import (
 )
 from tracker.errors import InputError
 from tracker.forms import MAX_CAREGIVERS, CaregiverFormSet, EnrolmentForm
+from tracker.http import SignedInRequest
 from tracker.invitations import invitation_statuses
 from tracker.models import Invitation, Patient, Therapy, User
 from tracker.models.therapies import TherapyClass
@@ -33,7 +36,7 @@ from tracker.models.therapies import TherapyClass
 CAREGIVERS = "caregivers"  # the formset's prefix
 
 
-def _require_enroller(request: HttpRequest) -> None:
+def _require_enroller(request: SignedInRequest) -> None:
     if not request.user.is_staff_member:
         raise Http404  # patients and caregivers do not learn that staff pages exist
     if not may_enrol(request.user):
@@ -71,10 +74,10 @@ def _error_summary(form, formset) -> list[tuple[str, str]]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def enrol_patient(request: HttpRequest) -> HttpResponse:
+def enrol_patient(request: SignedInRequest) -> HttpResponse:
     _require_enroller(request)
     teams = list(enrolment_teams_for(request.user))
-    kwargs = {"teams": teams, "therapies": _therapies()}
+    kwargs: dict[str, Any] = {"teams": teams, "therapies": _therapies()}
     status, show_errors = 200, False
     if request.method == "POST" and "add_caregiver" in request.POST:
         data = _with_extra_caregiver(request.POST)
@@ -135,7 +138,7 @@ def _contact(patient: Patient, user: User, channel: str) -> str:
 
 
 @login_required
-def enrolments(request: HttpRequest) -> HttpResponse:
+def enrolments(request: SignedInRequest) -> HttpResponse:
     _require_enroller(request)
     patients = enrolments_recent(request.user)
     invitations = [inv for patient in patients for inv in patient.invitations.all()]
@@ -160,7 +163,7 @@ def enrolments(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def invitation_resend_view(request: HttpRequest, patient_id) -> HttpResponse:
+def invitation_resend_view(request: SignedInRequest, patient_id) -> HttpResponse:
     _require_enroller(request)
     patient = (selectors.patients_visible_to(request.user).select_related("user").filter(uuid=patient_id).first())
     if patient is None:

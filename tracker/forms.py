@@ -5,6 +5,7 @@ errors name the field in the reader's language."""
 import datetime as dt
 import re
 import zoneinfo
+from typing import cast
 
 from django import forms
 from django.utils import timezone
@@ -79,18 +80,18 @@ class EnrolmentForm(forms.Form):
         by_center: dict[str, list] = {}
         for team in teams:
             by_center.setdefault(team.center.name, []).append((str(team.uuid), team.name))
-        team_choices = list(by_center.items())
+        team_choices: list[tuple[str, object]] = list(by_center.items())
         if len(teams) != 1:
             team_choices = [("", _("Choose a care team")), *team_choices]
-        self.fields["team"].choices = team_choices
+        cast(forms.ChoiceField, self.fields["team"]).choices = team_choices
         classes = dict(TherapyClass.choices)
         grouped: dict[str, list] = {}
         for therapy in therapies:
             grouped.setdefault(str(classes.get(therapy.therapy_class, therapy.therapy_class)), []).append(
                 (therapy.code, f"{therapy.brand_name} ({therapy.generic_name})"))
-        self.fields["therapy"].choices = [("", _("Choose a therapy")), *grouped.items()]
+        cast(forms.ChoiceField, self.fields["therapy"]).choices = [("", _("Choose a therapy")), *grouped.items()]
         zones = {team.center.time_zone for team in teams}
-        self.fields["time_zone"].choices = time_zone_choices(zones.pop() if len(zones) == 1 else None)
+        cast(forms.ChoiceField, self.fields["time_zone"]).choices = time_zone_choices(zones.pop() if len(zones) == 1 else None)
         for name, message in (("team", _("Choose one of your care teams.")), ("therapy", _("Choose a therapy from the list.")),
                               ("time_zone", _("Choose a time zone from the list."))):
             self.fields[name].error_messages["invalid_choice"] = message

@@ -14,6 +14,7 @@ or a backup holds nothing that opens an account, and neither does the SECRET_KEY
 Opening a link puts the token in the session and redirects to a URL without it (as Django's password reset
 does), so the token does not stay in the address bar or go out in a Referer header."""
 
+import datetime as dt
 import secrets
 from collections.abc import Iterable
 
@@ -38,9 +39,10 @@ def invitation_issue(*, user: User, patient: Patient, issued_by: User | None = N
         Invitation.objects.filter(user=user, accepted_at__isnull=True, voided_at__isnull=True).update(voided_at=now)
         invitation = Invitation.objects.create(
             user=user, patient=patient, issued_by=issued_by, created_at=now,
-            expires_at=now + timezone.timedelta(hours=settings.INVITATION_HOURS))
-        answers = [answer for _receiver, answer in invitation_issued.send(sender=Invitation, invitation=invitation)
-                   if isinstance(answer, dict)]
+            expires_at=now + dt.timedelta(hours=settings.INVITATION_HOURS))
+        responses: list[object] = [answer for _receiver, answer in
+                                   invitation_issued.send(sender=Invitation, invitation=invitation)]
+        answers = [answer for answer in responses if isinstance(answer, dict)]
         channel = next((a.get("channel", "") for a in answers if a.get("channel")), "")
         if channel:
             invitation.channel = channel

@@ -27,10 +27,10 @@ from django.views.decorators.http import require_GET
 
 from tracker import selectors
 from tracker.emergency_signs import call_now_signs, emergency_signs
+from tracker.http import SignedInRequest
 
 SW_SOURCE = "js/sw.js"
 PRECACHE = ("css/site.css", "js/offline.js", "vendor/htmx.min.js", "img/icon-192.png")
-QUEUE_HEADER = "X-Checkin-Queue"  # the worker's resend of a queued check-in (static/js/sw.js)
 
 
 def _read_static(name: str) -> str:
@@ -92,7 +92,7 @@ def web_manifest(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def checkin_offline(request: HttpRequest, patient_id) -> HttpResponse:
+def checkin_offline(request: SignedInRequest, patient_id) -> HttpResponse:
     from tracker.views import _activate_patient_language, _visible_patient
 
     patient = _visible_patient(request, patient_id)

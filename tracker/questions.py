@@ -5,9 +5,15 @@ The wording is our own plain language (clinical-rules §6: PRO-CTCAE items are n
 question maps to a sign that the rules grade (clinical-rules §1-§4).
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise  # a str, or gettext_lazy's promise of one
 
 # Question groups: which questions a patient is asked. Every patient gets ALL; each active therapy adds its class
 # (CAR_T, CHECKPOINT); monitoring adds DRIVING (an active no-driving window) and CARVYKTI (the late-neurotoxicity
@@ -22,13 +28,13 @@ DRIVING = "driving"
 @dataclass(frozen=True)
 class Question:
     field: str
-    text: str
+    text: StrOrPromise
     section: str
     applies_to: str  # its question group: ALL, CAR_T, CHECKPOINT, CARVYKTI or DRIVING
     required: bool = False  # needed for the check-in to count as complete for that therapy
     # The wording for someone answering about the patient (a caregiver, staff on the phone), where the
     # patient's own wording says "you"; %(name)s is the patient's first name.
-    about_text: str | None = None
+    about_text: StrOrPromise | None = None
     # A warning sign: the "I feel the same as usual" check-in answers it "no". Facts that are not signs
     # (home oxygen, driving) stay unanswered there.
     warning_sign: bool = True
@@ -112,7 +118,7 @@ class IceItem:
 
     field: str
     part: str  # ice_orientation (4 items), ice_naming (3), ice_command, ice_writing, ice_counting (1 each)
-    text: str
+    text: StrOrPromise
 
 
 ICE_ITEMS: tuple[IceItem, ...] = (

@@ -6,7 +6,6 @@ LOGIN_LOCKOUT_HOURS, RATE_LIMIT_LOGIN, RATE_LIMIT_CHECKIN, RATE_LIMIT_AMEND."""
 import ipaddress
 import logging
 import time
-from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
@@ -145,41 +144,6 @@ class IdleTimeoutMiddleware:
                 and request.session.get(SESSION_KEY) and not _is_htmx_poll(request)):
             request.session[LAST_ACTIVITY] = time.time()  # session sign-ins only; API tokens carry no session
         return response
-
-
-# What a staff session without its second factor may still reach: signing in and out and the two-factor
-# page itself, static files, the language switch, the token endpoint (which asks for the code), liveness
-# and health (counts only, for load balancers and monitoring).
-TWO_FACTOR_EXEMPT = ("/accounts/", "/static/", "/i18n/", "/api/v1/auth/token/", "/api/v1/ping/", "/health/")
-
-
-class StaffTwoFactorMiddleware:
-    """With REQUIRE_STAFF_2FA, every request of a staff session needs the session verified with a TOTP code
-    (set up on first sign-in with an enrolment code), whatever the route: pages are sent to the two-factor
-    page, the API answers 403 {"type": "two_factor_required"} and htmx gets an HX-Redirect. API tokens are
-    issued to staff only with the code (ExpiringTokenAuthentication refuses others). Every stopped request
-    is in the audit trail."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        if two_factor_pending(getattr(request, "user", None)) and not request.path.startswith(TWO_FACTOR_EXEMPT):
-            from tracker.audit import audit
-
-            audit(request, "two_factor_required")
-            target = reverse("two-factor")
-            if request.path.startswith("/api/"):
-                return JsonResponse({"type": TwoFactorRequired.error_type,
-                                     "detail": str(TwoFactorRequired.default_detail), "fields": {}}, status=403)
-            if request.headers.get("HX-Request"):
-                response = HttpResponse(status=401)
-                response["HX-Redirect"] = target
-                return response
-            if request.method in ("GET", "HEAD"):
-                target = f"{target}?next={quote(request.get_full_path(), safe='/')}"
-            return redirect(target)
-        return self.get_response(request)
 
 
 class NoStoreMiddleware:

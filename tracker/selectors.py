@@ -68,7 +68,7 @@ def patient_for_checkin(patient_id: int) -> Patient:
         .prefetch_related(Prefetch("courses", queryset=_active_courses_query(), to_attr=LOADED_COURSES))
         .get(pk=patient_id)
     )
-    patient.locked_for_checkin = True
+    patient.locked_for_checkin = True  # readers may keep what they load on this instance
     return patient
 
 

@@ -4,6 +4,7 @@ import datetime as dt
 import sys
 import uuid
 import zoneinfo
+from typing import cast
 
 from django import db
 from django.contrib.auth.decorators import login_required
@@ -22,16 +23,17 @@ from tracker.audit import audit
 from tracker.checkin_page import asked_questions, form_sections, page_errors, read_form, recorded_summary
 from tracker.checkin_time import recorded_at_error
 from tracker.errors import ConflictError
+from tracker.http import SignedInRequest
 from tracker.language import reader_language
 from tracker.models import Patient, Role
 from tracker.models.checkins import AbdominalPain, Channel, Consciousness
-from tracker.offline import QUEUE_HEADER
 from tracker.questions import CHECKPOINT, ICE_ITEMS, ICE_PARTS, YES_NO_FIELDS
 from tracker.security import CheckinRateThrottle
 from tracker.signals import checkin_questions_pending, patient_home_shown
 
+QUEUE_HEADER = "X-Checkin-Queue"  # the service worker's resend of a check-in queued on the phone (static/js/sw.js)
 
-def _visible_patient(request: HttpRequest, patient_id) -> Patient:
+def _visible_patient(request: SignedInRequest, patient_id) -> Patient:
     patient = (
         selectors.patients_visible_to(request.user)
         .select_related("center", "care_team")
@@ -44,7 +46,7 @@ def _visible_patient(request: HttpRequest, patient_id) -> Patient:
     return patient
 
 
-def _activate_patient_language(request: HttpRequest, patient: Patient) -> None:
+def _activate_patient_language(request: SignedInRequest, patient: Patient) -> None:
     """Patient-facing pages follow the patient's language unless the reader picked one."""
     if request.user.role in (Role.PATIENT, Role.CAREGIVER) and not request.COOKIES.get("django_language"):
         translation.activate(patient.preferred_language)
@@ -52,7 +54,7 @@ def _activate_patient_language(request: HttpRequest, patient: Patient) -> None:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: SignedInRequest) -> HttpResponse:
     user = request.user
     if user.role in (Role.PATIENT, Role.CAREGIVER):
         patients = list(selectors.patients_visible_to(user).order_by("last_name"))
@@ -69,7 +71,7 @@ def _about(request: HttpRequest, patient: Patient) -> str | None:
 
 
 @login_required
-def patient_home(request: HttpRequest, patient_id) -> HttpResponse:
+def patient_home(request: SignedInRequest, patient_id) -> HttpResponse:
     patient = _visible_patient(request, patient_id)
     _activate_patient_language(request, patient)
     today = timezone.localtime(timezone.now(), patient.tz).date()
@@ -88,14 +90,15 @@ def patient_home(request: HttpRequest, patient_id) -> HttpResponse:
     # What monitoring adds: the instruction of a check-in whose alert no one has acknowledged yet (it stays at
     # the top until then), why the no-driving window is longer than the label's.
     for _receiver, extra in patient_home_shown.send(sender=Patient, patient=patient):
-        context.update(extra or {})
+        if isinstance(extra, dict):
+            context.update(extra)
     with timezone.override(patient.tz):  # times on the patient's own clock
         return render(request, "tracker/patient_home.html", context)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def checkin_new(request: HttpRequest, patient_id) -> HttpResponse:
+def checkin_new(request: SignedInRequest, patient_id) -> HttpResponse:
     patient = _visible_patient(request, patient_id)
     _activate_patient_language(request, patient)
     question_groups = selectors.patient_question_groups(patient)
@@ -129,7 +132,9 @@ def checkin_new(request: HttpRequest, patient_id) -> HttpResponse:
             with timezone.override(patient.tz):  # a typed time is the patient's local time
                 serializer.is_valid(raise_exception=True)
         except DRFValidationError as exc:
-            errors = page_errors(exc.detail, exc.get_codes(), reading.values, {q.field: q.text for q in questions})
+            # A serializer's own ValidationError (not many=True) carries a dict of fields.
+            errors = page_errors(cast(dict, exc.detail), cast(dict, exc.get_codes()), reading.values,
+                                 {q.field: str(q.text) for q in questions})
         errors = _in_form_order({**errors, **reading.errors}, questions)
         if not errors:
             values = dict(serializer.validated_data)
@@ -161,12 +166,13 @@ def _followup_fields(patient: Patient, question_groups: set[str], questions) -> 
     check-in asks them instead of answering them with the usual values."""
     pending: set[str] = set()
     for _receiver, answer in checkin_questions_pending.send(sender=Patient, patient=patient):
-        pending |= set((answer or {}).get("fields", ()))
+        if isinstance(answer, dict):
+            pending |= set(answer.get("fields", ()))
     asked = {q.field for q in questions} | ({"extra_stools"} if CHECKPOINT in question_groups else set())
     return frozenset(pending & asked)
 
 
-def _remember_unit(request: HttpRequest, patient: Patient, values: dict) -> None:
+def _remember_unit(request: SignedInRequest, patient: Patient, values: dict) -> None:
     """The °C/°F switch a patient or caregiver used is the unit shown to them next time (staff on the phone
     type what they are told, which says nothing about the patient's thermometer)."""
     unit = values.get("temperature_unit")
@@ -192,6 +198,7 @@ def _error_summary(errors: dict) -> list[dict]:
     for name, messages in errors.items():
         if name in items:
             continue
+        anchor: str | None
         if name == "ice" or name in ICE_PARTS:
             anchor = next((n for n in items if n in errors), "ice")
         else:
@@ -231,7 +238,7 @@ def _form_context(request, patient, question_groups, questions, about, data, err
 
 
 @login_required
-def checkin_detail(request: HttpRequest, patient_id, checkin_id) -> HttpResponse:
+def checkin_detail(request: SignedInRequest, patient_id, checkin_id) -> HttpResponse:
     patient = _visible_patient(request, patient_id)
     _activate_patient_language(request, patient)
     checkin = get_object_or_404(
@@ -260,7 +267,7 @@ def checkin_detail(request: HttpRequest, patient_id, checkin_id) -> HttpResponse
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def staff_patients(request: HttpRequest) -> HttpResponse:
+def staff_patients(request: SignedInRequest) -> HttpResponse:
     """Every patient of the user's teams; a search by name or MRN is POSTed (with CSRF), so what was searched
     for never lands in a URL, the browser history or an access log. A `q` in the URL is ignored."""
     if not request.user.is_staff_member:
@@ -271,10 +278,10 @@ def staff_patients(request: HttpRequest) -> HttpResponse:
         from django.db.models import Q
 
         patients = patients.filter(Q(last_name__icontains=query) | Q(first_name__icontains=query) | Q(mrn__iexact=query))
-    patients = list(patients[:200])
-    audit(request, "list", patients=patients)
+    shown = list(patients[:200])
+    audit(request, "list", patients=shown)
     with translation.override(reader_language(request)):  # staff pages in the reader's language
-        return render(request, "tracker/staff_patients.html", {"patients": patients, "query": query})
+        return render(request, "tracker/staff_patients.html", {"patients": shown, "query": query})
 
 
 def not_found(request: HttpRequest, exception=None) -> HttpResponse:
@@ -302,6 +309,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
 def _unavailable(request: HttpRequest) -> HttpResponse:
     detail = _("The service is briefly unavailable and nothing was saved. Please try again in a few seconds; "
                "if you have an emergency sign, call 911 now.")
+    response: HttpResponse
     if request.path.startswith("/api/"):
         response = JsonResponse({"type": "service_unavailable", "detail": detail, "fields": {}}, status=503)
     else:

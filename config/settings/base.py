@@ -63,11 +63,19 @@ MIDDLEWARE = [
     # Outside the idle and two-factor checks, so the requests they stop are on record too.
     "tracker.audit.AuditMiddleware",
     "tracker.security.IdleTimeoutMiddleware",
-    "tracker.security.StaffTwoFactorMiddleware",
+    "tracker.two_factor.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
+]
+
+# Paths that carry patient data (the URL space tracker/urls.py puts together from the apps): AuditMiddleware
+# records every request under them, also those no view annotated with tracker.audit.audit().
+AUDITED_PATH_PREFIXES = [
+    "/patients/", "/staff/", "/api/v1/checkins/", "/api/v1/patients/", "/admin/tracker/",  # records
+    "/api/v1/alerts/", "/api/v1/windows/", "/admin/monitoring/",  # monitoring (its pages are under /staff/)
+    "/admin/notifications/",
 ]
 
 AUTHENTICATION_BACKENDS = [

@@ -70,8 +70,9 @@ class WindowEventSerializer(serializers.ModelSerializer):
 class WindowSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid")
     therapy = serializers.CharField(source="course.therapy.brand_name")
-    active = serializers.BooleanField()
-    days_left = serializers.IntegerField()
+    # Computed for the day asked about (monitoring.selectors.window_status), given as context["status"].
+    active = serializers.SerializerMethodField()
+    days_left = serializers.SerializerMethodField()
     cleared_by = serializers.CharField(source="cleared_by.get_full_name", default=None, allow_null=True)
     events = WindowEventSerializer(many=True)
 
@@ -79,3 +80,9 @@ class WindowSerializer(serializers.ModelSerializer):
         model = Window
         fields = ["id", "kind", "therapy", "starts_on", "label_days", "center_days", "neuro_event_dates", "ends_on",
                   "active", "days_left", "cleared_on", "cleared_by", "clearance_reason", "events"]
+
+    def get_active(self, window: Window) -> bool:
+        return self.context["status"].active
+
+    def get_days_left(self, window: Window) -> int:
+        return self.context["status"].days_left

@@ -18,8 +18,9 @@ from monitoring.api.serializers import (
     WindowSerializer,
 )
 from monitoring.models import Alert, Window
+from monitoring.selectors import window_status
 from monitoring.services.alerts import alert_acknowledge, alert_log_call, alert_resolve
-from monitoring.services.windows import window_clear, window_status
+from monitoring.services.windows import window_clear
 from monitoring.urgency import ALERT_LEVEL_BY_LABEL
 from tracker.audit import AuditedListMixin, audit
 from tracker.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
@@ -133,8 +134,7 @@ class AlertCallView(APIView):
 
 def _window_data(window: Window):
     status = window_status(window, timezone.localtime(timezone.now(), window.course.patient.tz).date())
-    window.active, window.days_left = status.active, status.days_left
-    return WindowSerializer(window).data
+    return WindowSerializer(window, context={"status": status}).data
 
 
 class PatientWindowsView(APIView):

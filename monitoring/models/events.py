@@ -1,3 +1,5 @@
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -19,6 +21,9 @@ class EventRow(models.Model):
     class Meta:
         abstract = True
         ordering = ["at", "id"]
+
+    if TYPE_CHECKING:  # each concrete event has its `kind` choices, and Django its get_kind_display()
+        def get_kind_display(self) -> str: ...
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"

@@ -30,7 +30,8 @@ def escalation_delay(urgency: int, policy: Policy) -> dt.timedelta | None:
 
 def _rationale_messages(finding: Finding) -> list:
     """The finding's rationale as stored: [[key, params], ...] (JSON)."""
-    return finding.to_dict()["rationale_messages"]
+    messages = finding.to_dict()["rationale_messages"]
+    return list(messages) if isinstance(messages, list | tuple) else []
 
 
 def _rationale_history(finding: Finding, alert: Alert) -> list:

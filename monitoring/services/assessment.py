@@ -18,9 +18,8 @@ from monitoring.rules import (
 )
 from monitoring.rules import patient_instruction as compose_instruction
 from monitoring.rules.driving import is_neurologic
-from monitoring.selectors import driving_windows
+from monitoring.selectors import driving_windows, policy_for_center
 from monitoring.services.alerts import alert_record_finding
-from monitoring.services.policy import policy_for_center
 from monitoring.services.windows import windows_extend_for_neuro
 from tracker.models import CheckIn, Patient
 from tracker.models.therapies import TherapyClass

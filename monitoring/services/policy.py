@@ -1,27 +1,12 @@
-"""Center policy for the rules engine: published defaults, overridden per center in the admin."""
-
-from collections.abc import Iterable
+"""Center policy for the rules engine: published defaults, overridden per center in the admin. Reading a
+center's policy is a selector (`monitoring.selectors.policy_for_center`); setting one value is here."""
 
 from django.db import transaction
 from django.utils import timezone
 
 from monitoring.models import PolicySetting
-from monitoring.rules.policy import Policy
+from monitoring.services.windows import windows_apply_center_policy
 from tracker.models import Center, User
-
-
-def policy_for_center(center: Center) -> Policy:
-    return policies_for_centers([center.pk])[center.pk]
-
-
-def policies_for_centers(center_ids: Iterable[int]) -> dict[int, Policy]:
-    """`policy_for_center` for many centers in one query: center id -> Policy."""
-    ids = set(center_ids)
-    values: dict[int, dict] = {center_id: {} for center_id in ids}
-    if ids:
-        for setting in PolicySetting.objects.filter(center_id__in=ids):
-            values[setting.center_id][setting.name] = setting.typed_value()
-    return {center_id: Policy(**named) for center_id, named in values.items()}
 
 
 @transaction.atomic
@@ -31,7 +16,5 @@ def policy_set(*, center: Center, name: str, value: str, user: User | None, reas
     setting.value, setting.changed_by, setting.changed_at, setting.reason = value, user, timezone.now(), reason
     setting.full_clean()
     setting.save()
-    from monitoring.services.windows import windows_apply_center_policy
-
     windows_apply_center_policy(center=center, user=user)
     return setting

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from monitoring.models import Window, WindowEvent, WindowKind
 from monitoring.rules import driving
-from monitoring.services.policy import policy_for_center
+from monitoring.selectors import policy_for_center
 from tracker.errors import InputError, NotAllowedError
 from tracker.models import CheckIn, Role, TreatmentCourse, User
 from tracker.models.therapies import CourseStatus, TherapyClass
@@ -113,6 +113,3 @@ def window_clear(*, window: Window, user: User, reason: str, on: dt.date | None 
                                old_ends_on=window.ends_on, new_ends_on=window.cleared_on, note=reason.strip())
     return window
 
-
-def window_status(window: Window, today: dt.date) -> driving.WindowStatus:
-    return driving.window_status(window.ends_on, today, window.cleared_on)

@@ -3,16 +3,9 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 
-class DeliveryError(Exception):
-    """A channel could not deliver. `permanent` errors are not retried (bad address, rejected);
-    transient ones (timeouts, 5xx, SMTP connection trouble) are retried with backoff."""
+class DeliveryChannel:
+    """How a message leaves: one subclass per ChannelKind, `send` raising notifications.errors.DeliveryError."""
 
-    def __init__(self, message: str, *, permanent: bool):
-        super().__init__(message)
-        self.permanent = permanent
-
-
-class Channel:
     kind: str = ""
 
     def send(self, notification) -> None:  # pragma: no cover - interface

@@ -3,15 +3,16 @@ import smtplib
 from django.conf import settings
 from django.core.mail import EmailMessage
 
-from notifications.channels.base import Channel, DeliveryError
-from notifications.services.routing import address_for
+from notifications.addresses import address_for
+from notifications.channels.base import DeliveryChannel
+from notifications.errors import DeliveryError
 
 
 def message_domain() -> str:
     return settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "tracker.invalid"
 
 
-class EmailChannel(Channel):
+class EmailChannel(DeliveryChannel):
     kind = "email"
 
     def send(self, notification) -> None:

@@ -1,7 +1,7 @@
-from notifications.channels.base import Channel
+from notifications.channels.base import DeliveryChannel
 
 
-class InAppChannel(Channel):
+class InAppChannel(DeliveryChannel):
     """The in-app inbox: the Notification row itself is the message; delivering it makes it visible."""
 
     kind = "inapp"

@@ -8,8 +8,9 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from notifications import outside
-from notifications.channels.base import Channel, DeliveryError
-from notifications.services.routing import address_for
+from notifications.addresses import address_for
+from notifications.channels.base import DeliveryChannel
+from notifications.errors import DeliveryError
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class HttpProviderSmsBackend:
         })
 
 
-class SmsChannel(Channel):
+class SmsChannel(DeliveryChannel):
     kind = "sms"
 
     def send(self, notification) -> None:

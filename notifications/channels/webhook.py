@@ -7,14 +7,15 @@ import json
 import time
 
 from notifications import outside
-from notifications.channels.base import Channel, DeliveryError
+from notifications.channels.base import DeliveryChannel
+from notifications.errors import DeliveryError
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
     return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 
-class WebhookChannel(Channel):
+class WebhookChannel(DeliveryChannel):
     kind = "webhook"
 
     def payload(self, notification) -> dict:

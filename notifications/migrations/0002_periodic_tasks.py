@@ -2,7 +2,7 @@ from django.db import migrations
 
 
 def schedule(apps, schema_editor):
-    from notifications.schedule import sync_schedule
+    from notifications.beat_schedule import sync_schedule
 
     sync_schedule(apps.get_model("django_celery_beat", "IntervalSchedule"),
                   apps.get_model("django_celery_beat", "PeriodicTask"))

@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 
 def schedule(apps, schema_editor):
-    from notifications.schedule import sync_schedule
+    from notifications.beat_schedule import sync_schedule
 
     sync_schedule(apps.get_model("django_celery_beat", "IntervalSchedule"),
                   apps.get_model("django_celery_beat", "PeriodicTask"),

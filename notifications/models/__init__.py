@@ -4,7 +4,7 @@ outbox), delivery attempts, the reminder schedule of each patient, and when each
 from .delivery import DeliveryAttempt, Notification, NotificationKind, NotificationStatus
 from .health import TaskHeartbeat
 from .people import ChainRole, ChannelKind, NotificationPreference, OnCallShift, PagingWebhook
-from .schedule import DigestRun, ReminderState
+from .scan_state import DigestRun, ReminderState
 
 __all__ = [
     "ChainRole",

@@ -3,7 +3,7 @@ from django.utils import timezone
 
 
 class TaskHeartbeat(models.Model):
-    """When each periodic task (notifications/schedule.py) last completed and last failed: one row per task,
+    """When each periodic task (notifications/beat_schedule.py) last completed and last failed: one row per task,
     updated in place. The worker heartbeat is one of them, so a worker that cannot reach the database or the
     broker, or no worker at all, shows as a row that stops moving (`manage.py queue_health`, `/health/`)."""
 

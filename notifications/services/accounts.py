@@ -12,7 +12,7 @@ import uuid
 
 from django.conf import settings
 
-from notifications.channels.base import DeliveryError
+from notifications.errors import DeliveryError
 from notifications.models import ChannelKind, Notification, NotificationKind
 from notifications.services.outbox import notification_create
 from notifications.services.routing import patient_channels

@@ -1,28 +1,41 @@
 """Alert delivery and escalation up the chain: nurse → charge nurse → physician (clinical-rules
 "Urgency levels": emergency escalates after 5 min, urgent after 15, both center policy)."""
 
+from __future__ import annotations
+
 import datetime as dt
 import logging
 import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from monitoring.models import Alert, AlertEvent, AlertStatus
+from monitoring.selectors import policy_for_center
 from monitoring.services.alerts import escalation_delay
-from monitoring.services.policy import policy_for_center
 from notifications.models import ChannelKind, Notification, NotificationKind, NotificationStatus
-from notifications.services.batches import batch_with_fallback
+from notifications.services.batches import batch_with_fallback, scan_in_batches
 from notifications.services.delivery import notification_deliver
 from notifications.services.outbox import notification_create, notifications_create_many
 from notifications.services.routing import chain_role_for_step, channels_for, on_call, team_webhooks
 from notifications.services.scan_cache import ScanCache
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 logger = logging.getLogger(__name__)
 
 
-CHANNEL_ORDER = {ChannelKind.WEBHOOK: 0, ChannelKind.SMS: 1, ChannelKind.EMAIL: 2}
+class StepNotified(TypedDict):
+    """What `_claim_alerts` annotates: the alert's current step has its notification rows."""
+
+    step_notified: bool
+
+
+CHANNEL_ORDER: dict[str, int] = {ChannelKind.WEBHOOK: 0, ChannelKind.SMS: 1, ChannelKind.EMAIL: 2}
 
 
 def alert_link(alert: Alert) -> str:
@@ -73,7 +86,7 @@ def alert_notify(*, alert: Alert, step: int, now: dt.datetime | None = None, enq
     return created
 
 
-def alert_changed_notify(*, alert_id: int, kind: str, task_id: str = "") -> None:
+def alert_notify_now(*, alert_id: int, kind: str, task_id: str = "") -> None:
     """Fast path after an alert opens, gets worse or reopens: tell the on-call nurse now.
 
     Sends every row of the alert's current step that is waiting, not only the rows written now: the same
@@ -115,7 +128,8 @@ ESCALATION_BATCH = 200
 ESCALATION_TICK_SECONDS = 20.0
 
 
-def _escalate_claimed(alerts: list[Alert], now: dt.datetime, cache: ScanCache) -> int:
+def _escalate_claimed(alerts: list[WithAnnotations[Alert, StepNotified]], now: dt.datetime,
+                      cache: ScanCache) -> int:
     """Move each locked, due alert one step up the chain, inside the caller's transaction: the alerts, one
     event each and their notifications in a fixed number of queries, whatever len(alerts)."""
     if not alerts:
@@ -157,7 +171,7 @@ def _escalate_claimed(alerts: list[Alert], now: dt.datetime, cache: ScanCache) -
     return len(alerts)
 
 
-def _save_escalations(alerts: list[Alert], now: dt.datetime) -> None:
+def _save_escalations(alerts: Sequence[Alert], now: dt.datetime) -> None:
     with connection.cursor() as cursor:  # one UPDATE for the batch (bulk_update writes a CASE per row)
         cursor.execute(
             f"UPDATE {connection.ops.quote_name(Alert._meta.db_table)} AS a SET escalation_level = v.level, "  # noqa: S608
@@ -166,7 +180,8 @@ def _save_escalations(alerts: list[Alert], now: dt.datetime) -> None:
             [now, [a.pk for a in alerts], [a.escalation_level for a in alerts], [a.next_escalation_at for a in alerts]])
 
 
-def _claim_alerts(now: dt.datetime, *, after: int = 0, limit: int = ESCALATION_BATCH, alert_id: int | None = None):
+def _claim_alerts(now: dt.datetime, *, after: int = 0, limit: int = ESCALATION_BATCH,
+                  alert_id: int | None = None) -> list[WithAnnotations[Alert, StepNotified]]:
     """Open alerts due to escalate, locked until the end of the transaction with their patients; rows another
     scan or a check-in holds are skipped (taken at the next tick). The patient is locked too (FOR NO KEY
     UPDATE, as a check-in locks it first), so a check-in of that patient waits for this batch instead of
@@ -187,7 +202,7 @@ def alert_escalate(*, alert_id: int, now: dt.datetime | None = None) -> bool:
         return bool(_escalate_claimed(_claim_alerts(now, alert_id=alert_id), now, ScanCache(now)))
 
 
-def escalate_due_alerts(*, now: dt.datetime | None = None, batch_size: int = ESCALATION_BATCH,
+def alerts_escalate_due(*, now: dt.datetime | None = None, batch_size: int = ESCALATION_BATCH,
                         max_seconds: float = ESCALATION_TICK_SECONDS) -> int:
     """Move every open alert whose `next_escalation_at` has passed one step up the chain: batches of
     `batch_size` alerts in id order, one transaction each, until none is due or `max_seconds` have passed.
@@ -196,21 +211,20 @@ def escalate_due_alerts(*, now: dt.datetime | None = None, batch_size: int = ESC
     now = now or timezone.now()
     cache = ScanCache(now)
     started = time.monotonic()
-    escalated, after = 0, 0
-    def work(alerts: list[Alert]) -> dict[int, bool]:
+
+    def work(alerts: list[WithAnnotations[Alert, StepNotified]]) -> dict[int, bool]:
         _escalate_claimed(alerts, now, cache)
         return {alert.pk: True for alert in alerts}
 
-    while True:
-        claimed, moved = batch_with_fallback(
-            claim=lambda after=after: _claim_alerts(now, after=after, limit=batch_size), work=work,
+    def batch(after: int, limit: int) -> tuple[list[int], dict]:
+        return batch_with_fallback(
+            claim=lambda: _claim_alerts(now, after=after, limit=limit), work=work,
             one=lambda alert_id: alert_escalate(alert_id=alert_id, now=now),
             logger=logger, batch_name="Escalation batch", rows_name="alerts", row_name="Escalation of alert")
-        escalated += sum(bool(result) for result in moved.values())
-        if not claimed or len(claimed) < batch_size:
-            return escalated
-        after = claimed[-1]
-        if time.monotonic() - started >= max_seconds:
-            logger.warning("Escalation scan stopped after %s alerts in %.0f s; the rest wait for the next tick",
-                           escalated, time.monotonic() - started)
-            return escalated
+
+    moved, stopped_after = scan_in_batches(batch=batch, batch_size=batch_size, max_seconds=max_seconds)
+    escalated = sum(bool(result) for result in moved.values())
+    if stopped_after is not None:
+        logger.warning("Escalation scan stopped after %s alerts in %.0f s; the rest wait for the next tick",
+                       escalated, time.monotonic() - started)
+    return escalated

@@ -15,7 +15,8 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from notifications.channels import DeliveryError, get_channel
+from notifications.channels import get_channel
+from notifications.errors import DeliveryError
 from notifications.models import DeliveryAttempt, Notification, NotificationStatus
 from notifications.services.accounts import with_send_time_link
 from notifications.services.retry import with_db_retry
@@ -57,7 +58,8 @@ def notification_deliver(*, notification_id: int, task_id: str = "") -> str:
         with_send_time_link(notification)  # invitations and resets: their secret link exists only in the message
         get_channel(notification.channel).send(notification)
     except DeliveryError as exc:
-        return with_db_retry(lambda error=exc: _record_error(notification, attempt, error), what="recording a failed delivery",
+        error = exc
+        return with_db_retry(lambda: _record_error(notification, attempt, error), what="recording a failed delivery",
                              pauses=OUTCOME_PAUSES)
     return with_db_retry(lambda: _record_sent(notification, attempt), what="recording a delivery",
                          pauses=OUTCOME_PAUSES)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from monitoring.dashboard import annotate_checkin_status
 from monitoring.models import Alert, AlertStatus, Window
 from monitoring.rules.policy import parse_local_time
-from monitoring.services.policy import policy_for_center
+from monitoring.selectors import policy_for_center
 from notifications.models import DigestRun, NotificationKind
 from notifications.services.outbox import notification_create
 from notifications.services.routing import ChainRole, channels_for, on_call, patient_channels
@@ -21,7 +21,7 @@ from tracker.models.therapies import CourseStatus
 def team_summary(team: CareTeam, today: dt.date, policy) -> dict:
     alerts = Alert.objects.filter(patient__care_team=team).exclude(status=AlertStatus.RESOLVED).aggregate(
         total=Count("pk"), emergencies=Count("pk", filter=Q(urgency=4)), urgents=Count("pk", filter=Q(urgency=3)))
-    missed = annotate_checkin_status(Patient.objects.filter(care_team=team)).filter(missed=True).count()
+    missed = annotate_checkin_status(Patient.objects.filter(care_team=team)).filter(Q(missed=True)).count()
     ending = Window.objects.filter(
         course__care_team=team, course__status=CourseStatus.ACTIVE, cleared_on__isnull=True,
         ends_on__gte=today, ends_on__lte=today + dt.timedelta(days=policy.window_ending_notice_days)).count()
@@ -59,7 +59,7 @@ def digests_send_due(*, now: dt.datetime | None = None) -> int:
     return sent
 
 
-def window_end_notices(*, now: dt.datetime | None = None) -> int:
+def window_ends_notify(*, now: dt.datetime | None = None) -> int:
     """Tell patient, caregivers and the team's nurse when a no-driving or stay-nearby window ends."""
     now = now or timezone.now()
     notified = 0

@@ -10,8 +10,8 @@ import logging
 import time
 from collections.abc import Callable
 
+from celery import current_app
 from django.db import transaction
-from django.utils.module_loading import import_string
 from kombu.exceptions import OperationalError as BrokerError
 
 logger = logging.getLogger(__name__)
@@ -25,14 +25,16 @@ def broker_marked_down() -> bool:
     return time.monotonic() < _broker_down_until
 
 
-def publish(task_path: str, *args, what: str) -> bool:
-    """Send the task now. True if the broker took it; False (logged) if it is down or was recently."""
+def publish(task_name: str, *args, what: str) -> bool:
+    """Send the task registered as `task_name` (notifications/tasks.py, registered in every process by
+    NotificationsConfig.ready) now. Services name the task and never import the task module: the tasks
+    import the services. True if the broker took it; False (logged) if it is down or was recently."""
     global _broker_down_until
     if broker_marked_down():
         logger.warning("Broker unavailable (recent failure); %s waits for the scans", what)
         return False
     try:
-        import_string(task_path).delay(*args)
+        current_app.tasks[task_name].delay(*args)
     except BROKER_ERRORS as exc:
         _broker_down_until = time.monotonic() + BROKER_RETRY_SECONDS
         logger.warning("Broker unavailable; %s waits for the scans: %r", what, exc)
@@ -40,11 +42,11 @@ def publish(task_path: str, *args, what: str) -> bool:
     return True
 
 
-def publish_on_commit(task_path: str, *args, what: str, if_broker_down: Callable[[], None] | None = None) -> None:
+def publish_on_commit(task_name: str, *args, what: str, if_broker_down: Callable[[], None] | None = None) -> None:
     """`publish` once the current transaction commits; `if_broker_down` runs instead when it cannot."""
 
     def _send() -> None:
-        if not publish(task_path, *args, what=what) and if_broker_down is not None:
+        if not publish(task_name, *args, what=what) and if_broker_down is not None:
             if_broker_down()
 
     transaction.on_commit(_send, robust=True)

@@ -25,8 +25,8 @@ from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from monitoring.models import Alert, AlertStatus
+from notifications.beat_schedule import HEARTBEAT_TASK, SCHEDULE
 from notifications.models import Notification, NotificationStatus, TaskHeartbeat
-from notifications.schedule import HEARTBEAT_TASK, SCHEDULE
 from notifications.services.alerts import alerts_missing_notifications
 from notifications.services.sweep import stuck_notifications
 
@@ -36,13 +36,13 @@ CHECKS = ("database", "broker", "beat", "worker", "scans", "overdue_escalations"
           "failed_notifications", "alerts_without_notification")
 DB_CHECKS = CHECKS[2:]  # measured in the database; not measured when it cannot be reached
 WORKER_PING = "worker_ping"  # only when asked for a node (the worker container's health check)
-BROKER_TIMEOUT_SECONDS = 1.0
+BROKER_TIMEOUT_SECONDS = 1
 # django-celery-beat writes the time it last sent each task to the database every 3 minutes
 # (celery.beat.Scheduler.sync_every); the beat check allows for that on top of the heartbeat's staleness.
 BEAT_SYNC_SECONDS = 180
 TASK_INTERVALS = {task: seconds for task, seconds in SCHEDULE.values()}
 TASK_TITLES = {task: title for title, (task, _seconds) in SCHEDULE.items()}
-SWEEP_TASK = "notifications.tasks.sweep_outbox"
+SWEEP_TASK = "notifications.tasks.outbox_sweep_task"
 
 
 # Recording ----------------------------------------------------------------------------------------------
@@ -218,7 +218,7 @@ def _since(row: TaskHeartbeat | None) -> dt.datetime | None:
 def _worker(now: dt.datetime, row: TaskHeartbeat | None) -> dict:
     stale_after = settings.HEALTH_WORKER_STALE_SECONDS
     since = _since(row)
-    if since is None:
+    if row is None or since is None:
         return _check(False, "No worker heartbeat has ever been recorded: run `manage.py sync_schedule` and start "
                              "a worker.",
                       stale_after_seconds=stale_after)

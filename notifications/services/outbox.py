@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 def enqueue(notification_id: int) -> None:
     """Hand one row to a worker after commit. If the broker is down the row stays pending and the outbox
     sweep sends it."""
-    publish_on_commit("notifications.tasks.deliver_notification", notification_id,
+    publish_on_commit("notifications.tasks.notification_deliver_task", notification_id,
                       what=f"notification {notification_id}")
 
 

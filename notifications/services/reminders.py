@@ -3,7 +3,7 @@ team's nurse. Daily through the CAR T daily period (clinical-rules §3), then ev
 Times are built in the patient's IANA zone, so daylight-saving changes neither skip nor repeat a day; the
 de-duplication key (patient, expected date, stage, recipient, channel) makes a repeated scan harmless.
 
-The scan works in batches (`reminders_scan`): each batch claims up to BATCH_SIZE due rows with
+The scan works in batches (`reminders_advance_due`): each batch claims up to BATCH_SIZE due rows with
 SELECT ... FOR UPDATE SKIP LOCKED (a concurrent scan skips them, so nothing is sent twice) and advances
 them in one transaction with a fixed number of queries, whatever the batch size. A batch that fails is
 rolled back whole and its rows are advanced one transaction each (`reminder_advance`), so one patient's
@@ -20,10 +20,9 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from monitoring.rules.policy import parse_local_time
-from monitoring.selectors import next_checkin_expected, next_checkins_expected
-from monitoring.services.policy import policy_for_center
+from monitoring.selectors import next_checkin_expected, next_checkins_expected, policy_for_center
 from notifications.models import ChainRole, NotificationKind, ReminderState
-from notifications.services.batches import batch_with_fallback
+from notifications.services.batches import batch_with_fallback, scan_in_batches
 from notifications.services.outbox import notifications_create_many
 from notifications.services.routing import channels_for, patient_channels
 from notifications.services.scan_cache import ScanCache
@@ -224,29 +223,23 @@ def reminders_advance_batch(*, now: dt.datetime, after: int = 0, limit: int = BA
     return claimed, {pk: outcome or "failed" for pk, outcome in outcomes.items()}
 
 
-def reminders_scan(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE,
-                   max_rows: int = TICK_MAX_ROWS, max_seconds: float = TICK_MAX_SECONDS) -> Counter:
+def reminders_advance_due(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE,
+                          max_rows: int = TICK_MAX_ROWS, max_seconds: float = TICK_MAX_SECONDS) -> Counter:
     """One tick: batches in id order until nothing is due, `max_rows` rows were taken or `max_seconds` have
     passed (at least one batch runs). Each due row takes at most one step per tick, as when the rows due at
     the tick's start were advanced one by one. Returns the count of each outcome."""
     now = now or timezone.now()
     cache = ScanCache(now)
-    outcomes: Counter = Counter()
     started = time.monotonic()
-    after = 0
-    while True:
-        limit = min(batch_size, max_rows - outcomes.total())
-        claimed, done = reminders_advance_batch(now=now, after=after, limit=limit, cache=cache)
-        outcomes.update(done.values())
-        if not claimed or len(claimed) < limit:
-            break  # fewer than asked for: nothing more is due (or another scan holds it)
-        after = claimed[-1]
-        if outcomes.total() >= max_rows or time.monotonic() - started >= max_seconds:
-            left = ReminderState.objects.filter(next_due_at__lte=now, pk__gt=after).count()
-            if left:
-                logger.warning("Reminder scan stopped after %s rows in %.0f s; %s rows wait for the next tick",
-                               outcomes.total(), time.monotonic() - started, left)
-            break
+    done, stopped_after = scan_in_batches(
+        batch=lambda after, limit: reminders_advance_batch(now=now, after=after, limit=limit, cache=cache),
+        batch_size=batch_size, max_seconds=max_seconds, max_rows=max_rows)
+    outcomes = Counter(done.values())
+    if stopped_after is not None:
+        left = ReminderState.objects.filter(next_due_at__lte=now, pk__gt=stopped_after).count()
+        if left:
+            logger.warning("Reminder scan stopped after %s rows in %.0f s; %s rows wait for the next tick",
+                           outcomes.total(), time.monotonic() - started, left)
     return outcomes
 
 
@@ -264,10 +257,9 @@ def reminders_ensure_states(*, now: dt.datetime | None = None, batch_size: int =
         patients = missing[start:start + batch_size]
         policies = cache.policies(p.center_id for p in patients)
         expected = next_checkins_expected(patients, now, policies)
-        new = [ReminderState(patient=p, expected_on=expected[p.pk], stage=Stage.WAITING,
-                             next_due_at=local_datetime(expected[p.pk], policies[p.center_id].reminder_local_time,
-                                                        p.tz))
-               for p in patients if expected[p.pk] is not None]
+        new = [ReminderState(patient=p, expected_on=day, stage=Stage.WAITING,
+                             next_due_at=local_datetime(day, policies[p.center_id].reminder_local_time, p.tz))
+               for p in patients if (day := expected[p.pk]) is not None]
         # A schedule written meanwhile (a check-in's reschedule task) is as fresh as this one: keep it.
         ReminderState.objects.bulk_create(new, ignore_conflicts=True)
     return len(missing)

@@ -7,13 +7,14 @@ or people in a fixed number of queries, and `channels_for`/`patient_channels` ta
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
+from notifications.addresses import contact_for
 from notifications.models import ChainRole, ChannelKind, NotificationPreference, OnCallShift, PagingWebhook
 from tracker.models import CareTeam, CareTeamMembership, Role, User
 
 _UNSET = object()
 
 # Without a roster entry, the team's members of the matching role are told (nobody is left out).
-FALLBACK_ROLES = {
+FALLBACK_ROLES: dict[str, str] = {
     ChainRole.PRIMARY_NURSE: Role.NURSE,
     ChainRole.CHARGE_NURSE: Role.CHARGE_NURSE,
     ChainRole.PHYSICIAN: Role.PHYSICIAN,
@@ -73,7 +74,7 @@ def channels_for(user: User, urgency: int | None = None, *,
     pref = _preference(user, preferences)
     email = pref.email if pref else True
     sms = pref.sms if pref else True
-    channels = [ChannelKind.INAPP]
+    channels: list[str] = [ChannelKind.INAPP]
     if email and user.email and (urgency is None or urgency >= 2):
         channels.append(ChannelKind.EMAIL)
     if sms and user.phone and (urgency is None or urgency >= 3):
@@ -81,30 +82,12 @@ def channels_for(user: User, urgency: int | None = None, *,
     return channels
 
 
-def contact_for(user: User, patient=None) -> dict:
-    """Where to reach a patient or caregiver: the patient's own record holds the patient's phone and
-    email (the enrolment data); a caregiver's come from their account."""
-    if patient is not None and patient.user_id == user.pk:
-        return {"phone": patient.phone or user.phone, "email": patient.email or user.email}
-    return {"phone": user.phone, "email": user.email}
-
-
-def address_for(notification, kind: str) -> str:
-    """The phone number (kind "phone") or email address (kind "email") a notification goes to, read when it
-    is sent from its recipient (and, for a patient, the patient's record). Addresses are never copied into
-    the outbox row: it is kept with the alert for the retention period, the address would be PHI in it."""
-    if notification.recipient is None:
-        return ""
-    patient = notification.patient if notification.patient_id else None
-    return contact_for(notification.recipient, patient)[kind] or ""
-
-
 def patient_channels(user: User, patient=None, *,
                      preferences: Mapping[int, NotificationPreference | None] | None = None) -> list[str]:
     """Patients and caregivers: their preferred outside channel (SMS if they have a phone, else email)."""
     pref = _preference(user, preferences)
     contact = contact_for(user, patient)
-    channels = [ChannelKind.INAPP]
+    channels: list[str] = [ChannelKind.INAPP]
     if contact["phone"] and (pref is None or pref.sms):
         channels.append(ChannelKind.SMS)
     elif contact["email"] and (pref is None or pref.email):

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from monitoring.rules.policy import Policy
-from monitoring.services.policy import policies_for_centers
+from monitoring.selectors import policies_for_centers
 from notifications.models import NotificationPreference, PagingWebhook
 from notifications.services.routing import on_call_by_team, preferences_by_user, webhooks_by_team
 from tracker.models import User

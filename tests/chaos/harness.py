@@ -51,7 +51,7 @@ CLIENT_TIMEOUT_S = 45  # longer than the Redis hang, so a slow answer is not cou
 DELIVERY_BOUND_S = 60  # the nurse's SMS arrives at most this long after the fault ends (or after its POST)
 RETRY_BUDGET_S = 40  # how long the client keeps retrying refused check-ins after the fault
 ESCALATION_MINUTES = 1  # center policy (escalation_urgent_minutes, escalation_emergency_minutes)
-ESCALATION_SCAN_SECONDS = 10  # the beat row "Escalate unacknowledged alerts" (30 s in notifications/schedule.py)
+ESCALATION_SCAN_SECONDS = 10  # the beat row "Escalate unacknowledged alerts" (30 s in notifications/beat_schedule.py)
 WEB_WORKERS, WEB_THREADS, WORKER_CONCURRENCY = 2, 4, 2
 LOG_ROOT = ROOT / "var" / "chaos-logs"
 
@@ -277,8 +277,8 @@ def make_world(outside_url: str) -> World:
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     from monitoring.models import PolicySetting
+    from notifications.beat_schedule import sync_schedule
     from notifications.models import PagingWebhook
-    from notifications.schedule import sync_schedule
     from tests.factories import CareTeamFactory, CourseFactory, PatientFactory, UserFactory
     from tracker.catalogue import sync_catalogue
     from tracker.models import ApiToken, Role, Therapy
@@ -286,7 +286,7 @@ def make_world(outside_url: str) -> World:
     sync_catalogue(Therapy)
     sync_schedule(IntervalSchedule, PeriodicTask)
     faster, _ = IntervalSchedule.objects.get_or_create(every=ESCALATION_SCAN_SECONDS, period="seconds")
-    PeriodicTask.objects.filter(task="notifications.tasks.scan_escalations").update(interval=faster)
+    PeriodicTask.objects.filter(task="notifications.tasks.alerts_escalate_due_task").update(interval=faster)
     team = CareTeamFactory(name="Cellular Therapy")
     for name in ("escalation_urgent_minutes", "escalation_emergency_minutes"):
         PolicySetting.objects.create(center=team.center, name=name, value=str(ESCALATION_MINUTES),

@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.test import Client
 from django.utils import timezone
 
-from monitoring.services.policy import policy_for_center
+from monitoring.selectors import policy_for_center
 from notifications.channels import DeliveryError
 from notifications.models import Notification
 from tests.factories import CaregiverLinkFactory, CourseFactory, PatientFactory

@@ -7,7 +7,7 @@ import pytest
 
 from monitoring.models import Alert
 from notifications.models import Notification, PagingWebhook
-from notifications.services.alerts import alert_changed_notify, alert_notify
+from notifications.services.alerts import alert_notify, alert_notify_now
 from tests.notifications.notif_support import (
     FEVER_AND_DIZZY,
     FEVER_ONLY,
@@ -82,7 +82,7 @@ def test_realerting_the_same_step_creates_no_duplicates(
     before = Notification.objects.count()
     with django_capture_on_commit_callbacks(execute=True):
         assert alert_notify(alert=alert, step=0) == []
-        alert_changed_notify(alert_id=alert.pk, kind="opened")  # a redelivered task
+        alert_notify_now(alert_id=alert.pk, kind="opened")  # a redelivered task
     assert Notification.objects.count() == before == 4
     assert len(mailoutbox) == 1
     assert len(outside_calls.sms()) == 1 and len(outside_calls.hooks()) == 1

@@ -158,11 +158,11 @@ def test_a_transient_failure_waits_in_its_row_not_in_the_broker_and_the_sweep_se
     """No countdown message: a worker holding one unacknowledged through a broker outage loses it (or dies)."""
     now, _traveller = frozen
     from notifications.services.sweep import stuck_notifications
-    from notifications.tasks import deliver_notification
+    from notifications.tasks import notification_deliver_task
 
-    monkeypatch.setattr(deliver_notification, "apply_async", lambda *a, **k: pytest.fail("no broker retry"))
+    monkeypatch.setattr(notification_deliver_task, "apply_async", lambda *a, **k: pytest.fail("no broker retry"))
     outside_calls.fail_with.append(DeliveryError("HTTP 502", permanent=False))
-    assert deliver_notification.run(sms_row.pk) == "retry"
+    assert notification_deliver_task.run(sms_row.pk) == "retry"
     sms_row.refresh_from_db()
     assert (sms_row.status, sms_row.next_attempt_at) == ("pending", now + dt.timedelta(seconds=10))
     assert not stuck_notifications(now + dt.timedelta(seconds=9)).filter(pk=sms_row.pk).exists()
@@ -183,10 +183,10 @@ def test_the_same_task_handed_out_again_after_its_worker_died_takes_its_row_back
 
 def test_notification_create_writes_one_row_per_dedup_key_and_enqueues_it_after_commit(
         nurse, django_capture_on_commit_callbacks, monkeypatch):
-    from notifications.tasks import deliver_notification
+    from notifications.tasks import notification_deliver_task
 
     sent = []
-    monkeypatch.setattr(deliver_notification, "delay", sent.append)
+    monkeypatch.setattr(notification_deliver_task, "delay", sent.append)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         row = notification_create(dedup_key="k1", kind="alert", channel="email", recipient=nurse, urgency="urgent")
         again = notification_create(dedup_key="k1", kind="alert", channel="email", recipient=nurse, urgency="urgent")
@@ -201,12 +201,12 @@ def test_broker_down_at_enqueue_leaves_the_row_pending_for_the_sweep(nurse, djan
                                                                      monkeypatch):
     from kombu.exceptions import OperationalError
 
-    from notifications.tasks import deliver_notification
+    from notifications.tasks import notification_deliver_task
 
     def broker_down(_):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(deliver_notification, "delay", broker_down)
+    monkeypatch.setattr(notification_deliver_task, "delay", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         row = notification_create(dedup_key="k2", kind="alert", channel="email", recipient=nurse, urgency="urgent")
     row.refresh_from_db()
@@ -216,10 +216,10 @@ def test_broker_down_at_enqueue_leaves_the_row_pending_for_the_sweep(nurse, djan
 def test_an_in_app_message_is_delivered_by_being_written(nurse, django_capture_on_commit_callbacks, monkeypatch):
     """The inbox row is the message: it is stored as sent with its attempt, and no task is queued."""
     from notifications.models import DeliveryAttempt
-    from notifications.tasks import deliver_notification
+    from notifications.tasks import notification_deliver_task
 
     sent = []
-    monkeypatch.setattr(deliver_notification, "delay", sent.append)
+    monkeypatch.setattr(notification_deliver_task, "delay", sent.append)
     with django_capture_on_commit_callbacks(execute=True):
         row = notification_create(dedup_key="k3", kind="alert", channel="inapp", recipient=nurse, urgency="urgent")
     row.refresh_from_db()

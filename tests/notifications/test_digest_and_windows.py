@@ -12,8 +12,8 @@ from django.utils import timezone
 from monitoring.models import Window
 from monitoring.services.windows import window_clear
 from notifications.models import DigestRun, Notification
-from notifications.services.digest import digests_send_due, window_end_notices
-from notifications.tasks import scan_digests, scan_window_ends
+from notifications.services.digest import digests_send_due, window_ends_notify
+from notifications.tasks import digests_send_due_task, window_ends_notify_task
 from tests.notifications.notif_support import (
     FEVER_AND_DIZZY,
     local,
@@ -113,7 +113,7 @@ def test_digest_counts_missed_checkins_and_windows_ending_soon(teams, day, deliv
 
     ReminderState.objects.create(patient=patient, expected_on=day - dt.timedelta(days=1))
     Window.objects.filter(course__patient=patient, kind="driving").update(ends_on=day + dt.timedelta(days=2))
-    assert deliver(local(NY, day.year, day.month, day.day, 7, 0), lambda: scan_digests.delay().get()) == 2
+    assert deliver(local(NY, day.year, day.month, day.day, 7, 0), lambda: digests_send_due_task.delay().get()) == 2
     summary = DigestRun.objects.get(team=patient.care_team).summary
     assert summary["missed"] == 1
     assert summary["windows_ending"] == 1
@@ -136,10 +136,10 @@ def test_window_end_is_told_to_patient_caregiver_and_nurse_once_on_the_patients_
     end = window.ends_on
     eve = end - dt.timedelta(days=1)
     # 23:30 in New York is already `end` in UTC: the patient's date is what counts.
-    assert deliver(local(NY, eve.year, eve.month, eve.day, 23, 30), window_end_notices) == 0
+    assert deliver(local(NY, eve.year, eve.month, eve.day, 23, 30), window_ends_notify) == 0
     assert not Notification.objects.exists()
 
-    told = deliver(local(NY, end.year, end.month, end.day, 0, 30), window_end_notices)
+    told = deliver(local(NY, end.year, end.month, end.day, 0, 30), window_ends_notify)
     assert told == 2  # the driving and the stay-nearby window of Yescarta end together (14 days each)
     rows = _rows_for(window)
     assert {(r.recipient_id, r.channel) for r in rows} == {
@@ -154,9 +154,9 @@ def test_window_end_is_told_to_patient_caregiver_and_nurse_once_on_the_patients_
     assert window.end_notified_at == local(NY, end.year, end.month, end.day, 0, 30)
 
     count = Notification.objects.count()
-    assert deliver(local(NY, end.year, end.month, end.day, 12, 0), window_end_notices) == 0
+    assert deliver(local(NY, end.year, end.month, end.day, 12, 0), window_ends_notify) == 0
     later = end + dt.timedelta(days=3)
-    assert deliver(local(NY, later.year, later.month, later.day, 12, 0), lambda: scan_window_ends.delay().get()) == 0
+    assert deliver(local(NY, later.year, later.month, later.day, 12, 0), lambda: window_ends_notify_task.delay().get()) == 0
     assert Notification.objects.count() == count
 
 
@@ -166,7 +166,7 @@ def test_cleared_window_gets_no_end_notice(teams, deliver, patient, physician):
                              + dt.timedelta(days=10), tick=False):
         window_clear(window=window, user=physician, reason="Neurology review: safe to drive")
     end = window.ends_on
-    assert deliver(local(NY, end.year, end.month, end.day, 9, 0), window_end_notices) == 1  # proximity only
+    assert deliver(local(NY, end.year, end.month, end.day, 9, 0), window_ends_notify) == 1  # proximity only
     assert not _rows_for(window).exists()
     assert Notification.objects.filter(kind="window_end").exists()
 
@@ -177,8 +177,8 @@ def test_window_end_for_a_tokyo_patient_follows_tokyo_dates(team_a, nurse, deliv
     patient = new_patient(team_a, time_zone=tokyo, start=start)
     window = _driving(patient)
     end = window.ends_on
-    assert deliver(local(tokyo, end.year, end.month, end.day, 0, 0) - dt.timedelta(minutes=1), window_end_notices) == 0
-    assert deliver(local(tokyo, end.year, end.month, end.day, 0, 0), window_end_notices) == 2
+    assert deliver(local(tokyo, end.year, end.month, end.day, 0, 0) - dt.timedelta(minutes=1), window_ends_notify) == 0
+    assert deliver(local(tokyo, end.year, end.month, end.day, 0, 0), window_ends_notify) == 2
     assert _rows_for(window).filter(recipient=patient.user).exists()
 
 

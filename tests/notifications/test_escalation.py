@@ -11,8 +11,8 @@ from monitoring.models import Alert, AlertEvent
 from monitoring.services.alerts import alert_acknowledge
 from monitoring.services.policy import policy_set
 from notifications.models import Notification
-from notifications.services.alerts import escalate_due_alerts
-from notifications.tasks import scan_escalations
+from notifications.services.alerts import alerts_escalate_due
+from notifications.tasks import alerts_escalate_due_task
 from tests.notifications.notif_support import (
     FEVER_AND_DIZZY,
     FEVER_ONLY,
@@ -43,7 +43,7 @@ def raise_alert(as_user, patient, staff, outside_calls, eager_tasks, django_capt
 def scan(django_capture_on_commit_callbacks):
     def _scan() -> int:
         with django_capture_on_commit_callbacks(execute=True):
-            return escalate_due_alerts()
+            return alerts_escalate_due()
 
     return _scan
 
@@ -168,7 +168,7 @@ def test_the_beat_task_runs_the_escalation_scan(raise_alert, clock, staff, djang
     alert = raise_alert()
     traveller.move_to(t0 + dt.timedelta(minutes=5))
     with django_capture_on_commit_callbacks(execute=True):
-        assert scan_escalations.delay().get() == 1
+        assert alerts_escalate_due_task.delay().get() == 1
     assert _recipients(alert, 1) == {staff[1].pk}
 
 

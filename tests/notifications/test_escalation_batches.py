@@ -12,7 +12,7 @@ import time_machine
 from monitoring.models import Alert, AlertEvent
 from notifications.models import Notification
 from notifications.services import alerts as escalation
-from notifications.services.alerts import escalate_due_alerts
+from notifications.services.alerts import alerts_escalate_due
 from tests.notifications.notif_support import log_complete_checkin, new_patient, now_s
 
 Urgent, Emergency = 3, 4
@@ -45,7 +45,7 @@ def test_an_alert_whose_current_step_was_never_notified_gets_that_step_and_the_n
     now = now_s()
     (emergency,) = overdue_alerts(team_a, 1, now, notified=False)
     with time_machine.travel(now, tick=False):
-        assert escalate_due_alerts(now=now) == 1
+        assert alerts_escalate_due(now=now) == 1
     sent = set(Notification.objects.filter(alert=emergency).values_list("step", "recipient_id", "channel"))
     assert {(0, nurse.pk, "sms"), (0, nurse.pk, "inapp"), (1, charge_nurse.pk, "sms")} <= sent
     assert {step for step, recipient, channel in sent if channel == "webhook"} == {0, 1}
@@ -58,7 +58,7 @@ def test_a_batch_costs_the_same_queries_for_3_or_30_overdue_alerts(staff, team_a
     # Claim, policies, on call for steps 1 and 2 (shifts, then members, each), webhooks, preferences, the
     # alerts, their events, notifications, in-app attempts: 12; + the savepoint and its release here.
     with time_machine.travel(now, tick=False), django_assert_max_num_queries(14):
-        assert escalate_due_alerts(now=now) == n
+        assert alerts_escalate_due(now=now) == n
 
 
 def test_each_alert_moves_one_step_with_its_event_and_notifications(staff, team_a):
@@ -66,8 +66,8 @@ def test_each_alert_moves_one_step_with_its_event_and_notifications(staff, team_
     now = now_s()
     emergency, urgent = overdue_alerts(team_a, 2, now)
     with time_machine.travel(now, tick=False):
-        assert escalate_due_alerts(now=now) == 2
-        assert escalate_due_alerts(now=now) == 0  # a repeated scan does nothing
+        assert alerts_escalate_due(now=now) == 2
+        assert alerts_escalate_due(now=now) == 0  # a repeated scan does nothing
     emergency.refresh_from_db()
     urgent.refresh_from_db()
     assert (emergency.escalation_level, emergency.next_escalation_at) == (1, now + dt.timedelta(minutes=5))
@@ -95,7 +95,7 @@ def test_the_scan_takes_batches_until_no_alert_is_due(staff, team_a):
     now = now_s()
     overdue_alerts(team_a, 5, now)
     with time_machine.travel(now, tick=False):
-        assert escalate_due_alerts(now=now, batch_size=2) == 5
+        assert alerts_escalate_due(now=now, batch_size=2) == 5
     assert not Alert.objects.filter(next_escalation_at__lte=now).exists()
 
 
@@ -112,7 +112,7 @@ def test_a_failing_alert_costs_only_itself_and_is_logged(staff, team_a, monkeypa
 
     monkeypatch.setattr(escalation, "_alert_rows", rows_failing)
     with time_machine.travel(now, tick=False), caplog.at_level(logging.ERROR, logger=escalation.__name__):
-        assert escalate_due_alerts(now=now) == 3
+        assert alerts_escalate_due(now=now) == 3
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 2 and "batch of 4 alerts" in errors[0] and f"alert {bad.pk} failed" in errors[1]
     bad.refresh_from_db()

@@ -17,8 +17,8 @@ from django_celery_beat.models import PeriodicTask
 
 from monitoring.models import Alert
 from notifications import tasks
+from notifications.beat_schedule import HEARTBEAT_TASK, SCHEDULE
 from notifications.models import TaskHeartbeat
-from notifications.schedule import HEARTBEAT_TASK, SCHEDULE
 from notifications.services import health
 from notifications.services.health import CHECKS, heartbeat_record, queue_health
 from tests.notifications.notif_support import (
@@ -30,7 +30,7 @@ from tests.notifications.notif_support import (
     post_checkin,
 )
 
-ESCALATIONS = "notifications.tasks.scan_escalations"
+ESCALATIONS = "notifications.tasks.alerts_escalate_due_task"
 EVERY = {task: seconds for task, seconds in SCHEDULE.values()}
 
 
@@ -180,7 +180,7 @@ def test_the_heartbeat_task_records_the_worker_and_a_stale_one_is_a_problem(heal
     assert "worker" in report["problems"]
     assert "No worker heartbeat has ever been recorded" in report["checks"]["worker"]["message"]
 
-    tasks.worker_heartbeat.apply()
+    tasks.worker_heartbeat_task.apply()
     row = TaskHeartbeat.objects.get(task=HEARTBEAT_TASK)
     assert row.last_success_at == healthy and row.hostname
     assert queue_health()["checks"]["worker"]["ok"] is True
@@ -211,41 +211,41 @@ def test_a_failing_scan_records_its_error_class_and_goes_stale_after_its_interva
     def database_gone(**kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(tasks.alerts, "escalate_due_alerts", database_gone)
+    monkeypatch.setattr(tasks.alerts, "alerts_escalate_due", database_gone)
     stale = settings.HEALTH_SCAN_STALE_INTERVALS * EVERY[ESCALATIONS]
     for seconds in range(30, stale + 1, 30):
         with travel(healthy + dt.timedelta(seconds=seconds)), pytest.raises(OperationalError):
-            tasks.scan_escalations()
+            tasks.alerts_escalate_due_task()
     row = TaskHeartbeat.objects.get(task=ESCALATIONS)
     assert row.last_success_at == healthy
     assert row.last_error == "django.db.utils.OperationalError"
 
     with travel(healthy + dt.timedelta(seconds=stale)):
         check = queue_health(only=["scans"])["checks"]["scans"]
-    assert "scan_escalations" not in check["stale"]
-    assert check["scans"]["scan_escalations"]["last_error"] == "OperationalError"  # failing, not stale yet
+    assert "alerts_escalate_due_task" not in check["stale"]
+    assert check["scans"]["alerts_escalate_due_task"]["last_error"] == "OperationalError"  # failing, not stale yet
     with travel(healthy + dt.timedelta(seconds=stale + 1)):
         check = queue_health(only=["scans"])["checks"]["scans"]
-    assert check["ok"] is False and "scan_escalations" in check["stale"]
+    assert check["ok"] is False and "alerts_escalate_due_task" in check["stale"]
     assert (f"Escalate unacknowledged alerts has not completed for {health._duration(stale + 1)} "
             "(runs every 30 s; failing with OperationalError)") in check["message"]
 
     monkeypatch.undo()
     with travel(healthy + dt.timedelta(seconds=stale + 30)):
-        assert tasks.scan_escalations() == 0
+        assert tasks.alerts_escalate_due_task() == 0
         check = queue_health(only=["scans"])["checks"]["scans"]
-    assert "scan_escalations" not in check["stale"] and check["scans"]["scan_escalations"]["last_error"] == ""
+    assert "alerts_escalate_due_task" not in check["stale"] and check["scans"]["alerts_escalate_due_task"]["last_error"] == ""
 
 
 def test_each_scan_task_records_its_success(healthy):
     later = healthy + dt.timedelta(minutes=1)
     with travel(later):
-        tasks.scan_escalations()
-        tasks.scan_reminders()
-        tasks.scan_digests()
-        tasks.scan_window_ends()
-        tasks.sweep_outbox()
-        tasks.purge_idempotency_keys()
+        tasks.alerts_escalate_due_task()
+        tasks.reminders_advance_due_task()
+        tasks.digests_send_due_task()
+        tasks.window_ends_notify_task()
+        tasks.outbox_sweep_task()
+        tasks.idempotency_purge_task()
     recorded = dict(TaskHeartbeat.objects.values_list("task", "last_success_at"))
     assert {task for task, at in recorded.items() if at == later} == set(EVERY) - {HEARTBEAT_TASK}
 
@@ -260,8 +260,8 @@ def test_recording_needs_no_database_to_let_the_scan_fail_with_its_own_error(hea
     monkeypatch.setattr(tasks.digest, "digests_send_due", scan_fails)
     monkeypatch.setattr(health, "heartbeat_record", database_gone)
     with pytest.raises(ValueError, match="a bug in the scan"):
-        tasks.scan_digests()
-    assert "Could not record the failure of notifications.tasks.scan_digests" in caplog.text
+        tasks.digests_send_due_task()
+    assert "Could not record the failure of notifications.tasks.digests_send_due_task" in caplog.text
 
 
 # --- Overdue escalations, the fault-injection run --------------------------------------------------------------
@@ -285,7 +285,7 @@ def test_the_fault_injection_run_is_unhealthy(healthy, team_a, monkeypatch, caps
     def database_gone(**kwargs):
         raise OperationalError("terminating connection due to administrator command")
 
-    monkeypatch.setattr(tasks.alerts, "escalate_due_alerts", database_gone)
+    monkeypatch.setattr(tasks.alerts, "alerts_escalate_due", database_gone)
     due = healthy + dt.timedelta(seconds=30)
     open_alerts(team_a, 18, next_escalation_at=due)
     checked = due + dt.timedelta(minutes=6, seconds=19)
@@ -293,7 +293,7 @@ def test_the_fault_injection_run_is_unhealthy(healthy, team_a, monkeypatch, caps
     while moment + dt.timedelta(seconds=30) <= checked:
         moment += dt.timedelta(seconds=30)
         with travel(moment), pytest.raises(OperationalError):
-            tasks.scan_escalations()
+            tasks.alerts_escalate_due_task()
     with travel(checked):
         report = queue_health()
         with pytest.raises(SystemExit) as exc:
@@ -420,4 +420,4 @@ def test_admin_page_shows_the_same_checks(healthy, admin_user, team_a):
     body = signed_in(admin_user).get("/admin/notifications/notification/health/").content.decode()
     assert "unhealthy: overdue_escalations" in body
     assert "1 alert is overdue for escalation by up to 5 min" in body
-    assert "scan_escalations" in body
+    assert "alerts_escalate_due_task" in body

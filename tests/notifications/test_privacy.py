@@ -15,8 +15,8 @@ from django.utils import timezone
 from monitoring.models import Alert, Window
 from notifications.models import NotificationKind, PagingWebhook, ReminderState
 from notifications.services import reminders
-from notifications.services.alerts import escalate_due_alerts
-from notifications.services.digest import digests_send_due, window_end_notices
+from notifications.services.alerts import alerts_escalate_due
+from notifications.services.digest import digests_send_due, window_ends_notify
 from tests.notifications.notif_support import (
     FEVER_AND_DIZZY,
     HOOK_SECRET,
@@ -119,8 +119,8 @@ def test_alert_messages_carry_urgency_and_link_but_no_phi(world, day, run, as_us
 def test_escalation_messages_carry_urgency_and_link_but_no_phi(world, day, run, as_user, outbound):
     t0, alert = _emergency(run, as_user, world, day)
     outbound.reset()
-    run(t0 + dt.timedelta(minutes=5), escalate_due_alerts)
-    run(t0 + dt.timedelta(minutes=10), escalate_due_alerts)
+    run(t0 + dt.timedelta(minutes=5), alerts_escalate_due)
+    run(t0 + dt.timedelta(minutes=10), alerts_escalate_due)
     messages = outbound.messages()
     assert len([c for c, _ in messages if c == "sms"]) == 2  # charge nurse, then physician
     assert_no_phi(messages, world)
@@ -135,7 +135,7 @@ def test_reminder_messages_carry_a_link_but_no_phi(world, day, run, outbound, st
     due = local(NY, day.year, day.month, day.day, 20, 0)
     ReminderState.objects.create(patient=world, expected_on=day, next_due_at=due,
                                  stage=ReminderState.Stage.WAITING if stage == 1 else ReminderState.Stage.FIRST_SENT)
-    run(due, reminders.reminders_scan)
+    run(due, reminders.reminders_advance_due)
     messages = outbound.messages()
     assert {c for c, _ in messages} == {"sms", "email subject", "email body"}  # patient by SMS, caregiver by email
     assert_no_phi(messages, world)
@@ -145,7 +145,7 @@ def test_reminder_messages_carry_a_link_but_no_phi(world, day, run, outbound, st
 def test_missed_checkin_message_to_the_nurse_carries_a_link_but_no_phi(world, day, run, outbound):
     due = local(NY, day.year, day.month, day.day, 22, 0)
     ReminderState.objects.create(patient=world, expected_on=day, stage=ReminderState.Stage.SECOND_SENT, next_due_at=due)
-    run(due, reminders.reminders_scan)
+    run(due, reminders.reminders_advance_due)
     messages = outbound.messages()
     assert {c for c, _ in messages} == {"email subject", "email body"}  # never an SMS
     assert_no_phi(messages, world)
@@ -165,7 +165,7 @@ def test_digest_messages_carry_counts_and_a_link_but_no_phi(world, day, run, as_
 
 def test_window_end_messages_carry_a_link_but_no_phi(world, run, outbound):
     end = Window.objects.get(course__patient=world, kind="driving").ends_on
-    run(local(NY, end.year, end.month, end.day, 9, 0), window_end_notices)
+    run(local(NY, end.year, end.month, end.day, 9, 0), window_ends_notify)
     messages = outbound.messages()
     assert {c for c, _ in messages} == {"sms", "email subject", "email body"}
     assert_no_phi(messages, world)

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 
 from notifications.models import Notification, ReminderState
 from notifications.services import reminders
-from notifications.services.reminders import reminder_reschedule, reminders_advance_batch, reminders_scan
+from notifications.services.reminders import reminder_reschedule, reminders_advance_batch, reminders_advance_due
 from tests.factories import CaregiverLinkFactory
 from tests.notifications.notif_support import (
     add_caregiver,
@@ -124,33 +124,33 @@ def test_a_row_due_twice_over_takes_one_step_per_tick(team_a, nurse):
         reminder_reschedule(patient=patient)
     late = local(NY, 2026, 5, 4, 22, 30)  # the second (21:00) and nurse (22:00) times have passed too
     with time_machine.travel(late, tick=False):
-        assert reminders_scan(now=late, batch_size=1) == {"first reminder": 1}
-        assert reminders_scan(now=late, batch_size=1) == {"second reminder": 1}
-        assert reminders_scan(now=late, batch_size=1) == {"nurse told": 1}
-        assert reminders_scan(now=late, batch_size=1) == {}
+        assert reminders_advance_due(now=late, batch_size=1) == {"first reminder": 1}
+        assert reminders_advance_due(now=late, batch_size=1) == {"second reminder": 1}
+        assert reminders_advance_due(now=late, batch_size=1) == {"nurse told": 1}
+        assert reminders_advance_due(now=late, batch_size=1) == {}
 
 
 def test_the_scan_takes_batches_until_nothing_is_due(team_a, nurse):
     due_patients(team_a, 7, logged_every=99)
     with time_machine.travel(NOW, tick=False):
-        assert reminders_scan(now=NOW, batch_size=2).total() == 7
+        assert reminders_advance_due(now=NOW, batch_size=2).total() == 7
     assert not ReminderState.objects.filter(next_due_at__lte=NOW).exists()
 
 
 def test_the_scan_stops_at_its_per_tick_bound_and_the_next_tick_goes_on(team_a, nurse, caplog):
     due_patients(team_a, 7, logged_every=99)
     with time_machine.travel(NOW, tick=False), caplog.at_level(logging.WARNING, logger=reminders.__name__):
-        assert reminders_scan(now=NOW, batch_size=2, max_rows=5).total() == 5
+        assert reminders_advance_due(now=NOW, batch_size=2, max_rows=5).total() == 5
         assert ReminderState.objects.filter(next_due_at__lte=NOW).count() == 2
         assert "2 rows wait for the next tick" in caplog.text
-        assert reminders_scan(now=NOW, batch_size=2, max_seconds=0).total() == 2  # at least one batch runs
+        assert reminders_advance_due(now=NOW, batch_size=2, max_seconds=0).total() == 2  # at least one batch runs
     assert not ReminderState.objects.filter(next_due_at__lte=NOW).exists()
 
 
 def test_the_tick_bounds_drain_a_100k_evening_peak(settings):
     """The bound is well above the ~10,500 rows due at the evening peak of 100,000 patients (bench/scans.py)."""
     assert reminders.TICK_MAX_ROWS >= 20 * reminders.BATCH_SIZE
-    assert reminders.TICK_MAX_SECONDS < 60  # below the beat interval of scan_reminders
+    assert reminders.TICK_MAX_SECONDS < 60  # below the beat interval of reminders_advance_due_task
 
 
 def test_a_failing_row_costs_only_itself_and_is_logged(team_a, nurse, monkeypatch, caplog):
@@ -169,7 +169,7 @@ def test_a_failing_row_costs_only_itself_and_is_logged(team_a, nurse, monkeypatc
     monkeypatch.setattr(reminders, "_save_states", save_failing)
     before = ReminderState.objects.get(patient=bad)
     with time_machine.travel(NOW, tick=False), caplog.at_level(logging.ERROR, logger=reminders.__name__):
-        outcomes = reminders_scan(now=NOW)
+        outcomes = reminders_advance_due(now=NOW)
     assert outcomes == {"first reminder": 2, "second reminder": 2, "failed": 1}  # stages 0, 1, 2 (bad), 0, 1
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 2 and "batch of 5 rows" in errors[0].getMessage()
@@ -191,7 +191,7 @@ def test_inactive_caregivers_are_not_reminded(team_a):
         gone.save()
         reminder_reschedule(patient=patient)
     with time_machine.travel(local(NY, 2026, 5, 4, 20, 0), tick=False):
-        reminders_scan(now=local(NY, 2026, 5, 4, 20, 0))
+        reminders_advance_due(now=local(NY, 2026, 5, 4, 20, 0))
     assert set(Notification.objects.values_list("recipient_id", flat=True)) == {patient.user_id}
 
 
@@ -238,7 +238,7 @@ def test_a_row_another_scan_holds_is_skipped_and_sent_once_later(team_a):
     try:
         assert held.wait(10)
         with time_machine.travel(NOW, tick=False):
-            assert reminders_scan(now=NOW).total() == 2
+            assert reminders_advance_due(now=NOW).total() == 2
     finally:
         release.set()
         holder.join(10)
@@ -246,6 +246,6 @@ def test_a_row_another_scan_holds_is_skipped_and_sent_once_later(team_a):
     assert not ReminderState.objects.filter(next_due_at__lte=NOW).exclude(pk=held_state.pk).exists()
     assert not Notification.objects.filter(patient=patients[1]).exists()
     with time_machine.travel(NOW, tick=False):
-        assert reminders_scan(now=NOW) == {"second reminder": 1}
-        assert reminders_scan(now=NOW).total() == 0
+        assert reminders_advance_due(now=NOW) == {"second reminder": 1}
+        assert reminders_advance_due(now=NOW).total() == 0
     assert Notification.objects.filter(patient=patients[1]).count() == 4  # patient and caregiver, 2 channels

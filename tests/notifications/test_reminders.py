@@ -13,8 +13,8 @@ import pytest
 import time_machine
 
 from notifications.models import Notification, ReminderState
-from notifications.services.reminders import reminder_reschedule, reminders_scan
-from notifications.tasks import scan_reminders
+from notifications.services.reminders import reminder_reschedule, reminders_advance_due
+from notifications.tasks import reminders_advance_due_task
 from tests.notifications.notif_support import (
     CAR_T_NORMAL,
     add_caregiver,
@@ -99,7 +99,7 @@ def household(team_a, nurse):
 def run_scan(eager_tasks, outside_calls, django_capture_on_commit_callbacks):
     def _at(moment: dt.datetime) -> int:
         with time_machine.travel(moment, tick=False), django_capture_on_commit_callbacks(execute=True):
-            return scan_reminders.delay().get()
+            return reminders_advance_due_task.delay().get()
 
     return _at
 
@@ -179,7 +179,7 @@ def test_checkin_logged_when_the_reschedule_hook_was_lost_still_prevents_the_rem
     with time_machine.travel(local(NY, 2026, 5, 4, 20, 0), tick=False):
         due = local(NY, 2026, 5, 4, 20, 0)
         assert ReminderState.objects.get(pk=state.pk).next_due_at <= due  # still due: not moved on
-        assert reminders_scan(now=due) == {"logged": 1}
+        assert reminders_advance_due(now=due) == {"logged": 1}
     assert not Notification.objects.exists()
     assert ReminderState.objects.get(pk=state.pk).expected_on == dt.date(2026, 5, 5)
 
@@ -213,7 +213,7 @@ def test_hourly_scans_across_a_dst_change_send_one_first_reminder_per_day_at_20_
     end = begin + dt.timedelta(days=days)
     while moment <= end:
         with time_machine.travel(moment, tick=False):
-            scan_reminders()
+            reminders_advance_due_task()
         moment += dt.timedelta(hours=1)
 
     sent = first_reminders(patient)
@@ -279,5 +279,5 @@ def test_patient_without_an_active_course_gets_no_reminders(team_a):
         assert reminder_reschedule(patient=patient) is None
     assert ReminderState.objects.get(patient=patient).next_due_at is None
     with time_machine.travel(local(NY, 2026, 5, 4, 21, 0), tick=False):
-        scan_reminders()
+        reminders_advance_due_task()
     assert not Notification.objects.exists()

@@ -13,7 +13,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from notifications.models import Notification, ReminderState
 from notifications.services.reminders import reminder_reschedule
-from notifications.tasks import reschedule_reminders, scan_reminders
+from notifications.tasks import reminder_reschedule_task, reminders_advance_due_task
 from tests.notifications.notif_support import (
     CAR_T_NORMAL,
     local,
@@ -39,7 +39,7 @@ def scheduled(team_a, nurse):
 @pytest.fixture
 def sent_tasks(monkeypatch):
     ids: list[int] = []
-    monkeypatch.setattr(reschedule_reminders, "delay", lambda patient_id: ids.append(patient_id))
+    monkeypatch.setattr(reminder_reschedule_task, "delay", lambda patient_id: ids.append(patient_id))
     return ids
 
 
@@ -48,7 +48,7 @@ def broker_down(monkeypatch):
     def refuse(*args, **kwargs):
         raise BrokerError("connection refused")
 
-    monkeypatch.setattr(reschedule_reminders, "delay", refuse)
+    monkeypatch.setattr(reminder_reschedule_task, "delay", refuse)
 
 
 def checkin_at_15(as_user, patient, django_capture_on_commit_callbacks):
@@ -84,7 +84,7 @@ def test_the_task_moves_the_next_reminder_on(scheduled, as_user, eager_tasks, dj
 
 
 def test_the_task_for_a_patient_who_is_gone_does_nothing(db):
-    assert reschedule_reminders.run(patient_id=987654321) == "no patient"
+    assert reminder_reschedule_task.run(patient_id=987654321) == "no patient"
 
 
 def test_without_a_broker_the_checkin_succeeds_and_the_patient_who_logged_is_not_reminded(
@@ -98,7 +98,7 @@ def test_without_a_broker_the_checkin_succeeds_and_the_patient_who_logged_is_not
     for hour in (20, 21, 22):
         with time_machine.travel(local(NY, 2026, 5, 4, hour, 0), tick=False), \
                 django_capture_on_commit_callbacks(execute=True):
-            scan_reminders()
+            reminders_advance_due_task()
     assert not Notification.objects.exists()
     assert outside_calls.calls == []
     state = ReminderState.objects.get(patient=scheduled)

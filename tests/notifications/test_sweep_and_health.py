@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
 from monitoring.models import Alert
+from notifications.beat_schedule import SCHEDULE
 from notifications.models import Notification
-from notifications.schedule import SCHEDULE
 from notifications.services.health import queue_health
 from notifications.services.sweep import outbox_sweep
 from tests.notifications.notif_support import (
@@ -179,12 +179,12 @@ def test_broker_down_when_the_alert_opens_keeps_the_checkin_and_the_sweep_delive
         as_user, patient, nurse, now, enqueued, sweep, monkeypatch, django_capture_on_commit_callbacks):
     from kombu.exceptions import OperationalError
 
-    from notifications.tasks import notify_alert_changed
+    from notifications.tasks import alert_notify_now_task
 
     def broker_down(*args):
         raise OperationalError("Error 111 connecting to redis")
 
-    monkeypatch.setattr(notify_alert_changed, "delay", broker_down)
+    monkeypatch.setattr(alert_notify_now_task, "delay", broker_down)
     reachable(nurse)
     with django_capture_on_commit_callbacks(execute=True):
         response = post_checkin(as_user(patient.user), **FEVER_AND_DIZZY)

@@ -147,7 +147,7 @@ def test_fever_checkin_reaches_the_on_call_nurse_on_every_channel(care_setup, wo
 def test_unacknowledged_emergency_climbs_to_charge_nurse_then_physician_and_stops_when_acknowledged(
     care_setup, worker_factory
 ):
-    from notifications.tasks import scan_escalations
+    from notifications.tasks import alerts_escalate_due_task
 
     worker_factory()
     _post_checkin(care_setup["patient"].user, FEVER_WITH_DIZZINESS)
@@ -157,7 +157,7 @@ def test_unacknowledged_emergency_climbs_to_charge_nurse_then_physician_and_stop
     for step, who in ((1, "charge_nurse"), (2, "physician")):
         # The escalation time has come (clinical-rules "Urgency levels": 5 min for emergencies).
         Alert.objects.filter(pk=alert.pk).update(next_escalation_at=alert.opened_at)
-        scan_escalations.delay()
+        alerts_escalate_due_task.delay()
         wait_until(lambda who=who: _sent_to(care_setup[who]) >= {"inapp", "sms"}, what=f"step {step} ({who})")
         assert Alert.objects.get(pk=alert.pk).escalation_level == step
 
@@ -165,11 +165,11 @@ def test_unacknowledged_emergency_climbs_to_charge_nurse_then_physician_and_stop
     client.force_authenticate(care_setup["nurse"])
     assert client.post(f"/api/v1/alerts/{alert.uuid}/acknowledge/", {}, format="json").status_code == 200
     before = Notification.objects.count()
-    scan_escalations.delay()
+    alerts_escalate_due_task.delay()
     # The scan ran (the worker handles tasks in order): a marker task after it proves it finished.
-    from notifications.tasks import sweep_outbox
+    from notifications.tasks import outbox_sweep_task
 
-    sweep_outbox.delay()
+    outbox_sweep_task.delay()
     wait_until(lambda: Alert.objects.get(pk=alert.pk).status == AlertStatus.ACKNOWLEDGED, what="acknowledged")
     assert Alert.objects.get(pk=alert.pk).escalation_level == 2
     assert Notification.objects.count() == before
@@ -187,9 +187,9 @@ def test_worker_killed_mid_delivery_is_redelivered_exactly_once(care_setup, work
     outside.release.set()
 
     worker_factory()  # a new worker: the unacknowledged task comes back, and the sweep finds the stale row
-    from notifications.tasks import sweep_outbox
+    from notifications.tasks import outbox_sweep_task
 
-    wait_until(lambda: (sweep_outbox.delay() and False) or Notification.objects.get(pk=page.pk).status == "sent",
+    wait_until(lambda: (outbox_sweep_task.delay() and False) or Notification.objects.get(pk=page.pk).status == "sent",
                timeout=45, interval=1, what="redelivery after the kill")
     assert len(outside.answered("/page")) == 1
     attempts = list(DeliveryAttempt.objects.filter(notification=page).values_list("outcome", flat=True))
@@ -211,7 +211,7 @@ def test_checkin_during_a_redis_outage_is_saved_and_its_alert_delivered_when_red
         # A worker may exit when its broker vanishes mid-task; the process supervisor (compose's restart
         # policy) starts it again, as here.
         worker_factory()
-    from notifications.tasks import sweep_outbox
+    from notifications.tasks import outbox_sweep_task
 
-    wait_until(lambda: (sweep_outbox.delay() and False) or _sent_to(care_setup["nurse"]) == {"inapp", "email", "sms"},
+    wait_until(lambda: (outbox_sweep_task.delay() and False) or _sent_to(care_setup["nurse"]) == {"inapp", "email", "sms"},
                timeout=60, interval=2, what="delivery after Redis returns")

@@ -392,9 +392,9 @@ def browser_people(transactional_db, monkeypatch):
     nurse = UserFactory(username="nora", role=Role.NURSE, teams=[team])
     patient = PatientFactory(care_team=team, user=UserFactory(username="maria", role=Role.PATIENT))
     CourseFactory(patient=patient)
-    from notifications.tasks import deliver_notification, notify_alert_changed
+    from notifications.tasks import alert_notify_now_task, notification_deliver_task
 
-    for task in (deliver_notification, notify_alert_changed):  # nothing for a broker: no worker in this test
+    for task in (notification_deliver_task, alert_notify_now_task):  # nothing for a broker: no worker in this test
         monkeypatch.setattr(task, "delay", lambda *args, **kwargs: None)
     api = APIClient()
     api.force_authenticate(patient.user)

@@ -20,8 +20,8 @@ from rest_framework.test import APIClient
 
 from monitoring.models import Window
 from notifications.models import Notification
-from notifications.services.digest import window_end_notices
-from notifications.tasks import scan_reminders
+from notifications.services.digest import window_ends_notify
+from notifications.tasks import reminders_advance_due_task
 from tests.factories import CourseFactory, PatientFactory
 from tests.notifications.notif_support import (
     CAR_T_NORMAL,
@@ -64,7 +64,7 @@ def test_reminders_keep_no_address_in_the_outbox_and_still_reach_the_right_one(
     after = day + dt.timedelta(days=1)
     with time_machine.travel(local(NY, after.year, after.month, after.day, 20, 0), tick=False), \
             django_capture_on_commit_callbacks(execute=True):
-        scan_reminders.delay().get()
+        reminders_advance_due_task.delay().get()
     reminders = Notification.objects.filter(kind="reminder")
     assert {(r.recipient_id, r.channel) for r in reminders if r.channel != "inapp"} == {
         (patient.user_id, "sms"), (caregiver.pk, "email")}
@@ -77,7 +77,7 @@ def test_window_end_notices_keep_no_address_in_the_outbox(reachable_family, care
     patient = reachable_family
     window = Window.objects.get(course__patient=patient, kind="driving")
     end = window.ends_on
-    assert window_end_notices(now=local(NY, end.year, end.month, end.day, 12, 0)) >= 1
+    assert window_ends_notify(now=local(NY, end.year, end.month, end.day, 12, 0)) >= 1
     assert Notification.objects.filter(kind="window_end", channel="sms", recipient=patient.user).exists()
     assert contact_details_in_outbox() == []
 

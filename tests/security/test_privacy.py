@@ -20,8 +20,8 @@ from rest_framework.test import APIClient
 from monitoring.models import Alert
 from notifications.channels import DeliveryError
 from notifications.models import Notification, PagingWebhook
-from notifications.services.alerts import escalate_due_alerts
-from notifications.tasks import scan_reminders
+from notifications.services.alerts import alerts_escalate_due
+from notifications.tasks import reminders_advance_due_task
 from tests.notifications.notif_support import (
     FEVER_AND_DIZZY,
     HOOK_SECRET,
@@ -142,7 +142,7 @@ def test_a_whole_clinical_flow_logs_and_sends_no_phi(world, day, nurse, physicia
     # Nobody acknowledges: up the chain to the charge nurse, then the physician.
     for minutes in (5, 10):
         with at(t0 + dt.timedelta(minutes=minutes)), django_capture_on_commit_callbacks(execute=True):
-            escalate_due_alerts()
+            alerts_escalate_due()
 
     # The caregiver adds a check-in from the page; the nurse opens the chart, acknowledges and amends.
     with at(t0 + dt.timedelta(minutes=12)), django_capture_on_commit_callbacks(execute=True):
@@ -169,7 +169,7 @@ def test_a_whole_clinical_flow_logs_and_sends_no_phi(world, day, nurse, physicia
     for hour in (20, 21, 22):
         with at(local(NY, next_day.year, next_day.month, next_day.day, hour, 0)), \
                 django_capture_on_commit_callbacks(execute=True):
-            scan_reminders.delay().get()
+            reminders_advance_due_task.delay().get()
 
     kinds = set(Notification.objects.values_list("kind", flat=True))
     assert {"alert", "escalation", "reminder", "missed_checkin"} <= kinds
@@ -185,7 +185,7 @@ def test_the_console_sms_backend_logs_the_message_without_phi(world, day, settin
                                                               eager_tasks, django_capture_on_commit_callbacks):
     settings.SMS_BACKEND = "notifications.channels.sms.ConsoleSmsBackend"
     with at(local(NY, day.year, day.month, day.day, 20, 0)), django_capture_on_commit_callbacks(execute=True):
-        scan_reminders.delay().get()
+        reminders_advance_due_task.delay().get()
     sms_lines = [r.getMessage() for r in every_logger_at_debug.records if r.name == "notifications.channels.sms"]
     assert sms_lines, "the reminder SMS was not written to the log"
     assert all(f"/patients/{world.uuid}/checkin/" in line for line in sms_lines)
@@ -227,7 +227,7 @@ def test_failed_deliveries_log_no_phi(world, day, every_logger_at_debug, eager_t
     next_day = day + dt.timedelta(days=1)
     with at(local(NY, next_day.year, next_day.month, next_day.day, 20, 0)), \
             django_capture_on_commit_callbacks(execute=True):
-        scan_reminders.delay().get()
+        reminders_advance_due_task.delay().get()
 
     to_patient = Notification.objects.get(kind="reminder", recipient=patient.user, channel="email")
     assert to_patient.status == "failed"  # the refusal really happened

@@ -15,8 +15,13 @@ class ErrorSerializer(serializers.Serializer):
     type = serializers.CharField(help_text="validation_error, not_authenticated, permission_denied, not_found, "
                                            "conflict, throttled, ...")
     detail = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
-                                   help_text="Offending fields and their messages (empty when none).")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # Declared here: a class attribute called `fields` would hide Serializer.fields.
+        fields = super().get_fields()
+        fields["fields"] = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                                 help_text="Offending fields and their messages (empty when none).")
+        return fields
 
 
 ERRORS = {

@@ -1,7 +1,13 @@
+from __future__ import annotations
+
 import uuid
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
+
+if TYPE_CHECKING:
+    from tracker.models.users import User
 
 
 class Center(models.Model):
@@ -20,7 +26,7 @@ class CareTeam(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     center = models.ForeignKey(Center, on_delete=models.PROTECT, related_name="care_teams")
     name = models.CharField(max_length=200)
-    members = models.ManyToManyField(
+    members: models.ManyToManyField[User, CareTeamMembership] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="CareTeamMembership", related_name="care_teams"
     )
 

@@ -1,11 +1,17 @@
+from __future__ import annotations
+
 import uuid
 import zoneinfo
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from tracker.models.users import User
 
 
 def validate_time_zone(value: str) -> None:
@@ -28,7 +34,7 @@ class Patient(models.Model):
     preferred_language = models.CharField(max_length=8, default="en", choices=[("en", "English"), ("es", "Español")])
     phone = models.CharField(max_length=32, blank=True)
     email = models.EmailField(blank=True)
-    caregivers = models.ManyToManyField(
+    caregivers: models.ManyToManyField[User, CaregiverLink] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="CaregiverLink", related_name="cared_for_patients", blank=True
     )
     temperature_unit = models.CharField(
@@ -42,6 +48,10 @@ class Patient(models.Model):
         help_text="The patient's own ICE baseline before infusion; 10 unless the team recorded otherwise (clinical-rules §2).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Not a column: True on the instance tracker.selectors.patient_for_checkin locked for one check-in's
+    # transaction, whose readers may keep what they load on it.
+    locked_for_checkin: bool = False
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["center", "mrn"], name="patient_mrn_unique_per_center")]

@@ -1,3 +1,4 @@
+import datetime as dt
 import hashlib
 import secrets
 
@@ -36,7 +37,7 @@ class ApiToken(models.Model):
         raw = secrets.token_urlsafe(32)
         token = cls.objects.create(
             user=user, key_hash=hash_key(raw), prefix=raw[:8], two_factor=two_factor,
-            expires_at=timezone.now() + timezone.timedelta(days=days or settings.API_TOKEN_DAYS),
+            expires_at=timezone.now() + dt.timedelta(days=days or settings.API_TOKEN_DAYS),
         )
         return token, raw
 
@@ -91,7 +92,7 @@ class EnrolmentCode(models.Model):
         raw = "".join(secrets.choice(ENROLMENT_ALPHABET) for _ in range(ENROLMENT_CODE_LENGTH))
         code = cls.objects.create(
             user=user, code_hash=hash_key(raw), channel=channel, issued_by=issued_by, created_at=now,
-            expires_at=now + timezone.timedelta(minutes=settings.TWO_FACTOR_ENROLMENT_MINUTES),
+            expires_at=now + dt.timedelta(minutes=settings.TWO_FACTOR_ENROLMENT_MINUTES),
         )
         return code, f"{raw[:5]}-{raw[5:]}"
 

@@ -3,17 +3,17 @@
 
 SCHEDULE = {
     # name: (task, every seconds)
-    "Sweep the notification outbox": ("notifications.tasks.sweep_outbox", 15),
-    "Escalate unacknowledged alerts": ("notifications.tasks.scan_escalations", 30),
-    "Check-in reminders": ("notifications.tasks.scan_reminders", 60),
-    "Morning digests": ("notifications.tasks.scan_digests", 300),
-    "Window end notices": ("notifications.tasks.scan_window_ends", 900),
+    "Sweep the notification outbox": ("notifications.tasks.outbox_sweep_task", 15),
+    "Escalate unacknowledged alerts": ("notifications.tasks.alerts_escalate_due_task", 30),
+    "Check-in reminders": ("notifications.tasks.reminders_advance_due_task", 60),
+    "Morning digests": ("notifications.tasks.digests_send_due_task", 300),
+    "Window end notices": ("notifications.tasks.window_ends_notify_task", 900),
     # Idempotency keys older than IDEMPOTENCY_KEY_HOURS (tracker/idempotency.py).
-    "Purge expired idempotency keys": ("notifications.tasks.purge_idempotency_keys", 3600),
+    "Purge expired idempotency keys": ("notifications.tasks.idempotency_purge_task", 3600),
     # Proves a worker can take a task from the broker and write to the database (queue health reads it).
-    "Worker heartbeat": ("notifications.tasks.worker_heartbeat", 30),
+    "Worker heartbeat": ("notifications.tasks.worker_heartbeat_task", 30),
 }
-HEARTBEAT_TASK = "notifications.tasks.worker_heartbeat"
+HEARTBEAT_TASK = "notifications.tasks.worker_heartbeat_task"
 
 
 def sync_schedule(interval_model, periodic_task_model, heartbeat_model=None) -> int:
