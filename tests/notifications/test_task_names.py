@@ -1,4 +1,3 @@
-# ruff: noqa: F811 (fixtures imported from notif_support are used as test arguments)
 """Task names: each task is named after the service it runs; the names the tasks had before stay routable
 for one release, and the stored beat and heartbeat rows are renamed by migration 0009."""
 
@@ -12,7 +11,6 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from notifications import tasks
 from notifications.beat_schedule import SCHEDULE
 from notifications.models import TaskHeartbeat
-from tests.notifications.notif_support import eager_tasks  # noqa: F401 (fixture)
 
 RENAMED = importlib.import_module("notifications.migrations.0009_task_names").RENAMED
 
