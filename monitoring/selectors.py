@@ -96,14 +96,9 @@ def patient_timeline(patient: Patient, *, days: int = 100) -> dict:
 
 def driving_windows(patient: Patient) -> list[Window]:
     """No-driving windows of the patient's active courses (cleared ones too: a clearance can be dated
-    later than the day asked about). A check-in's locked patient reads them once per transaction."""
-    loaded = getattr(patient, "loaded_driving_windows", None)
-    if loaded is None:
-        loaded = list(Window.objects.filter(course__patient=patient, course__status=CourseStatus.ACTIVE,
-                                            kind=WindowKind.DRIVING))
-        if getattr(patient, "locked_for_checkin", False):
-            patient.loaded_driving_windows = loaded
-    return loaded
+    later than the day asked about)."""
+    return list(Window.objects.filter(course__patient=patient, course__status=CourseStatus.ACTIVE,
+                                      kind=WindowKind.DRIVING))
 
 
 def next_checkin_expected(patient: Patient, now: dt.datetime | None = None, policy=None) -> dt.date | None:

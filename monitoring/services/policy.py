@@ -14,6 +14,11 @@ def policy_for_center(center: Center) -> Policy:
     return policies_for_centers([center.pk])[center.pk]
 
 
+def policy_from_settings(rows: Iterable[dict]) -> Policy:
+    """The Policy of a center's settings given as {"name", "value"} rows (published defaults for the rest)."""
+    return Policy(**{row["name"]: PolicySetting(name=row["name"], value=row["value"]).typed_value() for row in rows})
+
+
 def policies_for_centers(center_ids: Iterable[int]) -> dict[int, Policy]:
     """`policy_for_center` for many centers in one query: center id -> Policy."""
     ids = set(center_ids)

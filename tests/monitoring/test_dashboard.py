@@ -19,13 +19,13 @@ from django.utils import timezone
 
 from monitoring.dashboard import PAGE_SIZE, ROW_FIELDS, DashboardFilters, dashboard_page, dashboard_patients_for_user
 from monitoring.models import Alert, AlertEvent, Window
+from monitoring.services.intake import checkin_amend, checkin_submit
 from monitoring.services.policy import policy_set
 from tests.factories import CareTeamFactory, CenterFactory, CourseFactory, PatientFactory
 from tests.monitoring.support import signed_in
 from tracker.models import CareTeamMembership, CheckIn, Patient, Therapy
 from tracker.questions import YES_NO_QUESTIONS, required_fields
 from tracker.selectors import patient_audiences
-from tracker.services import checkin_amend, checkin_submit
 
 # Wednesday 12 Feb 2025, 17:00 UTC: noon in New York, 11:00 in Chicago (same calendar day, no DST change near).
 NOW = dt.datetime(2025, 2, 12, 17, 0, tzinfo=dt.UTC)

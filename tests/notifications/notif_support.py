@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from monitoring.services.intake import checkin_submit
 from monitoring.services.policy import policy_for_center
 from notifications import outside
 from notifications.channels import DeliveryError
@@ -22,7 +23,6 @@ from tracker.celery import app
 from tracker.models import Therapy
 from tracker.questions import OTHER_REQUIRED, YES_NO_QUESTIONS, required_fields
 from tracker.selectors import patient_audiences
-from tracker.services import checkin_submit
 
 CHECKINS = "/api/v1/checkins/"
 SMS_URL = "https://sms.example.test/messages"
