@@ -20,8 +20,12 @@ Alert latency: fever with dizziness from separate patients (each opens a new eme
 latency = the nurse's SMS Notification.sent_at minus the moment before the POST. Percentiles are
 nearest-rank (with fewer than 100 samples the p99 is the maximum).
 
-Then, in-process (gunicorn stopped): queries and SQL time per check-in kind (CaptureQueriesContext) and a
-cProfile of a batch of check-ins, to show what limits ingest.
+Then, in-process (gunicorn stopped): server CPU per quiet check-in side by side with a bare DRF
+token-authenticated create of the same CheckIn row (`POST /bench/bare-checkins/`, which only the benchmark's
+URL configuration has: bench/urls.py, bench/ingest_settings.py), interleaved, --cpu-requests of each after a
+warm-up (time.process_time around each request through django.test.Client, the product's middleware and
+authentication); queries and SQL time per check-in kind (CaptureQueriesContext); and a cProfile of a batch of
+check-ins, to show what limits ingest. `--profile-only` runs just this in-process part (a minute or two).
 """
 
 from __future__ import annotations
@@ -351,6 +355,40 @@ def sql_shape(sql: str) -> str:
     return f"{verb} {table[1] if table else '?'}{lock}"
 
 
+def cpu_side_by_side(tokens: list[tuple[int, str]], requests: int, warmup: int = 40) -> list[str]:
+    """Server CPU (time.process_time) of a quiet check-in and of the bare create of the same row, each
+    request timed alone, the two interleaved (which goes first alternates), `requests` of each after
+    `warmup` of each."""
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    quiet = payloads()["quiet"]
+    rng = random.Random(11)
+    paths = {"quiet check-in": "/api/v1/checkins/", "bare create": "/bench/bare-checkins/"}
+    cpu: dict[str, list[float]] = {label: [] for label in paths}
+    for i in range(warmup + requests):
+        token = tokens[i % len(tokens)][1]
+        order = list(paths.items()) if i % 2 == 0 else list(paths.items())[::-1]
+        for label, path in order:
+            body = json.dumps(quiet(rng))
+            c0 = time.process_time()
+            response = client.post(path, data=body, content_type="application/json",
+                                   HTTP_AUTHORIZATION=f"Token {token}")
+            spent = time.process_time() - c0
+            if response.status_code != 201:
+                raise RuntimeError(f"{label}: HTTP {response.status_code}: {response.content[:300]!r}")
+            if i >= warmup:
+                cpu[label].append(spent * 1e3)
+    checkin, bare = cpu["quiet check-in"], cpu["bare create"]
+    lines = [f"server CPU per request, in-process, {requests} of each interleaved after {warmup} of each "
+             "(time.process_time; ms median / mean / p90)"]
+    for label, values in cpu.items():
+        lines.append(f"  {label:<16}{pct(values, 50):7.2f} /{sum(values) / len(values):7.2f} /{pct(values, 90):7.2f}")
+    lines.append(f"  ratio quiet check-in / bare create: median {pct(checkin, 50) / pct(bare, 50):.2f}, mean "
+                 f"{sum(checkin) / sum(bare):.2f} (target <= 1.5)")
+    return lines
+
+
 def profile_in_process(tokens: list[tuple[int, str]], repeat: int = 12) -> list[str]:
     """Queries, SQL time and wall time per request kind, in this process through the whole Django stack
     (middleware, DRF, the view, the rules, on-commit hooks); then cProfile of a mixed batch."""
@@ -396,7 +434,14 @@ def profile_in_process(tokens: list[tuple[int, str]], repeat: int = 12) -> list[
         for label, steps in cases:
             action, token, kind = steps[i]
             counts, commits, sql_ms, cpu_ms, wall_ms = measures[label]
-            with CaptureQueriesContext(connection) as ctx:
+            autocommitted: list[str] = []
+
+            def watch(execute, sql, params, many, context, out=autocommitted):
+                if not connection.in_atomic_block and not sql.lstrip().upper().startswith("SELECT"):
+                    out.append(sql)  # a write outside a transaction: a commit of its own
+                return execute(sql, params, many, context)
+
+            with CaptureQueriesContext(connection) as ctx, connection.execute_wrapper(watch):
                 t0, c0 = time.perf_counter(), time.process_time()
                 if action == "insert":
                     insert_only()
@@ -407,10 +452,12 @@ def profile_in_process(tokens: list[tuple[int, str]], repeat: int = 12) -> list[
                 cpu_ms.append((time.process_time() - c0) * 1e3)
             if response is not None and response.status_code not in (200, 201):
                 raise RuntimeError(f"{label}: HTTP {response.status_code}: {response.content[:300]!r}")
-            queries = [q for q in ctx.captured_queries if q["sql"].split(None, 1)[0].upper() != "BEGIN"]
+            queries = [q for q in ctx.captured_queries
+                       if q["sql"].split(None, 1)[0].upper() not in ("BEGIN", "COMMIT")]
             counts.append(len(queries))
-            # every COMMIT, plus the audit row's INSERT outside a transaction (autocommit): one WAL flush each
-            commits.append(sum(q["sql"].upper().startswith("COMMIT") for q in queries) + (action == "post"))
+            # every COMMIT, plus every write in autocommit (outside a transaction): one WAL flush each
+            commits.append(sum(q["sql"].upper().startswith("COMMIT") for q in ctx.captured_queries)
+                           + len(autocommitted))
             sql_ms.append(sum(float(q["time"]) for q in ctx.captured_queries) * 1e3)
             shapes[label] = Counter(sql_shape(q["sql"]) for q in queries)
     for label, (counts, commits, sql_ms, cpu_ms, wall_ms) in measures.items():
@@ -433,17 +480,15 @@ def profile_in_process(tokens: list[tuple[int, str]], repeat: int = 12) -> list[
         ("django/core/handlers/base.py", "get_response"): "whole request (Django handler)",
         ("rest_framework/views.py", "initial"): "  DRF token auth + throttle (Redis)",
         ("rest_framework/serializers.py", "is_valid"): "  input validation",
-        ("tracker/api/views.py", "resolve_patient"): "  resolve_patient",
-        ("tracker/services.py", "checkin_submit"): "  checkin_submit transaction, of which:",
-        ("tracker/selectors.py", "patient_question_groups"): "    patient_question_groups (is_complete)",
-        ("tracker/models/checkins.py", "save"): "    INSERT check-in",
-        ("tracker/selectors.py", "patient_for_checkin"): "    lock the patient, load its courses",
-        ("monitoring/services/assessment.py", "evaluation_context"): "    evaluation_context (window, recent)",
+        ("monitoring/services/intake.py", "checkin_submit_for_user"): "  intake transaction, of which:",
+        ("monitoring/services/context.py", "checkin_context_lock"): "    find and lock the patient, its context",
+        ("tracker/services.py", "checkin_store"): "    INSERT check-in",
+        ("monitoring/services/assessment.py", "evaluation_context"): "    evaluation_context (recent)",
         ("monitoring/rules/engine.py", "evaluate"): "    rules engine evaluate()",
         ("monitoring/services/alerts.py", "alert_record_finding"): "    alert_record_finding",
         ("monitoring/services/assessment.py", "_schedule_followups"): "    follow-ups",
-        ("tracker/api/views.py", "checkin_response_data"): "  response serializer",
-        ("tracker/models/audit.py", "save"): "  audit row (AuditMiddleware)",
+        ("monitoring/api/serializers.py", "to_representation"): "  response serializer",
+        ("tracker/audit.py", "audit_write"): "    audit row (in the transaction)",
         ("psycopg/cursor.py", "execute"): "all SQL calls (psycopg execute, incl. waiting)",
         ("django/db/models/sql/compiler.py", "as_sql"): "all ORM SQL compilation (as_sql)",
         ("rest_framework/serializers.py", "get_fields"): "DRF serializer field construction (get_fields)",
@@ -495,6 +540,8 @@ def main() -> int:
     parser.add_argument("--max-load", type=float, default=1.5, help="wait for the 1-min load to fall below this")
     parser.add_argument("--load-patience", type=float, default=60, help="seconds to wait for that at most")
     parser.add_argument("--no-profile", action="store_true", help="skip the in-process profile")
+    parser.add_argument("--cpu-requests", type=int, default=300,
+                        help="quiet check-ins and bare creates timed side by side in-process")
     parser.add_argument("--profile-only", action="store_true",
                         help="only the in-process queries and profile (no gunicorn, no load): a quick check")
     parser.add_argument("--drop", action="store_true", help=f"drop the {DB_NAME} database at the end")
@@ -513,7 +560,8 @@ def main() -> int:
     try:
         redis_server.start()
         outside = FakeOutside().start()
-        env = production_env(redis_server.url, outside.url, DB_NAME, RATE_LIMIT_CHECKIN=RATE_LIMIT)
+        env = production_env(redis_server.url, outside.url, DB_NAME, RATE_LIMIT_CHECKIN=RATE_LIMIT,
+                             DJANGO_SETTINGS_MODULE="bench.ingest_settings")
         recreate_database(DB_NAME)
         migrate(env)
         os.environ.update(env)
@@ -529,6 +577,7 @@ def main() -> int:
         profile_tokens = tokens[args.patients + probes_needed:]
         setup_s = time.monotonic() - started
         if args.profile_only:
+            print("\n".join(cpu_side_by_side(profile_tokens, args.cpu_requests)))
             print("where an ingest request's time goes (in-process, production settings)")
             print("\n".join(profile_in_process(profile_tokens)))
             return 0
@@ -585,7 +634,8 @@ def main() -> int:
         web_workers, web_threads = args.web_workers, args.web_threads
         web.stop()
         worker.stop()
-        profile = [] if args.no_profile else profile_in_process(profile_tokens)
+        profile = [] if args.no_profile else [*cpu_side_by_side(profile_tokens, args.cpu_requests), "",
+                                              *profile_in_process(profile_tokens)]
 
         print()
         print(f"setup: gunicorn gthread --workers {web_workers} --threads {web_threads}, celery prefork "

@@ -18,9 +18,6 @@ urlpatterns = [
          name="password_reset_confirm"),
     path("accounts/password/reset/done/", passwords.ResetPasswordDoneView.as_view(), name="password_reset_complete"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("patients/<uuid:patient_id>/", views.patient_home, name="patient-home"),
-    path("patients/<uuid:patient_id>/checkin/", views.checkin_new, name="checkin-new"),
-    path("patients/<uuid:patient_id>/checkins/<uuid:checkin_id>/", views.checkin_detail, name="checkin-detail"),
     # The installable patient app: the service worker at the root (its scope is the whole site), the manifest,
     # and the page with the emergency signs that the worker shows without a connection.
     path("sw.js", offline.service_worker, name="service-worker"),
@@ -31,7 +28,7 @@ urlpatterns = [
     path("staff/enrol/", enrolment_views.enrol_patient, name="enrol-patient"),
     path("staff/enrolments/", enrolment_views.enrolments, name="enrolments"),
     path("staff/enrolments/<uuid:patient_id>/invite/", enrolment_views.invitation_resend_view, name="invitation-resend"),
-    path("", include("monitoring.urls")),
+    path("", include("monitoring.urls")),  # the patient's home, check-in and result pages; staff pages
     path("", include("notifications.urls")),  # /health/, /health/ready/
     path("api/v1/", include("tracker.api.urls")),
     path("api/v1/", include("monitoring.api.urls")),

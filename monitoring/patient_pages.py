@@ -1,5 +1,5 @@
 """What monitoring adds to a patient's pages: what to do after a check-in until the care team has acknowledged
-its alert (the home page asks through tracker.signals.patient_home_shown), and why the no-driving window is
+its alert (monitoring/checkin_views.py patient_home), and why the no-driving window is
 longer than the label's (clinical-rules §3; the context processor adds it beside the banner's window)."""
 
 import datetime as dt

@@ -1,20 +1,18 @@
-"""Question groups monitoring adds to the check-in form (tracker.questions.register_question_group_provider)."""
+"""Question groups monitoring adds to the check-in form (tracker.questions.register_question_group_provider), for
+the pages that show the questions. The check-in itself is stored with the groups its context gives
+(monitoring.services.context.CheckinContext.question_groups), from the same rule."""
 
 from django.utils import timezone
 
+from monitoring.rules.policy import Policy
 from monitoring.selectors import driving_windows, policy_for_center
-from tracker.questions import CARVYKTI, DRIVING
+from monitoring.services.context import monitoring_extra_groups
 from tracker.selectors import active_courses
 
 
 def monitoring_question_groups(patient) -> set[str]:
     today = timezone.localtime(timezone.now(), patient.tz).date()
-    extra: set[str] = set()
-    if any(w.is_active_on(today) for w in driving_windows(patient)):
-        extra.add(DRIVING)  # clinical-rules §3: check-ins inside the window ask the driving question
-    carvykti_start = next((c.start_date for c in active_courses(patient) if c.therapy.code == "carvykti"), None)
-    if carvykti_start is not None:
-        limit = policy_for_center(patient.center).carvykti_late_neuro_days
-        if (today - carvykti_start).days <= limit:
-            extra.add(CARVYKTI)  # clinical-rules §2: late-neurotoxicity questions through day 100
-    return extra
+    courses = active_courses(patient)
+    # The center's policy is read only when it matters (a Carvykti course: its late-neurotoxicity days).
+    policy = policy_for_center(patient.center) if any(c.therapy.code == "carvykti" for c in courses) else Policy()
+    return monitoring_extra_groups(today=today, courses=courses, driving_windows=driving_windows(patient), policy=policy)

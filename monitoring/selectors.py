@@ -23,6 +23,11 @@ def policy_for_center(center: Center) -> Policy:
     return policies_for_centers([center.pk])[center.pk]
 
 
+def policy_from_settings(rows: Iterable[dict]) -> Policy:
+    """The Policy of a center's settings given as {"name", "value"} rows (published defaults for the rest)."""
+    return Policy(**{row["name"]: PolicySetting(name=row["name"], value=row["value"]).typed_value() for row in rows})
+
+
 def policies_for_centers(center_ids: Iterable[int]) -> dict[int, Policy]:
     """`policy_for_center` for many centers in one query: center id -> Policy."""
     ids = set(center_ids)
@@ -117,14 +122,9 @@ def patient_timeline(patient: Patient, *, days: int = 100) -> dict:
 
 def driving_windows(patient: Patient) -> list[Window]:
     """No-driving windows of the patient's active courses (cleared ones too: a clearance can be dated
-    later than the day asked about). A check-in's locked patient reads them once per transaction."""
-    loaded = getattr(patient, "loaded_driving_windows", None)
-    if loaded is None:
-        loaded = list(Window.objects.filter(course__patient=patient, course__status=CourseStatus.ACTIVE,
-                                            kind=WindowKind.DRIVING))
-        if getattr(patient, "locked_for_checkin", False):
-            vars(patient)["loaded_driving_windows"] = loaded  # read once per check-in transaction
-    return loaded
+    later than the day asked about)."""
+    return list(Window.objects.filter(course__patient=patient, course__status=CourseStatus.ACTIVE,
+                                      kind=WindowKind.DRIVING))
 
 
 def next_checkin_expected(patient: Patient, now: dt.datetime | None = None, policy=None) -> dt.date | None:

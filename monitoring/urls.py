@@ -1,8 +1,12 @@
 from django.urls import path
 
-from monitoring import views
+from monitoring import checkin_views, views
 
 urlpatterns = [
+    path("patients/<uuid:patient_id>/", checkin_views.patient_home, name="patient-home"),
+    path("patients/<uuid:patient_id>/checkin/", checkin_views.checkin_new, name="checkin-new"),
+    path("patients/<uuid:patient_id>/checkins/<uuid:checkin_id>/", checkin_views.checkin_detail,
+         name="checkin-detail"),
     path("staff/", views.dashboard, name="dashboard"),
     path("staff/alerts/", views.alert_inbox, name="alert-inbox"),
     path("staff/patients/<uuid:patient_id>/", views.staff_patient_detail, name="staff-patient-detail"),

@@ -1,17 +1,17 @@
-"""Hooks from lower layers: an alert changed (sent after commit), a check-in was recorded (inside its
-transaction), a treatment course was saved."""
+"""Hooks from lower layers (the table in tracker/signals.py): an alert changed and a check-in was recorded
+(both sent after commit), a treatment course was saved, invitations and password resets."""
 
 import logging
 
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from monitoring.signals import alert_changed
+from monitoring.signals import alert_changed, checkin_recorded
 from notifications.services.accounts import invitation_delivery_statuses, invitation_notify, password_reset_notify
 from notifications.services.enqueue import publish, publish_on_commit
 from notifications.services.reminders import reminder_reschedule
 from tracker.models import Patient, TreatmentCourse
-from tracker.signals import checkin_recorded, invitation_delivery, invitation_issued, password_reset_requested
+from tracker.signals import invitation_delivery, invitation_issued, password_reset_requested
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +36,13 @@ def _reschedule_after_commit(patient_id: int, *, inline_if_broker_down: bool) ->
 
 
 @receiver(checkin_recorded, dispatch_uid="notifications.checkin_reminders")
-def on_checkin(sender, checkin, **kwargs) -> None:
-    """A complete check-in moves the next reminder on. Without a broker that can wait: the scan finds the
-    check-in on the expected date at the reminder time, sends nothing and reschedules then."""
-    if checkin.is_complete:
-        _reschedule_after_commit(checkin.patient_id, inline_if_broker_down=False)
+def on_checkin_recorded(sender, patient_id: int, is_complete: bool, **kwargs) -> None:
+    """A complete check-in moves the next reminder on (already after commit: a worker does it, off the
+    request). Without a broker that can wait: the scan finds the check-in on the expected date at the
+    reminder time, sends nothing and reschedules then."""
+    if is_complete:
+        publish("notifications.tasks.reschedule_reminders", patient_id,
+                what=f"the reminder reschedule of patient {patient_id}")
 
 
 @receiver(post_save, sender=TreatmentCourse, dispatch_uid="notifications.course_reminders")

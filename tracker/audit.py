@@ -32,7 +32,7 @@ def audit(request, action: str, *, patient: Patient | None = None, patients=None
     }
 
 
-__all__ = ["AuditMiddleware", "AuditedListMixin", "audit", "client_ip", "patient_named_by_url",
+__all__ = ["AuditMiddleware", "AuditedListMixin", "audit", "audit_write", "client_ip", "patient_named_by_url",
            "register_url_patient"]
 
 # URL parameter -> (value -> the id of the patient it names, or None). A parameter called `id` is looked up
@@ -98,6 +98,36 @@ def _default_action(request) -> str:
             "DELETE": "delete"}.get(request.method, request.method.lower())
 
 
+def _audit_row(request, info: dict, status_code: int, patient_id: int | None) -> AuditEvent:
+    user = getattr(request, "user", None)
+    authenticated = bool(user and user.is_authenticated)
+    return AuditEvent(
+        user=user if authenticated else None,
+        username=user.get_username() if user is not None and authenticated else info.get("username", ""),
+        role=getattr(user, "role", "") if authenticated else "",
+        patient_id=patient_id,
+        patient_ids=info["patient_ids"],
+        action=info["action"],
+        method=request.method,
+        path=request.get_full_path()[:500],
+        status_code=status_code,
+        ip_address=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+        two_factor=two_factor_state(request, user if authenticated else None),
+    )
+
+
+def audit_write(request, action: str, *, patient: Patient, status_code: int) -> None:
+    """Write this request's audit row now, inside the caller's transaction, for the answer `status_code` it
+    is about to give (a check-in: the row commits with the check-in, one commit for both). The middleware
+    then writes no second row when the answer is that status; if the request ends otherwise (the transaction
+    rolled back, an error), the middleware writes the row as usual."""
+    request = getattr(request, "_request", request)
+    audit(request, action, patient=patient)
+    _audit_row(request, request._audit, status_code, patient.pk).save(force_insert=True)
+    request._audit["written_status"] = status_code
+
+
 class AuditMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -108,26 +138,13 @@ class AuditMiddleware:
         if info is None and not request.path.startswith(tuple(settings.AUDITED_PATH_PREFIXES)):
             return response
         info = info or {"action": _default_action(request), "patient": None, "patient_ids": []}
-        user = getattr(request, "user", None)
-        authenticated = bool(user and user.is_authenticated)
+        if info.get("written_status") == response.status_code:
+            return response  # written with the request's own transaction (audit_write)
         try:
             patient_id = info["patient"].pk if info["patient"] is not None else None
             if patient_id is None and not info["patient_ids"]:
                 patient_id = patient_named_by_url(request)
-            AuditEvent.objects.create(
-                user=user if authenticated else None,
-                username=user.get_username() if authenticated else info.get("username", ""),
-                role=getattr(user, "role", "") if authenticated else "",
-                patient_id=patient_id,
-                patient_ids=info["patient_ids"],
-                action=info["action"],
-                method=request.method,
-                path=request.get_full_path()[:500],
-                status_code=response.status_code,
-                ip_address=client_ip(request),
-                user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
-                two_factor=two_factor_state(request, user if authenticated else None),
-            )
+            _audit_row(request, info, response.status_code, patient_id).save(force_insert=True)
         except DatabaseError:
             # The response is already decided; losing an audit row must be loud, not silent.
             logger.exception("Could not write the audit row for %s %s", request.method, request.path)

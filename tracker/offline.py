@@ -93,10 +93,10 @@ def web_manifest(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def checkin_offline(request: SignedInRequest, patient_id) -> HttpResponse:
-    from tracker.views import _activate_patient_language, _visible_patient
+    from tracker.views import activate_patient_language, visible_patient
 
-    patient = _visible_patient(request, patient_id)
-    _activate_patient_language(request, patient)
+    patient = visible_patient(request, patient_id)
+    activate_patient_language(request, patient)
     question_groups = selectors.patient_question_groups(patient)
     return render(request, "tracker/checkin_offline.html", {
         "patient": patient,

@@ -3,7 +3,7 @@ staff their care teams' patients, administrators everything)."""
 
 import datetime as dt
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
 from tracker.models import CareTeamMembership, CheckIn, Patient, Role, TreatmentCourse, User
 from tracker.models.therapies import CourseStatus
@@ -43,33 +43,12 @@ def checkins_visible_to(user: User, *, include_superseded: bool = False) -> Quer
 
 
 def active_courses(patient: Patient) -> list[TreatmentCourse]:
-    """The patient's active courses with their therapies, oldest first: those loaded with the patient when
-    a check-in's transaction locked it (`patient_for_checkin`), or read now."""
-    loaded = getattr(patient, LOADED_COURSES, None)
-    if loaded is not None:
-        return loaded
-    return list(_active_courses_query().filter(patient=patient))
+    """The patient's active courses with their therapies, oldest first."""
+    return list(active_courses_query().filter(patient=patient))
 
 
-def _active_courses_query() -> QuerySet[TreatmentCourse]:
+def active_courses_query() -> QuerySet[TreatmentCourse]:
     return TreatmentCourse.objects.filter(status=CourseStatus.ACTIVE).select_related("therapy").order_by("pk")
-
-
-LOADED_COURSES = "loaded_active_courses"
-
-
-def patient_for_checkin(patient_id: int) -> Patient:
-    """The patient's row locked until the end of the current transaction (one check-in graded at a time
-    per patient, so concurrent check-ins cannot open duplicate alerts), with the center and the active
-    courses that storing and grading a check-in read. Only the patient's row is locked, not the center's,
-    and as FOR NO KEY UPDATE: rows that merely refer to the patient (a scan's notifications) need not wait."""
-    patient = (
-        Patient.objects.select_for_update(no_key=True, of=("self",)).select_related("center")
-        .prefetch_related(Prefetch("courses", queryset=_active_courses_query(), to_attr=LOADED_COURSES))
-        .get(pk=patient_id)
-    )
-    patient.locked_for_checkin = True  # readers may keep what they load on this instance
-    return patient
 
 
 def active_therapies(patient: Patient) -> list[tuple[str, str]]:

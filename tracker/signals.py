@@ -1,42 +1,28 @@
-"""The hooks from the records layer upward. Monitoring connects to `checkin_recorded` and grades the
-check-in inside the same transaction; receivers return their assessment, which the caller shows. Before a
-person's check-in is stored, `checkin_time_limits` asks monitoring how far back it may be dated (the
-center's policy), so the records layer needs no import of monitoring."""
+"""Every signal of the project, in one place. A signal is used only where a lower layer must tell a higher
+one something it cannot import (tracker → monitoring → notifications); each is named for a fact that has
+happened. Everything else is a plain call: a check-in is stored and graded by
+monitoring.services.intake, which the check-in API and page call directly.
+
+| signal | defined in | sent by, when | payload | receivers |
+|---|---|---|---|---|
+| `invitation_issued` | tracker.signals | tracker.invitations, inside the transaction that issued the invitation (an enrolment, a resend) | `invitation=<Invitation>` | notifications.receivers.on_invitation_issued writes the outbox row and answers `{"channel": "sms" \\| "email" \\| ""}` |
+| `invitation_delivery` | tracker.signals | tracker.enrolment_views, when the enrolment list is shown | `invitation_uuids=[...]` | notifications.receivers.on_invitation_delivery answers `{uuid: "pending" \\| "sent" \\| "failed"}` |
+| `password_reset_requested` | tracker.signals | tracker.passwords, when a reset was asked for an active account with a usable password and an email address | `user=<User>` | notifications.receivers.on_password_reset_requested writes the email outbox row |
+| `checkin_recorded` | monitoring.signals | monitoring.services.intake, after the transaction that stored and graded the check-in committed | `checkin_id=<int>, patient_id=<int>, is_complete=<bool>` | notifications.receivers.on_checkin_recorded hands the reminder reschedule to a worker (complete check-ins) |
+| `alert_changed` | monitoring.signals | monitoring.services.alerts, after the transaction that opened, updated, acknowledged or resolved an alert committed | `alert_id=<int>, kind=<AlertEvent kind>` | notifications.receivers.on_alert_changed hands the alert's notifications to a worker |
+
+Django's own `post_save` of TreatmentCourse is received by monitoring.receivers.course_windows (the course's
+windows) and notifications.receivers.on_course_saved (its reminders); `user_login_failed` by
+tracker.audit.record_failed_sign_in."""
 
 from django.dispatch import Signal
 
-# Sent with checkin=<CheckIn>, inside the transaction that saved it, with checkin.patient locked and its
-# active courses loaded (tracker.selectors.patient_for_checkin). A receiver that fails rolls the check-in
-# back, so a check-in is never stored ungraded.
-checkin_recorded = Signal()
-
-# Sent with patient=<Patient> before a check-in or a correction entered by a person is stored, to ask how far
-# back it may be dated (tracker.checkin_time). Monitoring answers from the center's policy:
-# {"max_age_hours": int}. The lowest answer holds.
-checkin_time_limits = Signal()
-
-# Sent with invitation=<Invitation> inside the transaction that issued it (an enrolment, a resend), so the
-# message is written with the accounts or not at all. Notifications writes the outbox row and answers
-# {"channel": "sms" | "email" | ""} ("" when the person has no way to be reached). The message's link is
-# made when it is sent (tracker.invitations.invitation_link_mint): the outbox row holds no secret.
+# The message is written with the accounts or not at all; the link is made when it is sent
+# (tracker.invitations.invitation_link_mint): the outbox row holds no secret.
 invitation_issued = Signal()
 
-# Sent with invitation_uuids=[...] by the enrolment list: notifications answers {uuid: "pending" | "sent" |
-# "failed"}, the delivery status of each invitation's message.
 invitation_delivery = Signal()
 
-# Sent with user=<User> when someone asked for a password reset for an active account with a usable password
-# and an email address (nothing is sent for an address no account uses). Notifications writes an email
-# outbox row; the reset link is made when it is sent (tracker.passwords.password_reset_link).
+# Nothing is sent for an address no account uses; the reset link is made when the email is sent
+# (tracker.passwords.password_reset_link).
 password_reset_requested = Signal()
-
-# Sent with patient=<Patient> when the patient's home page is shown (to the patient, a caregiver or staff);
-# each receiver answers a dict the page adds to its context. Monitoring answers {"open_assessment": the
-# assessment of the latest check-in whose most urgent alert no one on the care team has acknowledged yet, or
-# None}: what to do stays at the top of the page until then.
-patient_home_shown = Signal()
-
-# Sent with patient=<Patient> by the check-in page, to ask which questions a pending follow-up is waiting on
-# (a re-ask the tracker scheduled after an earlier check-in). Monitoring answers {"fields": [...]}. The "I feel
-# the same as usual" check-in asks those explicitly and never fills them with the usual answer.
-checkin_questions_pending = Signal()

@@ -1,6 +1,15 @@
+import dataclasses
+from typing import ClassVar
+
 from rest_framework import serializers
 
-from monitoring.models import Alert, AlertEvent, Window, WindowEvent
+from monitoring.models import Alert, AlertEvent, AlertStatus, Window, WindowEvent
+from monitoring.rules import Urgency
+from monitoring.services.intake import IntakeResult
+from tracker.api.serializers import CheckInOutputSerializer
+
+URGENCY_LABELS = [urgency.label for urgency in Urgency]
+RESULT_FIELDS = ("urgency", "instruction", "findings", "alerts")
 
 
 class AlertEventSerializer(serializers.ModelSerializer):
@@ -86,3 +95,72 @@ class WindowSerializer(serializers.ModelSerializer):
 
     def get_days_left(self, window: Window) -> int:
         return self.context["status"].days_left
+
+class FindingSerializer(serializers.Serializer):
+    """One finding of the rules engine (monitoring.rules.types.Finding.to_dict)."""
+
+    condition = serializers.CharField()
+    title = serializers.CharField()
+    min_grade = serializers.IntegerField(allow_null=True)
+    grading_system = serializers.CharField(allow_blank=True)
+    urgency = serializers.ChoiceField(choices=URGENCY_LABELS)
+    patient_instruction = serializers.CharField(allow_blank=True)
+    staff_rationale = serializers.CharField(allow_blank=True)
+    rule_id = serializers.CharField()
+    evidence = serializers.DictField(help_text="The values of the check-in (and earlier ones) that led to it.")
+    rationale_messages = serializers.ListField(
+        child=serializers.JSONField(),
+        help_text="The staff rationale as message keys with parameters, rendered in the reader's language.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # `source` is also the name of a Field attribute, so it is declared here rather than on the class.
+        fields = super().get_fields()
+        fields["source"] = serializers.CharField(help_text="The section of the clinical rules the finding cites.")
+        return fields
+
+
+class AlertSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    condition = serializers.CharField()
+    urgency = serializers.ChoiceField(choices=URGENCY_LABELS)
+    status = serializers.ChoiceField(choices=AlertStatus.choices)
+
+
+class CheckInResultSerializer(CheckInOutputSerializer):
+    """A recorded check-in and what grading it found (monitoring.services.intake.IntakeResult): the check-in's
+    fields, then what to do."""
+
+    urgency = serializers.ChoiceField(choices=URGENCY_LABELS, read_only=True,
+                                      help_text="The most urgent finding's level; `none` when nothing needs action.")
+    instruction = serializers.CharField(read_only=True, help_text="What the patient is told, in their language.")
+    findings = FindingSerializer(many=True, read_only=True)
+    alerts = AlertSummarySerializer(many=True, read_only=True,
+                                    help_text="The alerts this check-in opened or added to.")
+
+    class Meta(CheckInOutputSerializer.Meta):
+        fields = [*CheckInOutputSerializer.Meta.fields, "urgency", "instruction", "findings", "alerts"]
+        read_only_fields = fields
+
+    _checkin_fields_cache: ClassVar[list | None] = None
+
+    @classmethod
+    def _checkin_fields(cls) -> list:
+        """The check-in's fields, built and bound once per process (they keep no state between uses), so
+        rendering an answer builds no fields."""
+        fields = cls.__dict__.get("_checkin_fields_cache")
+        if fields is None:
+            fields = [f for f in cls(context={}).fields.values() if f.field_name not in RESULT_FIELDS]
+            cls._checkin_fields_cache = fields
+        return fields
+
+    def to_representation(self, instance: IntakeResult) -> dict:
+        data = {}
+        checkin = instance.checkin
+        for field in self._checkin_fields():
+            attribute = field.get_attribute(checkin)
+            data[field.field_name] = None if attribute is None else field.to_representation(attribute)
+        data["urgency"] = instance.urgency
+        data["instruction"] = instance.instruction
+        data["findings"] = instance.findings
+        data["alerts"] = [dataclasses.asdict(alert) for alert in instance.alerts]
+        return data

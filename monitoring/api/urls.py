@@ -1,8 +1,10 @@
 from django.urls import path
 
-from monitoring.api import views
+from monitoring.api import checkins, views
 
 urlpatterns = [
+    path("checkins/", checkins.CheckInListCreateView.as_view(), name="api-checkins"),
+    path("checkins/<uuid:id>/amend/", checkins.CheckInAmendView.as_view(), name="api-checkin-amend"),
     path("alerts/", views.AlertListView.as_view(), name="api-alerts"),
     path("alerts/<uuid:id>/", views.AlertDetailView.as_view(), name="api-alert-detail"),
     path("alerts/<uuid:id>/acknowledge/", views.AlertAcknowledgeView.as_view(), name="api-alert-acknowledge"),

@@ -1,7 +1,10 @@
 """Grade a stored check-in inside its transaction: findings → alerts, windows, follow-ups, and what the
-patient is told. Connected to tracker.signals.checkin_recorded."""
+patient is told. Called by monitoring.services.intake with the check-in's context (the locked patient, its
+active courses, driving windows and center policy, read once)."""
 
 import datetime as dt
+import functools
+from dataclasses import dataclass
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext
@@ -11,6 +14,7 @@ from monitoring.rules import (
     CheckinInput,
     EvaluationContext,
     TherapyContext,
+    Urgency,
     evaluate,
     followups,
     highest_urgency,
@@ -18,13 +22,12 @@ from monitoring.rules import (
 )
 from monitoring.rules import patient_instruction as compose_instruction
 from monitoring.rules.driving import is_neurologic
-from monitoring.selectors import driving_windows, policy_for_center
 from monitoring.services.alerts import alert_record_finding
+from monitoring.services.context import CheckinContext
 from monitoring.services.windows import windows_extend_for_neuro
 from tracker.models import CheckIn, Patient
 from tracker.models.therapies import TherapyClass
 from tracker.questions import WHOLE_NUMBER_FIELDS, YES_NO_FIELDS
-from tracker.selectors import active_courses, patient_for_checkin
 
 NUMERIC_FIELDS = WHOLE_NUMBER_FIELDS
 RECENT_LIMIT = 20
@@ -71,9 +74,10 @@ def _recent(checkin: CheckIn, hours: int) -> tuple[CheckinInput, ...]:
     return tuple(_input_from(row) for row in rows)
 
 
-def evaluation_context(checkin: CheckIn, patient: Patient, policy) -> EvaluationContext:
+def evaluation_context(checkin: CheckIn, context: CheckinContext) -> EvaluationContext:
+    patient, policy = context.patient, context.policy
     day = checkin.local_date
-    courses = [c for c in active_courses(patient) if c.start_date <= day]
+    courses = [c for c in context.courses if c.start_date <= day]
     therapies = tuple(
         TherapyContext(
             product=c.therapy.code,
@@ -84,7 +88,7 @@ def evaluation_context(checkin: CheckIn, patient: Patient, policy) -> Evaluation
         for c in courses
     )
     started = {c.pk for c in courses}
-    window_active = any(w.course_id in started and w.is_active_on(day) for w in driving_windows(patient))
+    window_active = any(w.course_id in started and w.is_active_on(day) for w in context.driving_windows)
     hours = max(policy.trend_window_hours, policy.hr_persist_window_hours, 24 * (policy.trend_symptom_days + 1))
     return EvaluationContext(
         therapies=therapies,
@@ -100,12 +104,15 @@ def evaluation_context(checkin: CheckIn, patient: Patient, policy) -> Evaluation
     )
 
 
-def _schedule_followups(checkin: CheckIn, patient: Patient, data: CheckinInput, ctx: EvaluationContext) -> None:
-    for pending in FollowUp.objects.filter(patient=patient, answered_by__isnull=True):
-        needed = FOLLOWUP_ANSWERS.get(pending.kind, ())
-        if any(getattr(checkin, name) is not None for name in needed):
-            pending.answered_by = checkin
-            pending.save(update_fields=["answered_by"])
+def _schedule_followups(checkin: CheckIn, context: CheckinContext, data: CheckinInput,
+                        ctx: EvaluationContext) -> None:
+    patient = context.patient
+    if context.has_open_followups:  # known from the locking query: no query when none is open
+        for pending in FollowUp.objects.filter(patient=patient, answered_by__isnull=True):
+            needed = FOLLOWUP_ANSWERS.get(pending.kind, ())
+            if any(getattr(checkin, name) is not None for name in needed):
+                pending.answered_by = checkin
+                pending.save(update_fields=["answered_by"])
     for item in followups(data, ctx):
         FollowUp.objects.get_or_create(
             patient=patient, kind=item.kind, answered_by__isnull=True,
@@ -114,41 +121,68 @@ def _schedule_followups(checkin: CheckIn, patient: Patient, data: CheckinInput, 
         )
 
 
-def checkin_assess(*, checkin: CheckIn) -> dict:
-    """Evaluate the rules, record alerts and their evidence, extend windows, schedule follow-ups, and
-    return what the patient is told. Runs in the check-in's transaction."""
-    # One assessment per patient at a time: concurrent check-ins cannot open duplicate alerts. The records
-    # layer sends the check-in with its patient locked; anything else locks it here.
-    patient = checkin.patient
-    if not getattr(patient, "locked_for_checkin", False):
-        patient = patient_for_checkin(checkin.patient_id)
-    policy = policy_for_center(patient.center)
+@dataclass(frozen=True)
+class AlertSummary:
+    """An alert a check-in opened or added to, as the patient's answer names it."""
+
+    id: str
+    condition: str
+    urgency: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Grade:
+    """What grading a check-in found and what the patient is told (in the patient's language)."""
+
+    urgency: Urgency
+    instruction: str
+    findings: list[dict[str, object]]
+    alerts: tuple[AlertSummary, ...]
+
+
+def checkin_assess(*, checkin: CheckIn, context: CheckinContext) -> Grade:
+    """Evaluate the rules, record alerts and their evidence, extend windows, schedule follow-ups, store the
+    assessment and return what the patient is told. Runs in the check-in's transaction, with the patient's
+    row locked (`context`): one check-in graded at a time per patient, so two cannot open the same alert."""
+    patient, policy = context.patient, context.policy
     data = checkin_input(checkin)
-    ctx = evaluation_context(checkin, patient, policy)
+    ctx = evaluation_context(checkin, context)
     findings = evaluate(data, ctx)
     now = timezone.now()
     alerts = [alert_record_finding(patient=patient, finding=f, checkin=checkin, policy=policy, now=now)
               for f in findings]
     if any(is_neurologic(f) for f in findings):
         windows_extend_for_neuro(patient=patient, checkin=checkin, policy=policy)
-    _schedule_followups(checkin, patient, data, ctx)
+    _schedule_followups(checkin, context, data, ctx)
     urgency = highest_urgency(findings)
     # What the patient is told: kept as message keys with the center's number, so every page shows it in the
     # reader's language (monitoring/rules_messages.py lists the messages); the text in the patient's
     # language is the API's answer and the record of what was said.
     messages = [list(m) for m in instruction_messages(findings, patient.center.phone_24_7)]
-    with translation.override(patient.preferred_language):
-        instruction = compose_instruction(findings, patient.center.phone_24_7, translate=gettext)
-    assessment = CheckinAssessment.objects.create(
-        checkin=checkin, urgency=int(urgency), findings=[f.to_dict() for f in findings], instruction=instruction,
+    if findings:
+        with translation.override(patient.preferred_language):
+            instruction = compose_instruction(findings, patient.center.phone_24_7, translate=gettext)
+    else:
+        instruction = _quiet_instruction(patient.preferred_language, patient.center.phone_24_7)
+    finding_dicts = [f.to_dict() for f in findings]
+    assessment = CheckinAssessment(
+        checkin=checkin, urgency=int(urgency), findings=finding_dicts, instruction=instruction,
         instruction_messages=messages, evaluated_at=now,
     )
+    assessment.save(force_insert=True)
     if alerts:
         assessment.alerts.add(*alerts)  # a new assessment: nothing to replace
-    return {
-        "urgency": urgency.label,
-        "instruction": instruction,
-        "findings": assessment.findings,
-        "alerts": [{"id": str(a.uuid), "condition": a.condition, "urgency": a.urgency_label, "status": a.status}
-                   for a in alerts],
-    }
+    return Grade(
+        urgency=urgency, instruction=instruction, findings=finding_dicts,
+        alerts=tuple(AlertSummary(id=str(a.uuid), condition=a.condition, urgency=a.urgency_label, status=a.status)
+                     for a in alerts),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _quiet_instruction(language: str, phone: str) -> str:
+    """The instruction for a check-in with no findings, composed once per language and center number (it
+    depends on nothing else)."""
+    with translation.override(language):
+        return compose_instruction([], phone, translate=gettext)

@@ -123,9 +123,9 @@ ACTIONS = {"send": _send, "search": _search, "enrol": _enrol}
 
 def check_in(patient, by, **answers):
     """A complete check-in graded as the product grades it."""
+    from monitoring.services.intake import checkin_submit
     from tracker.questions import YES_NO_QUESTIONS, required_fields
     from tracker.selectors import patient_question_groups
-    from tracker.services import checkin_submit
 
     question_groups = patient_question_groups(patient)
     values = {q.field: False for q in YES_NO_QUESTIONS if q.required and q.applies_to in question_groups}

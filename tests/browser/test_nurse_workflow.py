@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 
 from monitoring.models import Alert, AlertEvent
 from monitoring.services.alerts import alert_mark_seen
+from monitoring.services.intake import checkin_submit
 from notifications.models import Notification
 from tests.browser.support import sign_in
 from tests.factories import CaregiverLinkFactory, CareTeamFactory, CourseFactory, PatientFactory, UserFactory
@@ -23,7 +24,6 @@ from tracker.catalogue import sync_catalogue
 from tracker.models import Role, Therapy
 from tracker.questions import YES_NO_QUESTIONS, required_fields
 from tracker.selectors import patient_question_groups
-from tracker.services import checkin_submit
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 DESKTOP, PHONE = (1366, 900), (360, 800)

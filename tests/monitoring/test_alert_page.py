@@ -16,12 +16,12 @@ from django.utils import translation
 
 from monitoring.models import Alert, AlertEvent
 from monitoring.services.alerts import alert_acknowledge
+from monitoring.services.intake import checkin_submit
 from tests.factories import UserFactory
 from tests.monitoring.support import signed_in
 from tracker.models import AuditEvent, Role
 from tracker.questions import YES_NO_QUESTIONS, required_fields
 from tracker.selectors import patient_question_groups
-from tracker.services import checkin_submit
 
 # Wednesday 12 Feb 2025, 17:00 UTC: 12:00 EST in New York (the center's zone), 11:00 in Chicago.
 NOW = dt.datetime(2025, 2, 12, 17, 0, tzinfo=dt.UTC)

@@ -7,8 +7,8 @@ import pytest
 
 from monitoring.models import Alert, AlertEvent
 from monitoring.services.alerts import alert_acknowledge
+from monitoring.services.intake import checkin_submit
 from tests.monitoring.support import ALERTS, CAR_T_NORMAL, new_patient, post_checkin
-from tracker.services import checkin_submit
 
 FEVER = {**CAR_T_NORMAL, "temperature": "38.2"}
 FEVER_AND_DIZZY = {**CAR_T_NORMAL, "temperature": "38.4", "dizzy_or_fainting": True}

@@ -205,7 +205,7 @@ def _broken_rules(*args, **kwargs):
 
 
 def test_checkin_is_not_stored_when_grading_fails(monkeypatch, patient):
-    """tracker.signals: a receiver that fails rolls the check-in back, so a check-in is never stored ungraded."""
+    """monitoring.services.intake: grading that fails rolls the check-in back, so a check-in is never stored ungraded."""
     monkeypatch.setattr("monitoring.services.assessment.evaluate", _broken_rules)
     client = APIClient(raise_request_exception=False)
     client.force_authenticate(patient.user)

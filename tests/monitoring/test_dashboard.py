@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from monitoring.dashboard import PAGE_SIZE, ROW_FIELDS, DashboardFilters, dashboard_page
 from monitoring.models import Alert, AlertEvent, Window
+from monitoring.services.intake import checkin_amend, checkin_submit
 from monitoring.services.policy import policy_set
 from tests.factories import AlertFactory, CareTeamFactory, CenterFactory, CheckInFactory, CourseFactory, PatientFactory
 from tests.monitoring.dashboard_reference import dashboard_patients_for_user
@@ -26,7 +27,6 @@ from tests.monitoring.support import signed_in
 from tracker.models import CareTeamMembership, CheckIn, Patient, Therapy
 from tracker.questions import YES_NO_QUESTIONS, required_fields
 from tracker.selectors import patient_question_groups
-from tracker.services import checkin_amend, checkin_submit
 
 # Wednesday 12 Feb 2025, 17:00 UTC: noon in New York, 11:00 in Chicago (same calendar day, no DST change near).
 NOW = dt.datetime(2025, 2, 12, 17, 0, tzinfo=dt.UTC)

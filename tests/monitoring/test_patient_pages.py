@@ -231,7 +231,7 @@ def test_the_home_page_keeps_what_to_do_at_the_top_until_a_nurse_acknowledges(pa
 
 
 def test_a_corrected_checkin_no_longer_holds_the_home_page(patient, nurse, frozen):
-    from tracker.services import checkin_amend
+    from monitoring.services.intake import checkin_amend
 
     submit(signed_in(patient.user), patient, temperature="38.4", temperature_unit="C", consciousness="alert")
     assert guidance_of(page(signed_in(patient.user), f"/patients/{patient.uuid}/")).group(1) == "urgency-urgent"

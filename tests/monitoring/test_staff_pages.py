@@ -18,13 +18,13 @@ from django.utils import timezone
 
 from monitoring.models import Alert, Window
 from monitoring.services.alerts import alert_acknowledge, alert_resolve
+from monitoring.services.intake import checkin_amend, checkin_submit
 from notifications.models import Notification
 from tests.factories import AlertFactory, CourseFactory, PatientFactory
 from tests.monitoring.support import signed_in
 from tracker.models import Therapy
 from tracker.questions import YES_NO_QUESTIONS, required_fields
 from tracker.selectors import patient_question_groups
-from tracker.services import checkin_amend, checkin_submit
 
 # Wednesday 12 Feb 2025, 17:00 UTC: noon in New York, 11:00 in Chicago.
 NOW = dt.datetime(2025, 2, 12, 17, 0, tzinfo=dt.UTC)

@@ -14,13 +14,13 @@ from django.test import Client
 from django.utils import timezone
 
 from monitoring.selectors import policy_for_center
+from monitoring.services.intake import checkin_submit
 from notifications.channels import DeliveryError
 from notifications.models import Notification
 from tests.factories import CaregiverLinkFactory, CourseFactory, PatientFactory
 from tracker.models import Therapy
 from tracker.questions import OTHER_REQUIRED, YES_NO_QUESTIONS, required_fields
 from tracker.selectors import patient_question_groups
-from tracker.services import checkin_submit
 
 CHECKINS = "/api/v1/checkins/"
 SMS_URL = "https://sms.example.test/messages"

@@ -13,12 +13,12 @@ from django.test import Client
 
 from monitoring.models import Alert
 from monitoring.rules.policy import POLICY, POLICY_FIELDS
+from monitoring.services.intake import checkin_submit
 from monitoring.services.policy import policy_set
 from tests.factories import CourseFactory, PatientFactory, UserFactory
 from tests.monitoring.support import CAR_T_NORMAL
 from tests.security.authz_support import token_client
 from tracker.models import CheckIn, Role
-from tracker.services import checkin_submit
 
 NOW = dt.datetime(2026, 5, 10, 15, 0, tzinfo=dt.UTC)  # 11:00 in New York
 COURSE_START = dt.date(2026, 5, 9)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from monitoring.models import Window
+from monitoring.services.intake import checkin_submit
 from notifications.models import Notification
 from notifications.services.digest import window_ends_notify
 from notifications.tasks import reminders_advance_due_task
@@ -31,7 +32,6 @@ from tests.notifications.notif_support import (
 )
 from tests.security.authz_support import team_a_records, token_client
 from tracker.models import AuditEvent, CheckIn
-from tracker.services import checkin_submit
 
 NY = "America/New_York"
 RECORD_PHONE, RECORD_EMAIL = "+15550107788", "maria.home@example.test"

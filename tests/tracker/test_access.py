@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
+from monitoring.services.intake import checkin_submit
 from tests.factories import CaregiverLinkFactory, CourseFactory, PatientFactory, UserFactory
 from tracker.models import CheckIn, Role, Therapy
-from tracker.services import checkin_submit
 
 ROLES = [
     "anonymous", "patient", "other_patient", "caregiver", "nurse", "other_nurse", "charge_nurse", "physician",

@@ -5,9 +5,9 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
+from monitoring.services.intake import checkin_submit
 from tracker.models import CheckIn
 from tracker.questions import CLINICAL_FIELDS
-from tracker.services import checkin_submit
 
 URL = "/api/v1/checkins/"
 
@@ -250,7 +250,7 @@ def test_admin_cannot_add_a_checkin(admin_client_, db):
 def test_list_with_superseded_versions_query_count_does_not_grow(
     as_user, patient, nurse, django_assert_max_num_queries, count
 ):
-    from tracker.services import checkin_amend
+    from monitoring.services.intake import checkin_amend
 
     for _ in range(count):
         first = checkin_submit(patient=patient, entered_by=nurse, channel="api",

@@ -155,8 +155,8 @@ def test_list_is_newest_first_and_filterable_by_patient(as_user, nurse, patient,
 
 @pytest.mark.parametrize("count", [3, 40])
 def test_list_query_count_does_not_grow_with_rows(as_user, nurse, patient, django_assert_max_num_queries, count):
+    from monitoring.services.intake import checkin_submit
     from tests.factories import CourseFactory, PatientFactory
-    from tracker.services import checkin_submit
 
     for n in range(count):
         p = patient if n % 2 else PatientFactory(care_team=patient.care_team)
@@ -184,16 +184,17 @@ def _earlier_checkins(patient, count: int) -> None:
 @pytest.mark.parametrize("history", [0, 30])
 def test_a_quiet_checkin_costs_the_same_queries_whatever_the_history(as_user, patient, history,
                                                                       django_assert_max_num_queries):
-    """Stored, graded and answered in a fixed number of queries: the patient row (locked) with its active
-    courses, the driving windows, the policy, the recent check-ins, the open follow-ups, the two INSERTs
-    and the audit row, whatever the number of earlier check-ins or courses."""
+    """Stored, graded and answered in a fixed number of queries: the patient row (found among those visible,
+    locked, with the center's policy and whether a follow-up is open), its active courses, the driving
+    windows, the recent check-ins, the two INSERTs and the audit row, whatever the number of earlier
+    check-ins or courses (with token authentication, one more: tests/monitoring/test_intake.py)."""
     from tests.factories import CourseFactory
     from tracker.models import Therapy
 
     CourseFactory(patient=patient, therapy=Therapy.objects.get(code="pembrolizumab"))
     _earlier_checkins(patient, history)
     client = as_user(patient.user)
-    with django_assert_max_num_queries(13):  # 11 + the savepoint and its release in a test transaction
+    with django_assert_max_num_queries(9):  # 7 + the savepoint and its release in a test transaction
         response = client.post(URL, QUIET, format="json")
     assert response.status_code == 201, response.json()
     assert response.json()["urgency"] == "none"
@@ -207,10 +208,10 @@ def test_grading_a_checkin_locks_the_patient_row_not_the_center(team_a):
 
     from django.db import connection, transaction
 
+    from monitoring.services.context import checkin_context
     from tests.factories import CourseFactory, PatientFactory
     from tracker.catalogue import sync_catalogue
     from tracker.models import Center, Patient, Therapy
-    from tracker.selectors import patient_for_checkin
 
     sync_catalogue(Therapy)  # a transactional test may follow one that emptied the tables
     patient = PatientFactory(care_team=team_a)
@@ -221,8 +222,8 @@ def test_grading_a_checkin_locks_the_patient_row_not_the_center(team_a):
     def hold_patient_lock():
         try:
             with transaction.atomic():
-                locked = patient_for_checkin(patient.pk)
-                seen["courses"] = len(locked.loaded_active_courses)
+                locked = checkin_context(patient.pk)
+                seen["courses"] = len(locked.courses)
                 held.set()
                 release.wait(10)
         finally:

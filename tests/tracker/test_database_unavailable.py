@@ -6,8 +6,8 @@ from django import db
 from django.test import Client
 from rest_framework.test import APIClient
 
+from monitoring.services import intake
 from tests.monitoring.support import CAR_T_NORMAL, CHECKINS
-from tracker import services
 from tracker.models import CheckIn
 
 
@@ -16,7 +16,8 @@ def database_drops(monkeypatch):
     def lost(**kwargs):
         raise db.OperationalError("terminating connection due to administrator command")
 
-    monkeypatch.setattr(services, "checkin_submit", lost)
+    monkeypatch.setattr(intake, "checkin_submit", lost)  # the page
+    monkeypatch.setattr(intake, "checkin_submit_for_user", lost)  # the API
 
 
 def test_api_check_in_answers_503_retryable_when_the_connection_drops(patient, database_drops):
@@ -44,7 +45,7 @@ def test_other_server_errors_stay_500(patient, monkeypatch):
     def broken(**kwargs):
         raise ValueError("a bug")
 
-    monkeypatch.setattr(services, "checkin_submit", broken)
+    monkeypatch.setattr(intake, "checkin_submit_for_user", broken)
     client = APIClient(raise_request_exception=False)
     client.force_authenticate(patient.user)
     response = client.post(CHECKINS, CAR_T_NORMAL, format="json")

@@ -16,8 +16,8 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from monitoring.management.commands import seed_demo
 from tests.factories import CareTeamFactory, CenterFactory, PatientFactory
-from tracker.management.commands import seed_demo
 from tracker.models import CareTeam, CheckIn, Patient, Role, Therapy, TreatmentCourse, User
 
 BASE_DIR = Path(__file__).resolve().parents[2]

@@ -14,10 +14,10 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
 
+from monitoring.services.intake import checkin_submit
 from tests.factories import CourseFactory, PatientFactory
 from tracker.models import CheckIn, Therapy
 from tracker.questions import ICE_ITEMS, YES_NO_FIELDS
-from tracker.services import checkin_submit
 
 CAR_T_ONLY_QUESTIONS = ["chills", "short_of_breath", "agitation", "speech_trouble", "tremor", "seizure",
                         "focal_weakness", "on_oxygen", "drove_since_last"]
@@ -395,7 +395,7 @@ def test_api_docs_page_loads_without_any_external_host(db):
 def some_of_everything(patient, caregiver, nurse, other_patient):
     checkin = checkin_submit(patient=patient, entered_by=caregiver, channel="web",
                              values={"temperature_c": Decimal("38.4"), "chills": True}).checkin
-    from tracker.services import checkin_amend
+    from monitoring.services.intake import checkin_amend
 
     checkin_amend(original=checkin, entered_by=nurse, channel="phone", changes={"chills": False},
                   reason="Phone call")

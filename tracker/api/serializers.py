@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
@@ -46,11 +47,26 @@ class BoundedDateTimeField(serializers.DateTimeField):
             self.fail("overflow")
 
 
+class FieldsBoundOnceMixin:
+    """An input serializer's ~45 fields built and bound once per class and process, instead of deep-copied on
+    every request: DRF fields keep no state between validations (what a validation needs is on the serializer
+    instance, e.g. `initial_data`), and messages stay lazy, so each error is in the reader's language."""
+
+    @cached_property
+    def fields(self):
+        cls = type(self)
+        shared = cls.__dict__.get("_fields_bound_once")
+        if shared is None:
+            shared = serializers.Serializer.fields.func(cls())  # bound to a serializer without data
+            cls._fields_bound_once = shared
+        return shared
+
+
 def _yes_no(field: str) -> serializers.BooleanField:
     return serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
-class CheckInInputSerializer(StrictSerializer):
+class CheckInInputSerializer(FieldsBoundOnceMixin, StrictSerializer):
     id = serializers.UUIDField(
         required=False,
         help_text="The check-in's own id, made by the client (a UUID). A check-in sent again with the same id is "

@@ -1,6 +1,7 @@
-"""REST API v1. Views parse, call a service or selector, and render; every queryset is scoped."""
+"""REST API v1. Views parse, call a service or selector, and render; every queryset is scoped. Recording
+and correcting a check-in are monitoring's endpoints (monitoring/api/checkins.py): their answer is the
+grading."""
 
-import django_filters
 from axes.exceptions import AxesBackendPermissionDenied
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
@@ -14,28 +15,20 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tracker import selectors, services
+from tracker import selectors
 from tracker.api.serializers import (
-    AmendmentInputSerializer,
-    CheckInInputSerializer,
     CheckInOutputSerializer,
     MeSerializer,
     PatientSerializer,
     TherapySerializer,
     TokenInputSerializer,
     TokenOutputSerializer,
-    amendment_changes,
 )
 from tracker.audit import AuditedListMixin, audit
-from tracker.checkin_time import recorded_at_check
-from tracker.errors import ConflictError, InputError, NotAllowedError
+from tracker.errors import InputError, NotAllowedError
 from tracker.export import patient_export
-from tracker.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
-from tracker.models import ApiToken, CheckIn, Patient, Role, Therapy
-from tracker.models.checkins import Channel
+from tracker.models import ApiToken, Patient, Role, Therapy
 from tracker.security import (
-    AmendRateThrottle,
-    CheckinRateThrottle,
     LoginRateThrottle,
     lockout_response,
     two_factor_code_ok,
@@ -111,81 +104,6 @@ class MeView(APIView):
         return Response(MeSerializer(user, context={"own_patients": own_patients(user)}).data)
 
 
-class CheckInFilter(django_filters.FilterSet):
-    patient = django_filters.UUIDFilter(field_name="patient__uuid")
-    local_date_from = django_filters.DateFilter(field_name="local_date", lookup_expr="gte")
-    local_date_to = django_filters.DateFilter(field_name="local_date", lookup_expr="lte")
-    is_complete = django_filters.BooleanFilter()
-
-    class Meta:
-        model = CheckIn
-        fields = ["patient", "local_date_from", "local_date_to", "is_complete"]
-
-
-def resolve_patient(user, patient_id) -> Patient:
-    """The patient a check-in is for: as named, or the user's own record."""
-    visible = selectors.patients_visible_to(user).select_related("center")
-    if patient_id is not None:
-        patient = visible.filter(uuid=patient_id).first()
-        if patient is None:
-            raise InputError("No patient with that id is in your care.",
-                             fields={"patient": ["No patient with that id is in your care."]})
-        return patient
-    candidates = list(visible[:2]) if user.role in (Role.PATIENT, Role.CAREGIVER) else []
-    if len(candidates) != 1:
-        raise InputError("Say which patient this check-in is for.", fields={"patient": ["This field is required."]})
-    return candidates[0]
-
-
-def checkin_key(request) -> str | None:
-    """A check-in's client-made `id` is its idempotency key when no Idempotency-Key header is sent."""
-    data = request.data if isinstance(request.data, dict) else {}
-    return f"checkin:{data['id']}" if isinstance(data.get("id"), str) and data["id"] else None
-
-
-def checkin_response_data(result, request) -> dict:
-    data = CheckInOutputSerializer(result.checkin, context={"request": request}).data
-    for assessment in result.assessments:
-        if isinstance(assessment, dict):
-            data.update(assessment)
-    return data
-
-
-class CheckInListCreateView(AuditedListMixin, generics.ListCreateAPIView):
-    """List the check-ins you may see (newest first), or record a new one."""
-
-    serializer_class = CheckInOutputSerializer
-    filterset_class = CheckInFilter
-
-    def get_throttles(self):
-        return [CheckinRateThrottle()] if self.request.method == "POST" else []
-
-    def get_queryset(self):
-        include = self.request.query_params.get("include_superseded") in ("1", "true", "True")
-        return selectors.checkins_visible_to(self.request.user, include_superseded=include).select_related(
-            "patient", "entered_by", "amends"
-        )
-
-    @extend_schema(request=CheckInInputSerializer, parameters=[IDEMPOTENCY_KEY_PARAMETER],
-                   responses={201: CheckInOutputSerializer, 409: None, 422: None, 503: None, **ERROR_RESPONSES})
-    @idempotent(implicit_key=checkin_key)
-    def post(self, request, *args, **kwargs):
-        data = CheckInInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        patient = resolve_patient(request.user, values.pop("patient", None))
-        recorded_at_check(patient=patient, recorded_at=values.get("recorded_at"))
-        result = services.checkin_submit(
-            patient=patient, entered_by=request.user, channel=Channel.API, values=values,
-            recorded_at=values.pop("recorded_at", None), client_id=values.pop("id", None),
-        )
-        audit(request, "create", patient=patient)
-        if result.replayed:
-            raise ConflictError("This check-in was received already; it is stored once.",
-                                fields={"id": [f"Stored as check-in {result.checkin.uuid}."]})
-        return Response(checkin_response_data(result, request), status=status.HTTP_201_CREATED)
-
-
 class CheckInDetailView(generics.RetrieveAPIView):
     serializer_class = CheckInOutputSerializer
     lookup_field = "uuid"
@@ -200,35 +118,6 @@ class CheckInDetailView(generics.RetrieveAPIView):
         return selectors.checkins_visible_to(self.request.user, include_superseded=True).select_related(
             "patient", "entered_by", "amends"
         )
-
-
-class CheckInAmendView(APIView):
-    """Correct a check-in: a new version is stored and the original is kept unchanged. Only staff correct a
-    check-in staff entered (403); a new time must fall in the same window as a new check-in's."""
-
-    def get_throttles(self):
-        return [AmendRateThrottle()]
-
-    @extend_schema(request=AmendmentInputSerializer, parameters=[IDEMPOTENCY_KEY_PARAMETER],
-                   responses={201: CheckInOutputSerializer, 403: None, 409: None, 422: None, 429: None,
-                              **ERROR_RESPONSES})
-    @idempotent()
-    def post(self, request, id):
-        original = get_object_or_404(
-            selectors.checkins_visible_to(request.user, include_superseded=True).select_related("patient"), uuid=id)
-        audit(request, "amend", patient=original.patient)
-        data = AmendmentInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        if "recorded_at" in values:
-            recorded_at_check(patient=original.patient, recorded_at=values["recorded_at"])
-        reason = values.pop("reason")
-        result = services.checkin_amend(
-            original=original, entered_by=request.user, channel=Channel.API,
-            changes=amendment_changes(set(request.data.keys()), values), reason=reason,
-            recorded_at=values.get("recorded_at"),
-        )
-        return Response(checkin_response_data(result, request), status=status.HTTP_201_CREATED)
 
 
 class PatientListView(AuditedListMixin, generics.ListAPIView):

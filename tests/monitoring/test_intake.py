@@ -1,0 +1,132 @@
+"""monitoring.services.intake: one check-in stored, graded, audited and answered in one transaction, and what
+that costs in queries; the answer's fields documented in the OpenAPI schema."""
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import yaml
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from monitoring.models import CheckinAssessment
+from monitoring.services.intake import IntakeResult, checkin_submit
+from tests.monitoring.support import CAR_T_NORMAL, CHECKINS
+from tracker.models import ApiToken, AuditEvent, CheckIn
+
+QUIET = {**CAR_T_NORMAL, "heart_rate": 80}
+TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE", "ROLLBACK")
+
+
+def _token_client(user) -> APIClient:
+    token, raw = ApiToken.issue(user)
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())  # steady state: no last-use write
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
+    return client
+
+
+def _statements(ctx) -> list[str]:
+    return [q["sql"] for q in ctx.captured_queries if not q["sql"].upper().startswith(TRANSACTION_CONTROL)]
+
+
+def _earlier_checkins(patient, count: int) -> None:
+    now = timezone.now()
+    for hours in range(count):
+        at = now - dt.timedelta(hours=hours + 1)
+        CheckIn.objects.create(patient=patient, entered_by=patient.user, entered_role="patient", channel="api",
+                               recorded_at=at, local_date=timezone.localtime(at, patient.tz).date(),
+                               temperature_c=Decimal("37.0"))
+
+
+@pytest.mark.parametrize("history", [0, 30])
+def test_a_quiet_checkin_costs_eight_queries_with_token_authentication(patient, history):
+    """The token; the patient found among those the user may see and locked, with the center, its policy and
+    whether a follow-up is open; the active courses; the driving windows; the check-in INSERT; the recent
+    check-ins; the assessment INSERT; the audit row. Whatever the history."""
+    _earlier_checkins(patient, history)
+    client = _token_client(patient.user)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post(CHECKINS, QUIET, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["urgency"] == "none"
+    statements = _statements(ctx)
+    assert len(statements) <= 8, "\n".join(statements)
+    assert AuditEvent.objects.filter(action="create", patient=patient, status_code=201).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_quiet_checkin_is_one_commit_with_its_audit_row(team_a, monkeypatch):
+    """The check-in, its assessment and the audit row are written in one transaction: one commit, and no
+    write outside it."""
+    from tests.factories import CourseFactory, PatientFactory
+    from tracker.catalogue import sync_catalogue
+    from tracker.models import Therapy
+
+    sync_catalogue(Therapy)  # a transactional test may follow one that emptied the tables
+    patient = PatientFactory(care_team=team_a)
+    CourseFactory(patient=patient)
+    client = _token_client(patient.user)
+    commits, writes_outside = [], []
+    real_commit = connection.commit
+
+    def counting_commit():
+        commits.append(1)
+        real_commit()
+
+    def watch(execute, sql, params, many, context):
+        if not connection.in_atomic_block and not sql.lstrip().upper().startswith("SELECT"):
+            writes_outside.append(sql)
+        return execute(sql, params, many, context)
+
+    monkeypatch.setattr(connection, "commit", counting_commit)
+    with connection.execute_wrapper(watch):
+        response = client.post(CHECKINS, QUIET, format="json")
+    assert response.status_code == 201, response.json()
+    assert len(commits) == 1
+    assert writes_outside == []
+    assert AuditEvent.objects.filter(action="create", patient=patient, status_code=201).count() == 1
+    assert CheckinAssessment.objects.filter(checkin__patient=patient).count() == 1
+
+
+def test_a_refused_checkin_is_still_audited_by_the_middleware(as_user, patient):
+    """The audit row written with the check-in goes when the transaction rolls back; the middleware writes
+    the one for the answer given."""
+    response = as_user(patient.user).post(CHECKINS, {**QUIET, "recorded_at": "2001-01-01T00:00:00Z"}, format="json")
+    assert response.status_code == 400
+    assert not CheckIn.objects.exists()
+    assert list(AuditEvent.objects.values_list("status_code", flat=True)) == [400]
+
+
+def test_the_service_answers_a_frozen_result(patient):
+    result = checkin_submit(patient=patient, entered_by=patient.user, channel="api",
+                            values={"temperature_c": Decimal("38.5"), "heart_rate": 90})
+    assert isinstance(result, IntakeResult)
+    assert result.urgency == "urgent" and result.instruction
+    assert [a.condition for a in result.alerts] == [f["condition"] for f in result.findings]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.urgency = "none"  # type: ignore[misc]
+
+
+def test_the_schema_documents_what_a_checkin_answers(client):
+    """urgency, instruction, findings and alerts are in the 201 answer of POST /api/v1/checkins/ and of a
+    correction, as the server sends them."""
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    components = schema["components"]["schemas"]
+    for path in ("/api/v1/checkins/", "/api/v1/checkins/{id}/amend/"):
+        created = schema["paths"][path]["post"]["responses"]["201"]["content"]["application/json"]["schema"]
+        body = components[created["$ref"].rsplit("/", 1)[-1]]
+        properties = body["properties"]
+        for name in ("urgency", "instruction", "findings", "alerts", "id", "temperature_c"):
+            assert name in properties, (path, name)
+            assert name in body["required"], (path, name)
+    result = components["CheckInResult"]["properties"]
+    assert components[result["urgency"]["allOf"][0]["$ref"].rsplit("/", 1)[-1]]["enum"] == [
+        "none", "routine", "same-day", "urgent", "emergency"]
+    finding = components[result["findings"]["items"]["$ref"].rsplit("/", 1)[-1]]["properties"]
+    assert {"condition", "urgency", "rule_id", "source", "evidence"} <= set(finding)
+    alert = components[result["alerts"]["items"]["$ref"].rsplit("/", 1)[-1]]["properties"]
+    assert set(alert) == {"id", "condition", "urgency", "status"}
