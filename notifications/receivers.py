@@ -41,7 +41,7 @@ def on_checkin_recorded(sender, patient_id: int, is_complete: bool, **kwargs) ->
     request). Without a broker that can wait: the scan finds the check-in on the expected date at the
     reminder time, sends nothing and reschedules then."""
     if is_complete:
-        publish("notifications.tasks.reschedule_reminders", patient_id,
+        publish("notifications.tasks.reminder_reschedule_task", patient_id,
                 what=f"the reminder reschedule of patient {patient_id}")
 
 

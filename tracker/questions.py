@@ -130,10 +130,10 @@ ICE_ITEMS: tuple[IceItem, ...] = (
     IceItem("ice_object_2", "ice_naming", _("Names a second object, such as a pen")),
     IceItem("ice_object_3", "ice_naming", _("Names a third object, such as a button")),
     IceItem("ice_follows_request", "ice_command",
-            _("Does what you ask, such as \u201cShow me two fingers\u201d or \u201cClose your eyes and stick out "
-              "your tongue\u201d")),
+            _("Does what you ask, such as “Show me two fingers” or “Close your eyes and stick out "
+              "your tongue”")),
     IceItem("ice_writes_sentence", "ice_writing", _("Writes a simple, whole sentence")),
-    IceItem("ice_counts_back", "ice_counting", _("Counts back from 100 by tens (100, 90, 80 \u2026 down to 10)")),
+    IceItem("ice_counts_back", "ice_counting", _("Counts back from 100 by tens (100, 90, 80 … down to 10)")),
 )
 ICE_PARTS: tuple[str, ...] = tuple(dict.fromkeys(item.part for item in ICE_ITEMS))
 # Points of each sub-score: one per item (orientation 4, naming 3, the others 1; 10 in all).
