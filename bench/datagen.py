@@ -391,7 +391,7 @@ def simulate_alerts(g: Generator, patient: dict, abnormal: list[tuple], team: di
                        "actor_id": kw.get("actor"), "old_status": kw.get("old_status", ""),
                        "new_status": kw.get("new_status", ""), "old_urgency": kw.get("old_urgency"),
                        "new_urgency": kw.get("new_urgency"), "checkin_id": kw.get("checkin"),
-                       "note": kw.get("note", "")})
+                       "note": kw.get("note", ""), "call_with": "", "call_outcome": ""})  # no calls generated
 
     def plan(alert, since):
         """When the team will acknowledge and resolve it, counted from `since` (opened or reopened)."""
