@@ -22,6 +22,7 @@ from monitoring.services import intake
 from monitoring.services.assessment import followup_fields_pending
 from tracker import selectors
 from tracker.api.serializers import CheckInInputSerializer
+from tracker.audit import audit_write
 from tracker.checkin_page import asked_questions, form_sections, page_errors, read_form, recorded_summary
 from tracker.errors import ConflictError, InputError
 from tracker.http import SignedInRequest
@@ -102,13 +103,13 @@ def checkin_new(request: SignedInRequest, patient_id) -> HttpResponse:
                 result = intake.checkin_submit(
                     patient=patient, entered_by=request.user, channel=Channel.WEB, values=values,
                     recorded_at=values.pop("recorded_at", None), client_id=client_id, check_time=True,
+                    on_stored=lambda stored_for: _on_stored(request, stored_for, values),
                 )
             except InputError as exc:  # dated outside the accepted window
                 errors = {name: [str(m) for m in messages] for name, messages in exc.fields.items()}
             except ConflictError:  # the id is another patient's check-in: not this one, and not a resend
                 errors = {"non_field_errors": [_("This check-in could not be saved. Please send it again.")]}
             else:
-                _remember_unit(request, patient, values)
                 return redirect("checkin-detail", patient_id=patient.uuid, checkin_id=result.checkin.uuid)
     if errors and request.headers.get(QUEUE_HEADER):
         # The service worker sending a check-in queued on the phone: the reasons, to show the patient later.
@@ -124,6 +125,13 @@ def _followup_fields(patient: Patient, question_groups: set[str], questions) -> 
     instead of answering them with the usual values."""
     asked = {q.field for q in questions} | ({"extra_stools"} if CHECKPOINT in question_groups else set())
     return frozenset(set(followup_fields_pending(patient)) & asked)
+
+
+def _on_stored(request: SignedInRequest, patient: Patient, values: dict) -> None:
+    """Inside the check-in's transaction: the unit the person used, and the audit row (the answer is the
+    redirect to the result page), so a check-in from the page is one commit."""
+    _remember_unit(request, patient, values)
+    audit_write(request, "create", patient=patient, status_code=302)
 
 
 def _remember_unit(request: SignedInRequest, patient: Patient, values: dict) -> None:

@@ -92,6 +92,55 @@ def test_a_quiet_checkin_is_one_commit_with_its_audit_row(team_a, monkeypatch):
     assert CheckinAssessment.objects.filter(checkin__patient=patient).count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_quiet_checkin_from_the_page_is_one_commit_with_its_audit_row(team_a, monkeypatch):
+    """The check-in page stores, grades and audits in one transaction too, with the unit the person used: one
+    commit for all of it, no write outside it. (The session's own commit, its last-activity time, is the
+    sign-in's business and the only other one.)"""
+    from django.test import Client
+
+    from tests.factories import CourseFactory, PatientFactory
+    from tests.monitoring.support import form_post
+    from tracker.catalogue import sync_catalogue
+    from tracker.models import Therapy
+
+    sync_catalogue(Therapy)
+    patient = PatientFactory(care_team=team_a)
+    CourseFactory(patient=patient)
+    client = Client()
+    client.force_login(patient.user)
+    url = f"/patients/{patient.uuid}/checkin/"
+    form = client.get(url).content.decode()
+    transactions: list[list[str]] = [[]]
+    writes_outside = []
+    real_commit = connection.commit
+
+    def counting_commit():
+        transactions.append([])
+        real_commit()
+
+    def watch(execute, sql, params, many, context):
+        if not sql.lstrip().upper().startswith(("SELECT", *TRANSACTION_CONTROL)):
+            (transactions[-1] if connection.in_atomic_block else writes_outside).append(sql)
+        return execute(sql, params, many, context)
+
+    monkeypatch.setattr(connection, "commit", counting_commit)
+    with connection.execute_wrapper(watch):
+        response = client.post(url, form_post(form, temperature="37.0", temperature_unit="C", heart_rate="80"))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert writes_outside == []
+    committed = [" ".join(sqls) for sqls in transactions[:-1]]
+    with_checkin = [sqls for sqls in committed if 'INSERT INTO "tracker_checkin"' in sqls]
+    assert len(with_checkin) == 1
+    for table in ("tracker_auditevent", "monitoring_checkinassessment"):
+        assert f'INSERT INTO "{table}"' in with_checkin[0]
+    assert 'UPDATE "tracker_patient" SET "temperature_unit"' in with_checkin[0]
+    others = [sqls for sqls in committed if sqls is not with_checkin[0]]
+    assert all("django_session" in sqls and "tracker_" not in sqls and "monitoring_" not in sqls for sqls in others)
+    assert AuditEvent.objects.filter(action="create", patient=patient, status_code=302).count() == 1
+    assert CheckinAssessment.objects.filter(checkin__patient=patient).count() == 1
+
+
 def test_a_refused_checkin_is_still_audited_by_the_middleware(as_user, patient):
     """The audit row written with the check-in goes when the transaction rolls back; the middleware writes
     the one for the answer given."""
