@@ -36,11 +36,12 @@ def _reschedule_after_commit(patient_id: int, *, inline_if_broker_down: bool) ->
 
 
 @receiver(checkin_recorded, dispatch_uid="notifications.checkin_reminders")
-def on_checkin_recorded(sender, patient_id: int, is_complete: bool, **kwargs) -> None:
-    """A complete check-in moves the next reminder on (already after commit: a worker does it, off the
-    request). Without a broker that can wait: the scan finds the check-in on the expected date at the
+def on_checkin_recorded(sender, patient_id: int, moves_reminders: bool, **kwargs) -> None:
+    """The first complete check-in of a local date moves the next reminder on (already after commit: a worker
+    does it, off the request); a later one that day changes nothing the reschedule reads (the last complete
+    check-in's date). Without a broker that can wait: the scan finds the check-in on the expected date at the
     reminder time, sends nothing and reschedules then."""
-    if is_complete:
+    if moves_reminders:
         publish("notifications.tasks.reminder_reschedule_task", patient_id,
                 what=f"the reminder reschedule of patient {patient_id}")
 

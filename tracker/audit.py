@@ -15,6 +15,7 @@ from django.db import DatabaseError
 from django.dispatch import receiver
 from django.urls import Resolver404, resolve
 
+from tracker.compiled import insert_row
 from tracker.models import AuditEvent, CheckIn, Patient
 from tracker.security import client_ip, two_factor_state
 
@@ -124,7 +125,7 @@ def audit_write(request, action: str, *, patient: Patient, status_code: int) -> 
     rolled back, an error), the middleware writes the row as usual."""
     request = getattr(request, "_request", request)
     audit(request, action, patient=patient)
-    _audit_row(request, request._audit, status_code, patient.pk).save(force_insert=True)
+    insert_row(_audit_row(request, request._audit, status_code, patient.pk))
     request._audit["written_status"] = status_code
 
 

@@ -25,6 +25,7 @@ from monitoring.rules.driving import is_neurologic
 from monitoring.services.alerts import alert_record_finding
 from monitoring.services.context import CheckinContext
 from monitoring.services.windows import windows_extend_for_neuro
+from tracker.compiled import CompiledQuery, insert_row
 from tracker.models import CheckIn, Patient
 from tracker.models.therapies import TherapyClass
 from tracker.questions import WHOLE_NUMBER_FIELDS, YES_NO_FIELDS
@@ -62,19 +63,39 @@ def checkin_input(checkin: CheckIn) -> CheckinInput:
     return _input_from({name: getattr(checkin, name) for name in INPUT_FIELDS})
 
 
-def _recent(checkin: CheckIn, hours: int) -> tuple[CheckinInput, ...]:
-    rows = (
-        CheckIn.objects.current().filter(patient_id=checkin.patient_id, recorded_at__lte=checkin.recorded_at,
-                               recorded_at__gte=checkin.recorded_at - dt.timedelta(hours=hours))
-        .exclude(pk=checkin.pk)
-        .exclude(pk=checkin.amends_id or 0)
-        .order_by("-recorded_at")
-        .values(*INPUT_FIELDS)[:RECENT_LIMIT]
-    )
-    return tuple(_input_from(row) for row in rows)
+_SENTINEL_ID = -7_770_101
+_SENTINEL_FROM = dt.datetime(1901, 1, 1, 1, 1, 1, tzinfo=dt.UTC)
+_SENTINEL_TO = dt.datetime(1901, 1, 1, 1, 1, 2, tzinfo=dt.UTC)
+# A check-in's earlier check-ins (not this one, nor the one it corrects), newest first: compiled once
+# (tracker.compiled), as every check-in reads them.
+_RECENT = CompiledQuery(
+    lambda patient_id, start, end, checkin_id, amends_id: (
+        CheckIn.objects.current().filter(patient_id=patient_id, recorded_at__lte=end, recorded_at__gte=start)
+        .exclude(pk=checkin_id).exclude(pk=amends_id).order_by("-recorded_at")
+        .values(*INPUT_FIELDS, "local_date", "is_complete")[:RECENT_LIMIT]
+    ),
+    patient_id=_SENTINEL_ID, start=_SENTINEL_FROM, end=_SENTINEL_TO, checkin_id=_SENTINEL_ID - 1,
+    amends_id=_SENTINEL_ID - 2,
+)
 
 
-def evaluation_context(checkin: CheckIn, context: CheckinContext) -> EvaluationContext:
+@dataclass(frozen=True)
+class Recent:
+    """A check-in's earlier check-ins (newest first, the rules' input) and whether one of them was a complete
+    check-in on the same local date (then this one moves no reminder on)."""
+
+    inputs: tuple[CheckinInput, ...]
+    day_already_logged: bool
+
+
+def _recent(checkin: CheckIn, hours: int) -> Recent:
+    rows = _RECENT.fetch(patient_id=checkin.patient_id, start=checkin.recorded_at - dt.timedelta(hours=hours),
+                         end=checkin.recorded_at, checkin_id=checkin.pk, amends_id=checkin.amends_id or 0)
+    return Recent(inputs=tuple(_input_from(row) for row in rows),
+                  day_already_logged=any(r["is_complete"] and r["local_date"] == checkin.local_date for r in rows))
+
+
+def evaluation_context(checkin: CheckIn, context: CheckinContext, recent: Recent) -> EvaluationContext:
     patient, policy = context.patient, context.policy
     day = checkin.local_date
     courses = [c for c in context.courses if c.start_date <= day]
@@ -89,7 +110,6 @@ def evaluation_context(checkin: CheckIn, context: CheckinContext) -> EvaluationC
     )
     started = {c.pk for c in courses}
     window_active = any(w.course_id in started and w.is_active_on(day) for w in context.driving_windows)
-    hours = max(policy.trend_window_hours, policy.hr_persist_window_hours, 24 * (policy.trend_symptom_days + 1))
     return EvaluationContext(
         therapies=therapies,
         baseline_ice=patient.baseline_ice_score,
@@ -98,7 +118,7 @@ def evaluation_context(checkin: CheckIn, context: CheckinContext) -> EvaluationC
             c.therapy.therapy_class == TherapyClass.CAR_T and c.tocilizumab_or_steroids_on
             and c.tocilizumab_or_steroids_on <= day for c in courses
         ),
-        recent=_recent(checkin, hours),
+        recent=recent.inputs,
         policy=policy,
         driving_window_active=window_active,
     )
@@ -139,6 +159,7 @@ class Grade:
     instruction: str
     findings: list[dict[str, object]]
     alerts: tuple[AlertSummary, ...]
+    day_already_logged: bool = False  # a complete check-in on the same local date came before this one
 
 
 def checkin_assess(*, checkin: CheckIn, context: CheckinContext) -> Grade:
@@ -147,7 +168,9 @@ def checkin_assess(*, checkin: CheckIn, context: CheckinContext) -> Grade:
     row locked (`context`): one check-in graded at a time per patient, so two cannot open the same alert."""
     patient, policy = context.patient, context.policy
     data = checkin_input(checkin)
-    ctx = evaluation_context(checkin, context)
+    recent = _recent(checkin, max(policy.trend_window_hours, policy.hr_persist_window_hours,
+                                  24 * (policy.trend_symptom_days + 1)))
+    ctx = evaluation_context(checkin, context, recent)
     findings = evaluate(data, ctx)
     now = timezone.now()
     alerts = [alert_record_finding(patient=patient, finding=f, checkin=checkin, policy=policy, now=now)
@@ -170,13 +193,14 @@ def checkin_assess(*, checkin: CheckIn, context: CheckinContext) -> Grade:
         checkin=checkin, urgency=int(urgency), findings=finding_dicts, instruction=instruction,
         instruction_messages=messages, evaluated_at=now,
     )
-    assessment.save(force_insert=True)
+    insert_row(assessment)
     if alerts:
         assessment.alerts.add(*alerts)  # a new assessment: nothing to replace
     return Grade(
         urgency=urgency, instruction=instruction, findings=finding_dicts,
         alerts=tuple(AlertSummary(id=str(a.uuid), condition=a.condition, urgency=a.urgency_label, status=a.status)
                      for a in alerts),
+        day_already_logged=recent.day_already_logged,
     )
 
 

@@ -5,6 +5,7 @@ open. Built by `checkin_context_lock` inside the check-in's transaction."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 from django.contrib.postgres.aggregates import JSONBAgg
@@ -16,10 +17,11 @@ from django.utils import timezone
 from monitoring.models import FollowUp, PolicySetting, Window, WindowKind
 from monitoring.rules.policy import Policy
 from monitoring.selectors import policy_for_center, policy_from_settings
-from tracker.models import Patient, TreatmentCourse
+from tracker.compiled import CompiledQuery, from_json, json_of
+from tracker.models import Patient, Role, Therapy, TreatmentCourse, User
 from tracker.models.therapies import CourseStatus, TherapyClass
 from tracker.questions import CARVYKTI, DRIVING, question_groups_for
-from tracker.selectors import active_courses_query
+from tracker.selectors import active_courses_query, patients_visible_to
 
 
 @dataclass(frozen=True)
@@ -54,39 +56,95 @@ def monitoring_extra_groups(*, today: dt.date, courses, driving_windows, policy:
 
 def _locking(patients: QuerySet[Patient]) -> QuerySet[Patient]:
     """Lock the patient's row only (not the center's), as FOR NO KEY UPDATE: rows that merely refer to the
-    patient (a scan's notifications) need not wait. The center's policy and the open follow-ups come in the
-    same query."""
+    patient (a scan's notifications) need not wait. On PostgreSQL the center's policy, the active courses with
+    their therapies and the no-driving windows come in the same query (JSON, read by `_context`); the open
+    follow-ups always do."""
     open_followups = FollowUp.objects.filter(patient=OuterRef("pk"), answered_by__isnull=True)
     locked = (patients.select_for_update(no_key=True, of=("self",)).select_related("center")
               .annotate(open_followups=Exists(open_followups)))
-    if connection.vendor != "postgresql":  # the quick start's SQLite: the policy is read on its own
+    if connection.vendor != "postgresql":  # the quick start's SQLite: each is read on its own
         return locked
     settings = (PolicySetting.objects.filter(center_id=OuterRef("center_id")).order_by().values("center_id")
                 .annotate(rows=JSONBAgg(JSONObject(name="name", value="value"))).values("rows"))
-    return locked.annotate(policy_settings=Subquery(settings))
+    courses = (active_courses_query().filter(patient=OuterRef("pk")).order_by().values("patient")
+               .annotate(rows=JSONBAgg(JSONObject(course=json_of(TreatmentCourse), therapy=json_of(Therapy, "therapy__")),
+                                       order_by="pk"))
+               .values("rows"))
+    windows = (Window.objects.filter(course__patient=OuterRef("pk"), course__status=CourseStatus.ACTIVE,
+                                     kind=WindowKind.DRIVING)
+               .order_by().values("course__patient").annotate(rows=JSONBAgg(json_of(Window))).values("rows"))
+    return locked.annotate(policy_settings=Subquery(settings), course_rows=Subquery(courses),
+                           driving_window_rows=Subquery(windows))
 
 
-def checkin_context_lock(patients: QuerySet[Patient], *, limit: int = 1) -> list[CheckinContext]:
-    """The contexts of (at most `limit` of) `patients`, each row locked until the end of the current
-    transaction: one check-in graded at a time per patient, so concurrent check-ins cannot open duplicate
-    alerts. `patients` is usually scoped to what the user may see, so the visibility check and the lock are
-    one query."""
-    contexts = []
-    for patient in _locking(patients)[:limit]:
-        courses = tuple(active_courses_query().filter(patient=patient))
-        windows: tuple[Window, ...] = ()
+def _course_from(row: dict) -> TreatmentCourse:
+    course = from_json(TreatmentCourse, row["course"])
+    course.therapy = from_json(Therapy, row["therapy"])
+    return course
+
+
+# The queries every check-in runs, compiled once (tracker.compiled): by id (the pages, corrections), and for a
+# patient's or caregiver's own check-in, scoped to the patients they may see (tracker.selectors), with or
+# without the patient's uuid. Staff check-ins are scoped through their teams (a list whose length varies) and
+# take the plain queryset.
+_SENTINEL_ID, _SENTINEL_UUID = -7_770_001, uuid.UUID("00000000-0000-4000-8000-000000777001")
+_BY_ID = CompiledQuery(lambda patient_id: _locking(Patient.objects.filter(pk=patient_id))[:1],
+                       patient_id=_SENTINEL_ID)
+_COURSES = CompiledQuery(lambda patient_id: active_courses_query().filter(patient_id=patient_id),
+                         patient_id=_SENTINEL_ID)
+_DRIVING_WINDOWS = CompiledQuery(
+    lambda patient_id: Window.objects.filter(course__patient_id=patient_id, course__status=CourseStatus.ACTIVE,
+                                             kind=WindowKind.DRIVING),
+    patient_id=_SENTINEL_ID)
+
+
+def _own_query(role: str, by_uuid: bool) -> CompiledQuery:
+    def visible(user_id: int) -> QuerySet[Patient]:
+        return patients_visible_to(User(pk=user_id, role=role, is_active=True))
+
+    if by_uuid:
+        return CompiledQuery(lambda user_id, patient_uuid: _locking(visible(user_id).filter(uuid=patient_uuid))[:1],
+                             user_id=_SENTINEL_ID, patient_uuid=_SENTINEL_UUID)
+    return CompiledQuery(lambda user_id: _locking(visible(user_id))[:2], user_id=_SENTINEL_ID)
+
+
+_OWN: dict[tuple[str, bool], CompiledQuery] = {
+    (role, by_uuid): _own_query(role, by_uuid) for role in (Role.PATIENT, Role.CAREGIVER) for by_uuid in (False, True)
+}
+
+
+def _context(patient: Patient) -> CheckinContext:
+    # The annotations of _locking: on PostgreSQL the courses, windows and policy came with the lock.
+    read = {name: getattr(patient, name, None) or [] for name in ("course_rows", "driving_window_rows",
+                                                                  "policy_settings")}
+    if hasattr(patient, "course_rows"):
+        courses = tuple(_course_from(row) for row in read["course_rows"])
+        windows = tuple(from_json(Window, row) for row in read["driving_window_rows"])
+        policy = policy_from_settings(read["policy_settings"])
+    else:
+        courses = tuple(_COURSES.fetch(patient_id=patient.pk))
+        windows = ()
         if any(c.therapy.therapy_class == TherapyClass.CAR_T for c in courses):  # only CAR T courses have windows
-            windows = tuple(Window.objects.filter(course__patient=patient, course__status=CourseStatus.ACTIVE,
-                                                  kind=WindowKind.DRIVING))
-        contexts.append(CheckinContext(
-            patient=patient, courses=courses, driving_windows=windows,
-            policy=(policy_from_settings(patient.policy_settings or []) if hasattr(patient, "policy_settings")
-                    else policy_for_center(patient.center)),
-            has_open_followups=bool(getattr(patient, "open_followups", False)),  # annotated by _locking
-        ))
-    return contexts
+            windows = tuple(_DRIVING_WINDOWS.fetch(patient_id=patient.pk))
+        policy = policy_for_center(patient.center)
+    return CheckinContext(patient=patient, courses=courses, driving_windows=windows, policy=policy,
+                          has_open_followups=bool(getattr(patient, "open_followups", False)))  # annotated by _locking
+
+
+def checkin_context_lock(user: User, *, patient_uuid: uuid.UUID | None) -> list[CheckinContext]:
+    """The contexts of the patients `user` may see (the one named by `patient_uuid`; else at most two, for a
+    patient or caregiver who need not name the one they look after), each row locked until the end of the
+    current transaction: one check-in graded at a time per patient, so concurrent check-ins cannot open
+    duplicate alerts. The visibility check and the lock are one query."""
+    own = _OWN.get((user.role, patient_uuid is not None)) if not user.sees_everything else None
+    if own is not None and user.is_active:
+        found = own.fetch(user_id=user.pk, **({"patient_uuid": patient_uuid} if patient_uuid else {}))
+    else:
+        visible = patients_visible_to(user)
+        found = list(_locking(visible.filter(uuid=patient_uuid))[:1] if patient_uuid else _locking(visible)[:2])
+    return [_context(patient) for patient in found]
 
 
 def checkin_context(patient_id: int) -> CheckinContext:
-    """`checkin_context_lock` of one patient by id."""
-    return checkin_context_lock(Patient.objects.filter(pk=patient_id))[0]
+    """The context of one patient by id, its row locked until the end of the current transaction."""
+    return _context(_BY_ID.fetch(patient_id=patient_id)[0])

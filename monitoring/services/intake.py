@@ -6,7 +6,8 @@
 3. store the row (tracker.services.checkin_store);
 4. grade it: rules, alerts, windows, follow-ups, the assessment (monitoring.services.assessment);
 5. the caller's audit row, in the same transaction (one commit for everything);
-6. after commit: `monitoring.signals.checkin_recorded` (notifications moves the next reminder on), and, from
+6. after commit: `monitoring.signals.checkin_recorded` (notifications moves the next reminder on after the first
+   complete check-in of a day), and, from
    the alerts service, `alert_changed` for each alert opened or changed (notifications tells the care team).
 
 The check-in API (monitoring.api.checkins) and the check-in page (monitoring.checkin_views) call this; the
@@ -29,7 +30,6 @@ from monitoring.signals import checkin_recorded
 from tracker.checkin_time import first_course_start, recorded_at_error
 from tracker.errors import InputError
 from tracker.models import CheckIn, Patient, Role, User
-from tracker.selectors import patients_visible_to
 from tracker.services import checkin_amendment_values, checkin_store
 
 # Called inside the transaction with the locked patient, before it commits (an audit row written with the
@@ -69,17 +69,15 @@ def checkin_submit_for_user(*, user: User, patient_uuid: uuid.UUID | None, chann
     patient or caregiver with one patient may leave it out), with the time window checked. Finding the
     patient and locking the row are one query."""
     with transaction.atomic():
-        visible = patients_visible_to(user)
-        if patient_uuid is not None:
-            found = checkin_context_lock(visible.filter(uuid=patient_uuid))
-            if not found:
-                raise InputError("No patient with that id is in your care.",
-                                 fields={"patient": ["No patient with that id is in your care."]})
-        else:
-            found = checkin_context_lock(visible, limit=2) if user.role in (Role.PATIENT, Role.CAREGIVER) else []
-            if len(found) != 1:
-                raise InputError("Say which patient this check-in is for.",
-                                 fields={"patient": ["This field is required."]})
+        # Only a patient or caregiver may leave the patient out (the one they look after).
+        named = patient_uuid is not None or user.role in (Role.PATIENT, Role.CAREGIVER)
+        found = checkin_context_lock(user, patient_uuid=patient_uuid) if named else []
+        if patient_uuid is not None and not found:
+            raise InputError("No patient with that id is in your care.",
+                             fields={"patient": ["No patient with that id is in your care."]})
+        if len(found) != 1:
+            raise InputError("Say which patient this check-in is for.",
+                             fields={"patient": ["This field is required."]})
         return _intake(found[0], entered_by=user, channel=channel, values=values, recorded_at=recorded_at,
                        client_id=client_id, check_time=True, on_stored=on_stored)
 
@@ -117,8 +115,10 @@ def _intake(context: CheckinContext, *, entered_by: User, channel: str, values: 
     if on_stored is not None:
         on_stored(patient)
     checkin_id, patient_id, complete = checkin.pk, patient.pk, checkin.is_complete
-    transaction.on_commit(lambda: checkin_recorded.send(sender=CheckIn, checkin_id=checkin_id,
-                                                        patient_id=patient_id, is_complete=complete), robust=True)
+    moves_reminders = complete and not grade.day_already_logged
+    transaction.on_commit(lambda: checkin_recorded.send(sender=CheckIn, checkin_id=checkin_id, patient_id=patient_id,
+                                                        is_complete=complete, moves_reminders=moves_reminders),
+                          robust=True)
     return _result(checkin, grade)
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 import yaml
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -43,10 +43,10 @@ def _earlier_checkins(patient, count: int) -> None:
 
 
 @pytest.mark.parametrize("history", [0, 30])
-def test_a_quiet_checkin_costs_eight_queries_with_token_authentication(patient, history):
-    """The token; the patient found among those the user may see and locked, with the center, its policy and
-    whether a follow-up is open; the active courses; the driving windows; the check-in INSERT; the recent
-    check-ins; the assessment INSERT; the audit row. Whatever the history."""
+def test_a_quiet_checkin_costs_six_queries_with_token_authentication(patient, history):
+    """The token; the patient found among those the user may see and locked, with the center, its policy,
+    whether a follow-up is open, the active courses with their therapies and the driving windows (one query);
+    the check-in INSERT; the recent check-ins; the assessment INSERT; the audit row. Whatever the history."""
     _earlier_checkins(patient, history)
     client = _token_client(patient.user)
     with CaptureQueriesContext(connection) as ctx:
@@ -54,8 +54,34 @@ def test_a_quiet_checkin_costs_eight_queries_with_token_authentication(patient, 
     assert response.status_code == 201, response.json()
     assert response.json()["urgency"] == "none"
     statements = _statements(ctx)
-    assert len(statements) <= 8, "\n".join(statements)
+    assert len(statements) == 6, "\n".join(statements)
+    assert [sql.split()[0] for sql in statements] == ["SELECT", "SELECT", "INSERT", "SELECT", "INSERT", "INSERT"]
+    assert "FOR NO KEY UPDATE" in statements[1] and '"tracker_treatmentcourse"' in statements[1]
     assert AuditEvent.objects.filter(action="create", patient=patient, status_code=201).count() == 1
+
+
+def test_the_checkin_context_read_with_the_lock_is_what_separate_queries_read(patient, nurse):
+    """The courses (with their therapies), driving windows and policy that come as JSON with the lock are the
+    rows the plain querysets give."""
+    from monitoring.models import PolicySetting, Window, WindowKind
+    from monitoring.services.context import checkin_context
+    from tracker.selectors import active_courses
+
+    PolicySetting.objects.create(center=patient.center, name="checkin_interval_days", value="2", changed_by=nurse,
+                                 reason="test")
+    with transaction.atomic():
+        context = checkin_context(patient.pk)
+    plain = active_courses(patient)
+    assert [(c.pk, c.start_date, c.status, c.therapy_id) for c in context.courses] == \
+        [(c.pk, c.start_date, c.status, c.therapy_id) for c in plain]
+    assert [vars_of(c.therapy) for c in context.courses] == [vars_of(c.therapy) for c in plain]
+    windows = Window.objects.filter(course__patient=patient, kind=WindowKind.DRIVING)
+    assert windows and sorted(vars_of(w) for w in context.driving_windows) == sorted(vars_of(w) for w in windows)
+    assert context.policy.checkin_interval_days == 2
+
+
+def vars_of(instance) -> str:
+    return repr({f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields})
 
 
 @pytest.mark.django_db(transaction=True)

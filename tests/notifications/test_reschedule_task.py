@@ -77,6 +77,21 @@ def test_an_incomplete_checkin_enqueues_nothing(scheduled, as_user, sent_tasks, 
     assert sent_tasks == []
 
 
+def test_only_the_first_complete_checkin_of_a_local_day_enqueues_it(
+        scheduled, as_user, sent_tasks, django_capture_on_commit_callbacks):
+    """A later complete check-in the same day changes nothing the reschedule reads (the last complete
+    check-in's date): no task. The next day's first one enqueues it again."""
+    for hour in (9, 15, 22):  # 22:00 in New York is the next day in UTC, the same local date
+        with time_machine.travel(local(NY, 2026, 5, 4, hour, 0), tick=False), \
+                django_capture_on_commit_callbacks(execute=True):
+            assert post_checkin(as_user(scheduled.user), **CAR_T_NORMAL).status_code == 201
+    assert sent_tasks == [scheduled.pk]
+    with time_machine.travel(local(NY, 2026, 5, 5, 8, 0), tick=False), \
+            django_capture_on_commit_callbacks(execute=True):
+        assert post_checkin(as_user(scheduled.user), **CAR_T_NORMAL).status_code == 201
+    assert sent_tasks == [scheduled.pk, scheduled.pk]
+
+
 def test_the_task_moves_the_next_reminder_on(scheduled, as_user, eager_tasks, django_capture_on_commit_callbacks):
     checkin_at_15(as_user, scheduled, django_capture_on_commit_callbacks)
     state = ReminderState.objects.get(patient=scheduled)
