@@ -18,8 +18,9 @@ import datetime as dt
 import operator
 import threading
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeVar
 
 from django.db import connections
@@ -58,6 +59,40 @@ class _Compiled:
     # per parameter: the argument's name and how the database adapter passes it, or None and the constant
     slots: tuple[tuple[str | None, Any], ...]
     values: tuple[str, ...] | None  # the keys of a .values() query's dicts; None for model instances
+    _converters: dict[int, list[tuple[int, tuple[Any, ...], Any]]] = field(default_factory=dict)
+
+    def converters_for(self, connection: BaseDatabaseWrapper) -> list[tuple[int, tuple[Any, ...], Any]]:
+        """The columns' converters, worked out once per connection (each thread has its own)."""
+        found = self._converters.get(id(connection))
+        if found is None:
+            compiler = copy.copy(self.compiler)
+            compiler.connection = connection
+            columns = [s[0] for s in compiler.select[0:compiler.col_count]]
+            found = [(pos, tuple(convs), expression)
+                     for pos, (convs, expression) in compiler.get_converters(columns).items()]
+            self._converters[id(connection)] = found
+        return found
+
+    @cached_property
+    def _model_layout(self) -> tuple[type[Model], int, int, list[str], list[Any], dict[str, int]]:
+        """What ModelIterable works out for each query: the model, its columns, the select_related populators."""
+        compiler = self.compiler
+        select, klass_info = compiler.select, compiler.klass_info
+        assert klass_info is not None
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        init_list = [f[0].target.attname for f in select[start:end]]
+        populators = model_query.get_related_populators(klass_info, select, "default")  # type: ignore[attr-defined]  # not in django-stubs
+        return klass_info["model"], start, end, init_list, populators, dict(compiler.annotation_col_map or {})
+
+    def instance(self, row: list[Any], using: str) -> Any:
+        """A model instance from a converted row, as ModelIterable makes it."""
+        model_cls, start, end, init_list, populators, annotations = self._model_layout
+        obj = model_cls.from_db(using, init_list, row[start:end])
+        for populator in populators:
+            populator.populate(row, obj)
+        for attr_name, col_pos in annotations.items():
+            setattr(obj, attr_name, row[col_pos])
+        return obj
 
 
 class CompiledQuery:
@@ -102,35 +137,31 @@ class CompiledQuery:
         compiled = self._compiled.get(using) or self._compile(using)
         params = tuple(adapt(values[name]) if name else adapt for name, adapt in compiled.slots)
         connection = connections[using]  # this thread's connection, not the one that compiled
-        compiler = copy.copy(compiled.compiler)
-        compiler.connection = connection
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
         if not rows:
             return []
-        converted = compiler.results_iter([rows])
+        converted = _converted(rows, compiled.converters_for(connection), connection)
         if compiled.values is not None:
             return [dict(zip(compiled.values, row, strict=True)) for row in converted]
-        return list(_instances(compiler, converted, using))
+        return [compiled.instance(row, using) for row in converted]
 
 
-def _instances(compiler: SQLCompiler, rows: Iterator[Any], using: str) -> Iterator[Any]:
-    """Model instances from converted rows, as ModelIterable makes them."""
-    select, klass_info, annotation_col_map = compiler.select, compiler.klass_info, compiler.annotation_col_map
-    assert klass_info is not None
-    model_cls = klass_info["model"]
-    select_fields = klass_info["select_fields"]
-    start, end = select_fields[0], select_fields[-1] + 1
-    init_list = [f[0].target.attname for f in select[start:end]]
-    populators = model_query.get_related_populators(klass_info, select, using)  # type: ignore[attr-defined]  # not in django-stubs
-    for row in rows:
-        obj = model_cls.from_db(using, init_list, row[start:end])
-        for populator in populators:
-            populator.populate(row, obj)
-        for attr_name, col_pos in (annotation_col_map or {}).items():
-            setattr(obj, attr_name, row[col_pos])
-        yield obj
+def _converted(rows: list[Any], converters: list[tuple[int, tuple[Any, ...], Any]],
+               connection: BaseDatabaseWrapper) -> list[Any]:
+    """The rows with each column's database converters applied (SQLCompiler.apply_converters)."""
+    if not converters:
+        return rows
+    out = []
+    for row in map(list, rows):
+        for pos, convs, expression in converters:
+            value = row[pos]
+            for converter in convs:
+                value = converter(value, expression, connection)
+            row[pos] = value
+        out.append(row)
+    return out
 
 
 _INSERTS: dict[tuple[type[Model], str], tuple[str, tuple[Field[Any, Any], ...], bool]] = {}
