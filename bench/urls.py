@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from config.urls import handler404, handler500  # noqa: F401
 from config.urls import urlpatterns as product_urlpatterns
 from tracker.models import CheckIn, Patient
-from tracker.services import CLINICAL_FIELDS
+from tracker.questions import CLINICAL_FIELDS
 
 
 class BareCheckInCreate(APIView):

@@ -12,8 +12,7 @@ from tracker.compiled import insert_row
 from tracker.errors import ConflictError, NotAllowedError
 from tracker.models import CheckIn, Patient, Role, User
 from tracker.models.checkins import Channel, EnteredRole
-from tracker.questions import CHOICE_FIELDS, CLINICAL_FIELDS, YES_NO_FIELDS, question_groups_for, required_fields  # noqa: F401 (re-exported)
-from tracker.selectors import active_therapies, patient_question_groups  # noqa: F401 (re-exported)
+from tracker.questions import CHOICE_FIELDS, CLINICAL_FIELDS, required_fields
 
 BLANK_AS_EMPTY = {*CHOICE_FIELDS, "note"}
 
