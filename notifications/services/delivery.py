@@ -18,7 +18,7 @@ from django.utils import timezone
 from notifications.channels import get_channel
 from notifications.errors import DeliveryError
 from notifications.models import DeliveryAttempt, Notification, NotificationStatus
-from notifications.services.accounts import with_send_time_link
+from notifications.services.accounts import ACCOUNT_KINDS, with_send_time_link
 from notifications.services.retry import with_db_retry
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,8 @@ def notification_deliver(*, notification_id: int, task_id: str = "") -> str:
         return "skipped"
     notification, attempt = claimed
     try:
-        with_send_time_link(notification)  # invitations and resets: their secret link exists only in the message
+        if notification.kind in ACCOUNT_KINDS:  # invitations and resets: their secret link exists only in the message
+            with_send_time_link(notification)
         get_channel(notification.channel).send(notification)
     except DeliveryError as exc:
         error = exc
