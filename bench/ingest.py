@@ -483,7 +483,7 @@ def profile_in_process(tokens: list[tuple[int, str]], repeat: int = 12) -> list[
         ("monitoring/services/intake.py", "checkin_submit_for_user"): "  intake transaction, of which:",
         ("monitoring/services/context.py", "checkin_context_lock"): "    find and lock the patient, its context",
         ("tracker/services.py", "checkin_store"): "    INSERT check-in",
-        ("monitoring/services/assessment.py", "evaluation_context"): "    evaluation_context (recent)",
+        ("monitoring/services/assessment.py", "_recent"): "    the recent check-ins (rules' input)",
         ("monitoring/rules/engine.py", "evaluate"): "    rules engine evaluate()",
         ("monitoring/services/alerts.py", "alert_record_finding"): "    alert_record_finding",
         ("monitoring/services/assessment.py", "_schedule_followups"): "    follow-ups",
@@ -491,6 +491,7 @@ def profile_in_process(tokens: list[tuple[int, str]], repeat: int = 12) -> list[
         ("tracker/audit.py", "audit_write"): "    audit row (in the transaction)",
         ("psycopg/cursor.py", "execute"): "all SQL calls (psycopg execute, incl. waiting)",
         ("django/db/models/sql/compiler.py", "as_sql"): "all ORM SQL compilation (as_sql)",
+        ("tracker/compiled.py", "insert_row"): "all INSERTs with SQL made once (tracker/compiled.py)",
         ("rest_framework/serializers.py", "get_fields"): "DRF serializer field construction (get_fields)",
     }
     cumulative = defaultdict(float)

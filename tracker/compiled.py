@@ -25,9 +25,8 @@ from typing import Any, TypeVar
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import NOT_PROVIDED, F, Field, Model, QuerySet
+from django.db.models import NOT_PROVIDED, F, Field, Func, JSONField, Model, QuerySet
 from django.db.models import query as model_query
-from django.db.models.functions import JSONObject
 from django.db.models.query import ModelIterable, ValuesIterable
 from django.db.models.sql.compiler import SQLCompiler
 
@@ -175,8 +174,8 @@ def _insert_sql(model: type[Model], connection: BaseDatabaseWrapper) -> tuple[st
     quote = connection.ops.quote_name
     returning = connection.features.can_return_columns_from_insert
     # Only the model's own table and column names, quoted: no value is formatted into the SQL.
-    columns, placeholders = ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    columns = ", ".join(quote(f.column) for f in fields)
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({{}})"  # noqa: S608
     if returning:
         sql += f" RETURNING {quote(meta.pk.column)}"
     _INSERTS[model, connection.alias] = entry = (sql, fields, returning)
@@ -187,13 +186,19 @@ def insert_row(obj: Model, using: str = "default") -> None:
     """INSERT `obj` as a new row, as `obj.save(force_insert=True)` would (auto_now_add and defaults applied,
     the new primary key set), with its SQL made once per model. It sends no pre_save/post_save signals: for the
     rows each check-in writes (the check-in, its assessment, the audit row), to which nothing listens
-    (tests/tracker/test_compiled.py checks that)."""
+    (tests/tracker/test_compiled.py checks that).
+
+    An empty value is written as the literal NULL rather than a parameter: a check-in leaves most of its 60
+    answers empty, and with fewer than 50 parameters the driver keeps the statement parsed (psycopg caches
+    the parsing of statements up to 50 parameters; a 69-parameter INSERT was parsed anew every time)."""
     model = type(obj)
     connection = connections[using]
     sql, fields, returning = _INSERTS.get((model, using)) or _insert_sql(model, connection)
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    params = [value for value in values if value is not None]
+    placeholders = ", ".join("NULL" if value is None else "%s" for value in values)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql.format(placeholders), params)
         pk = (cursor.fetchone()[0] if returning
               else connection.ops.last_insert_id(cursor, model._meta.db_table, model._meta.pk.column))
     if model._meta.auto_field is not None and obj.pk is None:
@@ -202,13 +207,22 @@ def insert_row(obj: Model, using: str = "default") -> None:
     obj._state.db = using
 
 
-def json_of(model: type[Model], path: str = "") -> JSONObject:
-    """Every column of `model` (reached through `path`, such as "therapy__") as one JSON object: to read
-    related rows inside another query (PostgreSQL's JSONB_AGG), then `from_json`."""
-    return JSONObject(**{f.attname: F(f"{path}{f.attname}") for f in model._meta.concrete_fields})
+class JSONArray(Func):
+    """PostgreSQL's JSON_BUILD_ARRAY: values by position, so no key names travel as parameters."""
+
+    function = "JSON_BUILD_ARRAY"
+    output_field = JSONField()
 
 
-def from_json(model: type[M], data: dict[str, Any]) -> M:
+def json_of(model: type[Model], path: str = "") -> Func:
+    """Every column of `model` (reached through `path`, such as "therapy__"), in field order, as one JSON array:
+    to read related rows inside another query (PostgreSQL's JSONB_AGG), then `from_json`. An array rather than
+    an object: the SQL names no keys, and stays short with few parameters, so the driver keeps it parsed."""
+    return JSONArray(*(F(f"{path}{f.attname}") for f in model._meta.concrete_fields))
+
+
+def from_json(model: type[M], values: list[Any]) -> M:
     """The instance `json_of` described, each value converted as the field reads it (dates from ISO text)."""
     fields = model._meta.concrete_fields
-    return model.from_db("default", [f.attname for f in fields], [f.to_python(data[f.attname]) for f in fields])
+    return model.from_db("default", [f.attname for f in fields],
+                         [f.to_python(value) for f, value in zip(fields, values, strict=True)])

@@ -17,7 +17,7 @@ from django.utils import timezone
 from monitoring.models import FollowUp, PolicySetting, Window, WindowKind
 from monitoring.rules.policy import Policy
 from monitoring.selectors import policy_for_center, policy_from_settings
-from tracker.compiled import CompiledQuery, from_json, json_of
+from tracker.compiled import CompiledQuery, JSONArray, from_json, json_of
 from tracker.models import Patient, Role, Therapy, TreatmentCourse, User
 from tracker.models.therapies import CourseStatus, TherapyClass
 from tracker.questions import CARVYKTI, DRIVING, question_groups_for
@@ -67,7 +67,7 @@ def _locking(patients: QuerySet[Patient]) -> QuerySet[Patient]:
     settings = (PolicySetting.objects.filter(center_id=OuterRef("center_id")).order_by().values("center_id")
                 .annotate(rows=JSONBAgg(JSONObject(name="name", value="value"))).values("rows"))
     courses = (active_courses_query().filter(patient=OuterRef("pk")).order_by().values("patient")
-               .annotate(rows=JSONBAgg(JSONObject(course=json_of(TreatmentCourse), therapy=json_of(Therapy, "therapy__")),
+               .annotate(rows=JSONBAgg(JSONArray(json_of(TreatmentCourse), json_of(Therapy, "therapy__")),
                                        order_by="pk"))
                .values("rows"))
     windows = (Window.objects.filter(course__patient=OuterRef("pk"), course__status=CourseStatus.ACTIVE,
@@ -77,9 +77,9 @@ def _locking(patients: QuerySet[Patient]) -> QuerySet[Patient]:
                            driving_window_rows=Subquery(windows))
 
 
-def _course_from(row: dict) -> TreatmentCourse:
-    course = from_json(TreatmentCourse, row["course"])
-    course.therapy = from_json(Therapy, row["therapy"])
+def _course_from(row: list) -> TreatmentCourse:
+    course = from_json(TreatmentCourse, row[0])
+    course.therapy = from_json(Therapy, row[1])
     return course
 
 
