@@ -323,7 +323,7 @@ CONTENT_SECURITY_POLICY = {
 # timeouts, and the check-in path lets a request through (with a warning) when the cache does not answer.
 CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=0.3)
 CACHES = (
-    {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+    {"default": {"BACKEND": "config.cache.RedisCache", "LOCATION": REDIS_URL,  # Django's, one client per pool
                  "OPTIONS": {"socket_connect_timeout": CACHE_SOCKET_TIMEOUT, "socket_timeout": CACHE_SOCKET_TIMEOUT}}}
     if REDIS_URL else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 )

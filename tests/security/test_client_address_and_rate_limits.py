@@ -163,10 +163,23 @@ def test_without_trusted_proxies_audit_rows_ignore_the_forwarded_header(db, pati
 
 def test_the_redis_cache_has_short_socket_timeouts():
     redis_cache = base_settings.CACHES["default"]
-    assert redis_cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"  # REDIS_URL is set in tests
+    assert redis_cache["BACKEND"] == "config.cache.RedisCache"  # REDIS_URL is set in tests: Django's, one client per pool
     options = redis_cache["OPTIONS"]
     assert 0 < options["socket_connect_timeout"] <= 0.5
     assert 0 < options["socket_timeout"] <= 0.5
+
+
+def test_the_redis_cache_keeps_one_client_per_pool_and_still_works():
+    """config.cache keeps redis-py's client instead of making one per call; values go through as before."""
+    from config.cache import RedisCache
+
+    config = base_settings.CACHES["default"]
+    cache = RedisCache(config["LOCATION"], {"OPTIONS": config["OPTIONS"]})
+    client = cache._cache  # the backend's RedisCacheClient
+    assert client.get_client(write=True) is client.get_client(write=False) is client.get_client("k")
+    cache.set("one-client", {"n": 1}, 30)
+    assert cache.get("one-client") == {"n": 1}
+    assert cache.add("one-client-count", 1, 30) and cache.incr("one-client-count") == 2
 
 
 def redis_cache_at(port: int) -> dict:
