@@ -7,11 +7,11 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from monitoring.signals import alert_changed, checkin_recorded
-from notifications.services.accounts import invitation_delivery_statuses, invitation_notify, password_reset_notify
+from notifications.services.accounts import invitation_notify, password_reset_notify
 from notifications.services.enqueue import publish, publish_on_commit
 from notifications.services.reminders import reminder_reschedule
 from tracker.models import Patient, TreatmentCourse
-from tracker.signals import invitation_delivery, invitation_issued, password_reset_requested
+from tracker.signals import invitation_issued, password_reset_requested
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +57,6 @@ def on_course_saved(sender, instance, **kwargs) -> None:
 def on_invitation_issued(sender, invitation, **kwargs) -> dict:
     """Inside the enrolment's transaction: the invitation's message goes in the outbox with the accounts."""
     return {"channel": invitation_notify(invitation=invitation)}
-
-
-@receiver(invitation_delivery, dispatch_uid="notifications.invitation_delivery")
-def on_invitation_delivery(sender, invitation_uuids, **kwargs) -> dict:
-    return invitation_delivery_statuses(invitation_uuids=invitation_uuids)
 
 
 @receiver(password_reset_requested, dispatch_uid="notifications.password_reset_requested")

@@ -29,8 +29,7 @@ from tracker.enrolment import (
 from tracker.errors import InputError
 from tracker.forms import MAX_CAREGIVERS, CaregiverFormSet, EnrolmentForm
 from tracker.http import SignedInRequest
-from tracker.invitations import invitation_statuses
-from tracker.models import Invitation, Patient, Therapy, User
+from tracker.models import DeliveryStatus, Invitation, Patient, Therapy, User
 from tracker.models.therapies import TherapyClass
 
 CAREGIVERS = "caregivers"  # the formset's prefix
@@ -117,13 +116,15 @@ def _mask_email(address: str) -> str:
     return f"{name[:1]}•••@{domain}" if domain else ""
 
 
-def _invitation_state(invitation: Invitation | None, delivery: dict[str, str], user: User, now) -> dict:
+def _invitation_state(invitation: Invitation | None, user: User, now) -> dict:
     """What the list says about one person's latest invitation."""
     if invitation is None:
         return {"key": "password" if user.has_usable_password() else "none", "invitation": None}
     state = invitation.state(now)
     if state == "open":
-        state = {"sent": "sent", "failed": "failed"}.get(delivery.get(str(invitation.uuid), ""), "waiting")
+        # What became of the message, as notifications recorded it on the invitation.
+        outcomes: dict[str, str] = {DeliveryStatus.SENT: "sent", DeliveryStatus.FAILED: "failed"}
+        state = outcomes.get(invitation.delivery_status, "waiting")
         if not invitation.channel:
             state = "unreachable"
     return {"key": state, "invitation": invitation}
@@ -141,15 +142,13 @@ def _contact(patient: Patient, user: User, channel: str) -> str:
 def enrolments(request: SignedInRequest) -> HttpResponse:
     _require_enroller(request)
     patients = enrolments_recent(request.user)
-    invitations = [inv for patient in patients for inv in patient.invitations.all()]
-    delivery = invitation_statuses(invitations)
     now = timezone.now()
     rows = []
     for patient in patients:
         people = []
         for person in enrolment_people(patient):
             invitation = latest_invitation(patient, person)
-            state = _invitation_state(invitation, delivery, person, now)
+            state = _invitation_state(invitation, person, now)
             people.append({
                 "user": person, "is_patient": person.pk == patient.user_id, **state,
                 "contact": _contact(patient, person, invitation.channel if invitation else ""),

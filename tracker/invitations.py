@@ -2,7 +2,9 @@
 
 An Invitation row is written in the enrolment's transaction (or a resend's), and `invitation_issued` is
 sent inside it: notifications writes the outbox row (SMS or email, the person's language) in the same
-transaction, so either everything is stored or nothing is.
+transaction, so either everything is stored or nothing is. The invitation's `delivery_status` is pending from
+then on; notifications records the message's outcome on it (`invitation_delivery_record`: sent, or failed for
+good), and the enrolment list reads it from the row.
 
 The secret link is never stored. The outbox row names the invitation only; when a worker sends the message
 it asks for a link (`invitation_link_mint`), which makes a fresh random token, stores its SHA-256 hash
@@ -16,6 +18,7 @@ does), so the token does not stay in the address bar or go out in a Referer head
 
 import datetime as dt
 import secrets
+import uuid
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -23,9 +26,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from tracker.models import Invitation, InvitationLink, Patient, User
+from tracker.models import DeliveryStatus, Invitation, InvitationLink, Patient, User
 from tracker.models.tokens import hash_key
-from tracker.signals import invitation_delivery, invitation_issued
+from tracker.signals import invitation_issued
 
 SESSION_TOKEN = "invitation_token"  # the token of the link that opened this session's set-password page
 SET_PASSWORD_SLUG = "set-password"  # the URL the page moves to, without the token
@@ -45,8 +48,9 @@ def invitation_issue(*, user: User, patient: Patient, issued_by: User | None = N
         answers = [answer for answer in responses if isinstance(answer, dict)]
         channel = next((a.get("channel", "") for a in answers if a.get("channel")), "")
         if channel:
-            invitation.channel = channel
-            invitation.save(update_fields=["channel"])
+            invitation.channel, invitation.delivery_status = channel, DeliveryStatus.PENDING
+            invitation.delivery_changed_at = now
+            invitation.save(update_fields=["channel", "delivery_status", "delivery_changed_at"])
     return invitation
 
 
@@ -90,14 +94,21 @@ def invitation_accept(*, invitation: Invitation, form) -> User | None:
     return user
 
 
-def invitation_statuses(invitations: Iterable[Invitation]) -> dict[str, str]:
-    """{invitation uuid: delivery status of its message} as notifications reports it ("pending", "sent",
-    "failed"); an invitation nobody reported on is missing."""
-    uuids = [str(invitation.uuid) for invitation in invitations]
-    statuses: dict[str, str] = {}
+def invitation_delivery_record(*, invitation_uuids: Iterable, status: str,
+                               at: dt.datetime | None = None) -> int:
+    """Record what became of the messages of these invitations ("sent" or "failed"), in one UPDATE whatever
+    their number: notifications calls it when an invitation's message is sent or fails for good. Values that
+    are not UUIDs are ignored; an invitation already in that status keeps the time it got there. Returns the
+    number of invitations changed."""
+    if status not in (DeliveryStatus.SENT, DeliveryStatus.FAILED):
+        raise ValueError(f"Not a delivery outcome: {status!r}")
+    uuids = set()
+    for value in invitation_uuids:
+        try:
+            uuids.add(uuid.UUID(str(value)))
+        except ValueError:
+            continue
     if not uuids:
-        return statuses
-    for _receiver, answer in invitation_delivery.send(sender=Invitation, invitation_uuids=uuids):
-        if isinstance(answer, dict):
-            statuses.update(answer)
-    return statuses
+        return 0
+    return (Invitation.objects.filter(uuid__in=uuids).exclude(delivery_status=status)
+            .update(delivery_status=status, delivery_changed_at=at or timezone.now()))

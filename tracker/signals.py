@@ -1,12 +1,13 @@
 """Every signal of the project, in one place. A signal is used only where a lower layer must tell a higher
 one something it cannot import (tracker → monitoring → notifications); each is named for a fact that has
 happened. Everything else is a plain call: a check-in is stored and graded by
-monitoring.services.intake, which the check-in API and page call directly.
+monitoring.services.intake, which the check-in API and page call directly; notifications records what became
+of an invitation's message on the invitation (tracker.invitations.invitation_delivery_record), and the
+enrolment list reads it there.
 
 | signal | defined in | sent by, when | payload | receivers |
 |---|---|---|---|---|
 | `invitation_issued` | tracker.signals | tracker.invitations, inside the transaction that issued the invitation (an enrolment, a resend) | `invitation=<Invitation>` | notifications.receivers.on_invitation_issued writes the outbox row and answers `{"channel": "sms" \\| "email" \\| ""}` |
-| `invitation_delivery` | tracker.signals | tracker.enrolment_views, when the enrolment list is shown | `invitation_uuids=[...]` | notifications.receivers.on_invitation_delivery answers `{uuid: "pending" \\| "sent" \\| "failed"}` |
 | `password_reset_requested` | tracker.signals | tracker.passwords, when a reset was asked for an active account with a usable password and an email address | `user=<User>` | notifications.receivers.on_password_reset_requested writes the email outbox row |
 | `checkin_recorded` | monitoring.signals | monitoring.services.intake, after the transaction that stored and graded the check-in committed | `checkin_id=<int>, patient_id=<int>, is_complete=<bool>, moves_reminders=<bool>` (complete, and the first complete one of its local date) | notifications.receivers.on_checkin_recorded hands the reminder reschedule to a worker (when `moves_reminders`) |
 | `alert_changed` | monitoring.signals | monitoring.services.alerts, after the transaction that opened, updated, acknowledged or resolved an alert committed | `alert_id=<int>, kind=<AlertEvent kind>` | notifications.receivers.on_alert_changed hands the alert's notifications to a worker |
@@ -20,8 +21,6 @@ from django.dispatch import Signal
 # The message is written with the accounts or not at all; the link is made when it is sent
 # (tracker.invitations.invitation_link_mint): the outbox row holds no secret.
 invitation_issued = Signal()
-
-invitation_delivery = Signal()
 
 # Nothing is sent for an address no account uses; the reset link is made when the email is sent
 # (tracker.passwords.password_reset_link).

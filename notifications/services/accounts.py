@@ -6,9 +6,15 @@ delivery just before the channel renders): tracker.invitations.invitation_link_m
 fresh token; a reset link is Django's token, an HMAC of the account's state that is stored nowhere. The link
 is set on the in-memory row only (delivery never saves `context`), so it exists in the message and nowhere
 else. A retry makes a new link; an invitation accepted, replaced or expired before its message went out
-fails permanently with that reason instead of sending a dead link."""
+fails permanently with that reason instead of sending a dead link.
 
+What became of an invitation's message is recorded on the invitation (`invitation_outcome_record`, from
+delivery when it is sent or fails for good, `invitation_outcomes_record` from the sweep's give-up), where
+the enrolment list reads it."""
+
+import datetime as dt
 import uuid
+from collections.abc import Iterable
 
 from django.conf import settings
 
@@ -16,7 +22,7 @@ from notifications.errors import DeliveryError
 from notifications.models import ChannelKind, Notification, NotificationKind
 from notifications.services.outbox import notification_create
 from notifications.services.routing import patient_channels
-from tracker.invitations import invitation_link_mint
+from tracker.invitations import invitation_delivery_record, invitation_link_mint
 from tracker.passwords import password_reset_link
 
 ACCOUNT_KINDS = (NotificationKind.INVITATION, NotificationKind.PASSWORD_RESET)
@@ -37,11 +43,20 @@ def invitation_notify(*, invitation) -> str:
     return channel
 
 
-def invitation_delivery_statuses(*, invitation_uuids: list[str]) -> dict[str, str]:
-    """{invitation uuid: status of its message} (pending, sending, sent, failed), in one query."""
-    keys = [f"invitation:{value}:{channel}" for value in invitation_uuids for channel in OUTSIDE_CHANNELS]
-    rows = Notification.objects.filter(dedup_key__in=keys).values_list("dedup_key", "status")
-    return {key.split(":")[1]: status for key, status in rows}
+def invitation_outcomes_record(rows: Iterable[tuple[str, object]], *, status: str, at: dt.datetime) -> int:
+    """Tell tracker what became of the invitations among these notifications ((kind, context's "invitation")
+    pairs) that were just sent or failed for good: one UPDATE for all of them, none when there is no
+    invitation among them."""
+    uuids = [invitation for kind, invitation in rows if kind == NotificationKind.INVITATION and invitation]
+    if not uuids:
+        return 0
+    return invitation_delivery_record(invitation_uuids=uuids, status=status, at=at)
+
+
+def invitation_outcome_record(notification: Notification, *, status: str, at: dt.datetime) -> None:
+    """`invitation_outcomes_record` for one notification (nothing unless it is an invitation)."""
+    invitation_outcomes_record([(notification.kind, (notification.context or {}).get("invitation"))],
+                               status=status, at=at)
 
 
 def password_reset_notify(*, user) -> None:

@@ -5,20 +5,24 @@ waits until it is stale (NOTIFICATION_STUCK_SECONDS) and the sweep sends it agai
 carries the notification's id as its idempotency key, so a provider can drop the second copy.
 
 Retries live in the database, not the broker: a transient failure sets `next_attempt_at` and the sweep
-sends the row when it is due (no countdown messages held by a worker across a broker outage)."""
+sends the row when it is due (no countdown messages held by a worker across a broker outage).
+
+An invitation's message that is sent, or fails for good, records that on the invitation in the same
+transaction as the row's status (notifications.services.accounts.invitation_outcome_record)."""
 
 import datetime as dt
 import logging
 import socket
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from notifications.channels import get_channel
 from notifications.errors import DeliveryError
 from notifications.models import DeliveryAttempt, Notification, NotificationStatus
-from notifications.services.accounts import ACCOUNT_KINDS, with_send_time_link
+from notifications.services.accounts import ACCOUNT_KINDS, invitation_outcome_record, with_send_time_link
 from notifications.services.retry import with_db_retry
 
 logger = logging.getLogger(__name__)
@@ -81,11 +85,14 @@ def _record_error(notification: Notification, attempt: DeliveryAttempt, exc: Del
     attempt.outcome = DeliveryAttempt.Outcome.PERMANENT if exc.permanent else DeliveryAttempt.Outcome.TRANSIENT
     attempt.error, attempt.finished_at = str(exc), finished
     attempt.save(update_fields=["outcome", "error", "finished_at"])
-    Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
-        status=NotificationStatus.FAILED if give_up else NotificationStatus.PENDING,
-        last_error=str(exc),
-        next_attempt_at=finished + backoff(notification.attempts),
-    )
+    with transaction.atomic():  # the invitation's status with the row's, or neither (the step may be repeated)
+        recorded = Notification.objects.filter(pk=notification.pk, status=NotificationStatus.SENDING).update(
+            status=NotificationStatus.FAILED if give_up else NotificationStatus.PENDING,
+            last_error=str(exc),
+            next_attempt_at=finished + backoff(notification.attempts),
+        )
+        if give_up and recorded:
+            invitation_outcome_record(notification, status=NotificationStatus.FAILED, at=finished)
     if give_up:
         logger.error("Notification %s failed permanently on %s: %s", notification.uuid, notification.channel, exc)
         return "failed"
@@ -97,6 +104,8 @@ def _record_sent(notification: Notification, attempt: DeliveryAttempt) -> str:
     finished = timezone.now()
     attempt.outcome, attempt.finished_at = DeliveryAttempt.Outcome.SENT, finished
     attempt.save(update_fields=["outcome", "finished_at"])
-    Notification.objects.filter(pk=notification.pk).update(status=NotificationStatus.SENT, sent_at=finished,
-                                                           last_error="")
+    with transaction.atomic():
+        Notification.objects.filter(pk=notification.pk).update(status=NotificationStatus.SENT, sent_at=finished,
+                                                               last_error="")
+        invitation_outcome_record(notification, status=NotificationStatus.SENT, at=finished)
     return "sent"

@@ -4,10 +4,14 @@ the beat schedule. The other health checks are in test_health.py."""
 
 
 import datetime as dt
+import importlib
 
 import pytest
 import time_machine
+from django.apps import apps
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django_celery_beat.models import PeriodicTask
 
 from monitoring.models import Alert
@@ -15,6 +19,7 @@ from notifications.beat_schedule import SCHEDULE
 from notifications.models import Notification
 from notifications.services.health import queue_health
 from notifications.services.sweep import outbox_sweep
+from tests.factories import UserFactory
 from tests.notifications.notif_support import (
     FEVER_AND_DIZZY,
     make_notification,
@@ -23,6 +28,7 @@ from tests.notifications.notif_support import (
     reachable,
     signed_in,
 )
+from tracker.models import DeliveryStatus, Invitation, Role
 
 NOTIFICATION_CHECKS = ["stuck_notifications", "failed_notifications", "alerts_without_notification"]
 
@@ -214,3 +220,68 @@ def test_a_delivery_that_keeps_dying_becomes_a_visible_failure(nurse, settings):
     assert report["gave_up"] == 1 and report["requeued"] == 0
     assert row.status == "failed" and "Gave up" in row.last_error
     assert queue_health(only=["failed_notifications"])["checks"]["failed_notifications"]["count"] == 1
+
+
+# --- Invitations given up by the sweep ------------------------------------------------------------------------------
+
+def invitation_row(patient, *, attempts: int, stale: dt.datetime) -> Invitation:
+    """An invitation whose SMS a dead worker left in `sending` after `attempts` attempts."""
+    person = UserFactory(role=Role.CAREGIVER)
+    invitation = Invitation.objects.create(user=person, patient=patient, channel="sms",
+                                           delivery_status=DeliveryStatus.PENDING,
+                                           expires_at=stale + dt.timedelta(days=3))
+    make_notification(recipient=person, kind="invitation", channel="sms", urgency="", patient=patient,
+                      context={"invitation": str(invitation.uuid), "hours": 72}, status="sending",
+                      claimed_at=stale, next_attempt_at=stale, attempts=attempts)
+    return invitation
+
+
+def test_the_sweeps_give_up_marks_the_invitations_failed_in_a_fixed_number_of_queries(
+        patient, nurse, now, enqueued, sweep, settings):
+    stale = now - dt.timedelta(seconds=settings.NOTIFICATION_STUCK_SECONDS + 60)
+    exhausted = settings.NOTIFICATION_MAX_ATTEMPTS
+
+    def sweep_queries(invitations: list[Invitation]) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            report = sweep()
+        assert report["gave_up"] == len(invitations) + 1  # and the alert row
+        for invitation in invitations:
+            invitation.refresh_from_db()
+            assert (invitation.delivery_status, invitation.delivery_changed_at) == (DeliveryStatus.FAILED, now)
+        return len(captured)
+
+    make_notification(recipient=nurse, channel="email", status="sending", claimed_at=stale, next_attempt_at=stale,
+                      attempts=exhausted)
+    one = sweep_queries([invitation_row(patient, attempts=exhausted, stale=stale)])
+
+    make_notification(recipient=nurse, channel="email", status="sending", claimed_at=stale, next_attempt_at=stale,
+                      attempts=exhausted)
+    many = [invitation_row(patient, attempts=exhausted, stale=stale) for _ in range(5)]
+    retried = invitation_row(patient, attempts=1, stale=stale)  # attempts left: sent again, still pending
+    assert sweep_queries(many) == one
+    retried.refresh_from_db()
+    assert retried.delivery_status == DeliveryStatus.PENDING
+    assert enqueued == list(Notification.objects.filter(context__invitation=str(retried.uuid))
+                            .values_list("pk", flat=True))
+
+
+def test_existing_invitations_take_their_status_from_their_messages(patient, now, settings):
+    """The data migration: sent and failed messages fill in their invitations; others are left as they are."""
+    migration = importlib.import_module("notifications.migrations.0010_invitation_delivery_status")
+    stale = now - dt.timedelta(minutes=30)
+    sent, failed, pending = (invitation_row(patient, attempts=1, stale=stale) for _ in range(3))
+    Notification.objects.filter(context__invitation=str(sent.uuid)).update(status="sent", sent_at=stale)
+    Notification.objects.filter(context__invitation=str(failed.uuid)).update(status="failed")
+    no_message = Invitation.objects.create(user=UserFactory(role=Role.CAREGIVER), patient=patient,
+                                           expires_at=now + dt.timedelta(days=3))
+    Notification.objects.create(dedup_key="invitation:broken", kind="invitation", channel="sms",
+                                recipient=patient.user, context={"invitation": "not-a-uuid"}, status="sent")
+    Invitation.objects.update(delivery_status="", delivery_changed_at=None)
+    Invitation.objects.exclude(channel="").update(delivery_status="pending")
+
+    migration.fill_from_messages(apps, None)
+
+    statuses = dict(Invitation.objects.values_list("pk", "delivery_status"))
+    assert statuses == {sent.pk: "sent", failed.pk: "failed", pending.pk: "pending", no_message.pk: ""}
+    sent.refresh_from_db()
+    assert sent.delivery_changed_at == stale

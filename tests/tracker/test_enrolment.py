@@ -18,11 +18,13 @@ from monitoring.models import Window
 from notifications.channels import DeliveryError
 from notifications.models import Notification, NotificationStatus
 from notifications.services.delivery import notification_deliver
+from notifications.tasks import notification_deliver_task
 from tests.factories import CareTeamFactory, CenterFactory, PatientFactory, UserFactory
-from tracker.invitations import invitation_issue
+from tracker.invitations import invitation_delivery_record, invitation_issue
 from tracker.models import (
     AuditEvent,
     CaregiverLink,
+    DeliveryStatus,
     Invitation,
     InvitationLink,
     Patient,
@@ -484,3 +486,84 @@ def test_the_list_reads_a_fixed_number_of_queries_however_many_enrolments(as_coo
         as_coordinator.post(ENROL, enrol_data(team_a, mrn=f"RCC-{n}", caregivers=[{**CARLOS, "email": f"c{n}@x.test"}]))
     assert Patient.objects.count() == 5
     assert queries() == few
+
+
+# --- The delivery status stored on the invitation -------------------------------------------------------------------
+
+def test_an_invitation_is_pending_from_the_moment_its_message_is_written(as_coordinator, team_a):
+    as_coordinator.post(ENROL, enrol_data(team_a))
+    ana = Invitation.objects.get(user__username="ana.ruiz")
+    assert (ana.channel, ana.delivery_status) == ("sms", DeliveryStatus.PENDING) and ana.delivery_changed_at
+    unreachable = UserFactory(role=Role.CAREGIVER, phone="", email="")  # no phone, no email: no message
+    invitation = invitation_issue(user=unreachable, patient=ana.patient)
+    invitation.refresh_from_db()
+    assert (invitation.channel, invitation.delivery_status) == ("", DeliveryStatus.NOT_APPLICABLE)
+
+
+def test_an_invitation_sms_sent_by_the_delivery_task_marks_the_invitation_sent(
+        as_coordinator, team_a, outside_calls, eager_tasks):
+    as_coordinator.post(ENROL, enrol_data(team_a))
+    row = Notification.objects.get(kind="invitation")
+    assert notification_deliver_task.delay(row.pk).get() == "sent"
+    row.refresh_from_db()
+    invitation = Invitation.objects.get()
+    assert len(outside_calls.sms()) == 1
+    assert invitation.delivery_status == DeliveryStatus.SENT and invitation.delivery_changed_at == row.sent_at
+
+
+def test_an_invitation_accepted_before_its_message_went_out_is_marked_failed(
+        as_coordinator, team_a, outside_calls, eager_tasks):
+    as_coordinator.post(ENROL, enrol_data(team_a))
+    Invitation.objects.update(accepted_at=timezone.now())
+    row = Notification.objects.get(kind="invitation")
+    assert notification_deliver_task.delay(row.pk).get() == "failed"
+    row.refresh_from_db()
+    assert row.status == NotificationStatus.FAILED and "accepted" in row.last_error and outside_calls.sms() == []
+    assert Invitation.objects.get().delivery_status == DeliveryStatus.FAILED
+
+
+def test_a_transient_failure_leaves_the_invitation_pending(as_coordinator, team_a, outside_calls):
+    as_coordinator.post(ENROL, enrol_data(team_a))
+    outside_calls.fail_with.append(DeliveryError("provider busy", permanent=False))
+    assert notification_deliver(notification_id=Notification.objects.get(kind="invitation").pk) == "retry"
+    assert Invitation.objects.get().delivery_status == DeliveryStatus.PENDING
+
+
+def test_recording_an_outcome_takes_uuids_in_one_query_and_ignores_what_is_not_one(
+        as_coordinator, team_a, django_assert_num_queries):
+    as_coordinator.post(ENROL, enrol_data(team_a, caregivers=[CARLOS]))
+    ana, carlos = (Invitation.objects.get(user__username=name) for name in ("ana.ruiz", "carlos.ruiz"))
+    with django_assert_num_queries(1):
+        assert invitation_delivery_record(invitation_uuids=[str(ana.uuid), carlos.uuid, "not-a-uuid", None],
+                                          status="failed") == 2
+    assert set(Invitation.objects.values_list("delivery_status", flat=True)) == {DeliveryStatus.FAILED}
+    with django_assert_num_queries(0):
+        assert invitation_delivery_record(invitation_uuids=["nonsense"], status="sent") == 0
+    with pytest.raises(ValueError):
+        invitation_delivery_record(invitation_uuids=[ana.uuid], status="pending")
+
+
+def test_the_list_shows_the_status_stored_on_the_invitation_in_a_fixed_number_of_queries(as_coordinator, team_a):
+    """The page reads the invitations' own status (the notification rows are not consulted): the same
+    number of queries for 1 invitation as for 5."""
+    def page() -> tuple[str, int]:
+        with CaptureQueriesContext(connection) as captured:
+            response = as_coordinator.get(ENROLMENTS)
+        assert response.status_code == 200
+        return response.content.decode(), len(captured)
+
+    as_coordinator.post(ENROL, enrol_data(team_a, mrn="RCC-1", phone="", email="p1@x.test"))
+    Invitation.objects.update(delivery_status=DeliveryStatus.SENT)
+    html, one = page()
+    assert "Invitation sent by email to p•••@x.test" in html
+    for n in range(2, 6):
+        as_coordinator.post(ENROL, enrol_data(team_a, mrn=f"RCC-{n}", phone="", email=f"p{n}@x.test"))
+    assert Invitation.objects.count() == 5
+    assert set(Notification.objects.values_list("status", flat=True)) == {NotificationStatus.PENDING}
+    Invitation.objects.filter(patient__mrn__in=["RCC-2", "RCC-3"]).update(delivery_status=DeliveryStatus.FAILED)
+    Invitation.objects.filter(patient__mrn="RCC-4").update(delivery_status=DeliveryStatus.SENT)
+    html, five = page()
+    assert five == one
+    assert html.count("The invitation could not be delivered") == 2
+    assert html.count("Invitation sent by email") == 2
+    assert html.count("Invitation waiting to be sent") == 1  # RCC-5, still pending

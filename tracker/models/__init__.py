@@ -4,7 +4,7 @@ from .audit import AuditEvent, TwoFactorState
 from .centers import CareTeam, CareTeamMembership, Center
 from .checkins import CheckIn
 from .idempotency import IdempotencyRecord
-from .invitations import Invitation, InvitationLink
+from .invitations import DeliveryStatus, Invitation, InvitationLink
 from .patients import CaregiverLink, Patient
 from .therapies import Therapy, TreatmentCourse
 from .tokens import ApiToken, EnrolmentCode
@@ -20,6 +20,7 @@ __all__ = [
     "CheckIn",
     "EnrolmentCode",
     "IdempotencyRecord",
+    "DeliveryStatus",
     "Invitation",
     "InvitationLink",
     "Patient",

@@ -3,6 +3,17 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class DeliveryStatus(models.TextChoices):
+    """Whether an invitation's message went out, as notifications records it when the message is sent or
+    fails for good (tracker.invitations.invitation_delivery_record)."""
+
+    NOT_APPLICABLE = "", _("No message (no mobile phone or email)")
+    PENDING = "pending", _("Waiting to be sent")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Could not be delivered")
 
 
 class Invitation(models.Model):
@@ -19,6 +30,12 @@ class Invitation(models.Model):
                                   related_name="+")
     channel = models.CharField(max_length=10, blank=True,
                                help_text="How the message goes (sms, email); empty if the person cannot be reached.")
+    delivery_status = models.CharField(
+        max_length=10, blank=True, choices=DeliveryStatus.choices, default=DeliveryStatus.NOT_APPLICABLE,
+        help_text="Whether the message went out: pending from the moment it is written, then sent or failed "
+                  "(recorded by notifications); empty when there is no message.")
+    delivery_changed_at = models.DateTimeField(null=True, blank=True,
+                                               help_text="When the delivery status last changed.")
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
