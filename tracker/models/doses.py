@@ -137,14 +137,14 @@ class DoseAdministration(models.Model):
                 errors.setdefault(name, []).append(gettext("Give the time with its time zone."))
         if errors:
             raise ValidationError(errors)
-        if self.started_at.astimezone(zone).date() < course.start_date:
-            errors.setdefault("started_at", []).append(
-                gettext("This is before the course started (%(date)s, the patient's time zone).")
-                % {"date": course.start_date.isoformat()})
         for name in ("started_at", "ended_at"):
             value = getattr(self, name)
             if value is not None and value > now + FUTURE_SKEW:
                 errors.setdefault(name, []).append(gettext("This time is in the future."))
+        if "started_at" not in errors and self.started_at.astimezone(zone).date() < course.start_date:
+            errors.setdefault("started_at", []).append(
+                gettext("This is before the course started (%(date)s, the patient's time zone).")
+                % {"date": course.start_date.isoformat()})
         if self.ended_at is not None and self.ended_at < self.started_at:
             errors.setdefault("ended_at", []).append(gettext("The end is before the start."))
         if schedule is not None and schedule.route and self.route != schedule.route:
