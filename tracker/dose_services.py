@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -134,12 +135,27 @@ class DoseView:
     history: list[DoseAdministration]  # the versions it replaced, newest first
 
 
-def course_doses(course: TreatmentCourse) -> list[DoseView]:
+def dose_rows(course_ids) -> dict[int, list[DoseAdministration]]:
+    """Every dose row (current and corrected) of these courses, in one query, by course id."""
+    rows: dict[int, list[DoseAdministration]] = {}
+    for dose in (DoseAdministration.objects.filter(course_id__in=list(course_ids)).select_related("recorded_by")
+                 .order_by("started_at", "pk")):
+        rows.setdefault(dose.course_id, []).append(dose)
+    return rows
+
+
+def with_dose_flag(courses):
+    """Courses annotated with `has_doses`, so a page asks for doses only when there are some."""
+    return courses.annotate(has_doses=Exists(DoseAdministration.objects.filter(course=OuterRef("pk"))))
+
+
+def course_doses(course: TreatmentCourse, rows: list[DoseAdministration] | None = None) -> list[DoseView]:
     """The course's current doses in time order, each with its schedule step metadata and the versions it
-    replaced. Two queries whatever the number of doses (the course's therapy must be loaded)."""
+    replaced: a selector for what keys to dose times. One query whatever the number of doses (none when `rows`,
+    the course's rows from `dose_rows`, are given); the course's therapy and patient must be loaded."""
     schedule = DoseSchedule.from_json(course.therapy.dose_schedule)
-    rows = list(DoseAdministration.objects.filter(course=course).select_related("recorded_by")
-                .order_by("started_at", "pk"))
+    if rows is None:
+        rows = dose_rows([course.pk]).get(course.pk, [])
     by_pk = {d.pk: d for d in rows}
     corrected = {d.corrects_id for d in rows if d.corrects_id}
     for dose in rows:  # the versions they correct are loaded already
@@ -177,7 +193,7 @@ def course_dose_plan(course: TreatmentCourse, doses: list[DoseView], *, today: d
         return DosePlan(planned=[], restart=None)
     first = in_template[0]
     planned = planned_doses(schedule, first.dose.started_at, zone, from_step=first.step.code if first.step else None,
-                            repeats=4)
+                            repeats=2)
     today = today or timezone.localtime(timezone.now(), zone).date()
     given = [GivenDose(v.dose.step_code, v.dose.started_at) for v in in_template]
     return DosePlan(planned=planned, restart=restart_proposal(schedule, given, today, zone))
