@@ -48,6 +48,7 @@ class DoseForm(forms.Form):
     setting = forms.ChoiceField(label=_("Where given"), choices=DoseSetting.choices, widget=forms.RadioSelect)
     kept_for_monitoring = forms.BooleanField(label=_("Kept for monitoring after the dose"), required=False)
     route = forms.ChoiceField(label=_("Route"), required=False, choices=[("", "—"), *DoseRoute.choices])
+    is_correction = False
 
     def __init__(self, *args, course: TreatmentCourse, **kwargs):
         kwargs.setdefault("auto_id", f"id_%s_{course.uuid.hex[:8]}")  # one form per course on the patient page
@@ -69,6 +70,7 @@ class DoseForm(forms.Form):
 
 
 class DoseCorrectionForm(DoseForm):
+    is_correction = True
     reason = forms.CharField(label=_("Why is the record corrected?"), max_length=1000,
                              widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -171,7 +173,7 @@ def course_doses_page(request: SignedInRequest, course_id) -> HttpResponse:
                 "course": course, "patient": course.patient, "zone": zone.key, "show_errors": True,
                 "dose_sections": [dose_section(course, form=form)]}, status=400)
         return _render(request, "tracker/course_doses.html", {
-            "course": course, "patient": course.patient, "zone": zone.key,
+            "course": course, "patient": course.patient, "zone": zone.key, "show_errors": False,
             "dose_sections": [dose_section(course, form=form)]})
 
 

@@ -123,3 +123,25 @@ def test_other_teams_and_patients_cannot_reach_the_dose_pages(client, other_nurs
         assert client.get(f"/staff/courses/{tecvayli.uuid}/doses/").status_code == 404
         assert client.post(f"/staff/courses/{tecvayli.uuid}/doses/", form()).status_code == 404
     assert DoseAdministration.objects.count() == 0
+
+
+def test_the_dose_pages_resolve_every_template_variable(nurse_client, patient, tecvayli, caplog):
+    """An unresolved template variable is logged with the page's data (PHI): every name must be set, with doses of
+    a schedule and free-named ones, a correction, and refused forms."""
+    import logging
+
+    car_t = patient.courses.exclude(pk=tecvayli.pk).get()
+    with caplog.at_level(logging.DEBUG, logger="django.template"):
+        nurse_client.post(f"/staff/courses/{tecvayli.uuid}/doses/", form("su1", start=days_ago(9)))
+        nurse_client.post(f"/staff/courses/{car_t.uuid}/doses/", form("cycle 1 day 1", start=days_ago(1)))
+        dose = DoseAdministration.objects.get(course=tecvayli)
+        nurse_client.post(f"/staff/courses/{tecvayli.uuid}/doses/{dose.uuid}/correct/", form("su1", reason="time",
+                                                                                            start=days_ago(9, 10)))
+        for url in (f"/staff/patients/{patient.uuid}/", f"/staff/courses/{tecvayli.uuid}/doses/",
+                    f"/staff/courses/{tecvayli.uuid}/doses/{dose.uuid}/correct/"):
+            assert nurse_client.get(url).status_code == 200
+        assert nurse_client.post(f"/staff/courses/{tecvayli.uuid}/doses/", {"step_code": "su2"}).status_code == 400
+        assert nurse_client.post(f"/staff/courses/{tecvayli.uuid}/doses/{dose.uuid}/correct/",
+                                 {"step_code": "su2"}).status_code == 400
+    unresolved = [r.getMessage() for r in caplog.records if "Exception while resolving variable" in r.getMessage()]
+    assert unresolved == []
