@@ -315,3 +315,30 @@ def test_staff_see_label_date_markers_and_schedule_of_each_section_8_product(nur
     assert [s["code"] for s in glofitamab["dose_schedule"]["steps"]][:3] == ["obinutuzumab", "su1", "su2"]
     assert therapies["yescarta"]["dose_schedule"] == {} and therapies["yescarta"]["label_markers"] == []
     assert therapies["lifileucel"]["therapy_class"] == "tcr_til"
+
+
+# --- The catalogue loads in old migrations; the schema describes the endpoints ----------------------------------
+
+def test_sync_catalogue_writes_only_the_fields_an_old_historical_model_has():
+    """Migration 0002 runs with the Therapy of its time (no §8 fields); 0010 writes the rest."""
+    from types import SimpleNamespace
+
+    from tracker.catalogue import all_therapies, sync_catalogue
+
+    written = []
+    old_fields = ["code", "brand_name", "generic_name", "therapy_class", "target", "label_facts", "source"]
+    model = SimpleNamespace(
+        _meta=SimpleNamespace(get_fields=lambda: [SimpleNamespace(name=n) for n in old_fields]),
+        objects=SimpleNamespace(update_or_create=lambda code, defaults: written.append((code, defaults))))
+    assert sync_catalogue(model) == len(all_therapies())
+    assert all(set(defaults) <= set(old_fields) - {"code"} for _code, defaults in written)
+    assert "teclistamab" in {code for code, _defaults in written}
+
+
+def test_the_openapi_schema_describes_the_dose_endpoints(client):
+    schema = client.get("/api/schema/", headers={"Accept": "application/vnd.oai.openapi+json"}).json()
+    doses = schema["paths"]["/api/v1/courses/{id}/doses/"]
+    assert set(doses) >= {"get", "post"}
+    assert "post" in schema["paths"]["/api/v1/courses/{id}/doses/{dose_id}/corrections/"]
+    body = schema["components"]["schemas"]["DoseCorrectionInputRequest"]
+    assert body["required"] == ["reason"]
