@@ -145,3 +145,11 @@ def test_the_dose_pages_resolve_every_template_variable(nurse_client, patient, t
                                  {"step_code": "su2"}).status_code == 400
     unresolved = [r.getMessage() for r in caplog.records if "Exception while resolving variable" in r.getMessage()]
     assert unresolved == []
+
+
+def test_the_therapy_card_shows_the_label_date_and_the_unverified_and_policy_markers(nurse_client, patient):
+    CourseFactory(patient=patient, therapy=Therapy.objects.get(code="glofitamab"))
+    page = text_of(nurse_client.get(f"/staff/patients/{patient.uuid}/").content.decode())
+    assert "late 2025 copy of the label" in page and "clinical-rules §8" in page
+    assert "unverified 24 h after the first step-up dose is from a Swiss label" in page
+    assert "unverified No driving during the step-up schedule" in page
