@@ -106,7 +106,7 @@ def dose_section(course: TreatmentCourse, *, form: DoseForm | None = None, today
     now = timezone.now()
     monitoring_now = {v.dose.pk for v in doses if v.monitoring_ends_at and v.dose.started_at <= now < v.monitoring_ends_at}
     return {"course": course, "doses": doses, "upcoming": upcoming, "restart": plan.restart,
-            "monitoring_now": monitoring_now,
+            "monitoring_now": monitoring_now, "today": timezone.localtime(now, course.patient.tz).date(),
             "restart_step": _step_name(course, plan.restart.restart_at) if plan.restart else "",
             "form": form or DoseForm(course=course), "has_schedule": bool(course.therapy.dose_schedule)}
 

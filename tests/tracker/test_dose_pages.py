@@ -153,3 +153,10 @@ def test_the_therapy_card_shows_the_label_date_and_the_unverified_and_policy_mar
     assert "late 2025 copy of the label" in page and "clinical-rules §8" in page
     assert "unverified 24 h after the first step-up dose is from a Swiss label" in page
     assert "unverified No driving during the step-up schedule" in page
+
+
+def test_a_planned_dose_whose_day_has_passed_is_marked_overdue(nurse_client, patient, tecvayli):
+    nurse_client.post(f"/staff/courses/{tecvayli.uuid}/doses/", form("su1", start=days_ago(5)))
+    section = text_of(nurse_client.get(f"/staff/patients/{patient.uuid}/").content.decode().split('id="doses"', 1)[1])
+    assert "Step-up dose 2 step-up schedule Planned overdue" in section  # planned 2 days ago (day 4)
+    assert "First treatment dose step-up schedule Planned overdue" not in section  # tomorrow (day 7)
