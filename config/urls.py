@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from tracker import accounts, enrolment_views, offline, passwords, views
+from tracker import accounts, dose_views, enrolment_views, offline, passwords, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -28,6 +28,11 @@ urlpatterns = [
     path("staff/enrol/", enrolment_views.enrol_patient, name="enrol-patient"),
     path("staff/enrolments/", enrolment_views.enrolments, name="enrolments"),
     path("staff/enrolments/<uuid:patient_id>/invite/", enrolment_views.invitation_resend_view, name="invitation-resend"),
+    # The doses of a course (clinical-rules §8): record one, correct one (tracker/dose_views.py); listed on the
+    # staff patient page.
+    path("staff/courses/<uuid:course_id>/doses/", dose_views.course_doses_page, name="course-doses"),
+    path("staff/courses/<uuid:course_id>/doses/<uuid:dose_id>/correct/", dose_views.dose_correction_page,
+         name="dose-correction"),
     path("", include("monitoring.urls")),  # the patient's home, check-in and result pages; staff pages
     path("", include("notifications.urls")),  # /health/, /health/ready/
     path("api/v1/", include("tracker.api.urls")),

@@ -33,6 +33,8 @@ from monitoring.staff import format_time, render_staff, request_zone, staff_page
 from monitoring.templatetags.staff_tags import tel_uri
 from monitoring.urgency import ALERT_LEVELS, COUNT_TEXTS, urgency_class, urgency_word
 from tracker.audit import audit
+from tracker.dose_services import with_dose_flag
+from tracker.dose_views import dose_sections
 from tracker.errors import ApplicationError
 from tracker.http import SignedInRequest
 from tracker.models import CareTeam, Therapy
@@ -291,11 +293,15 @@ def staff_patient_detail(request: SignedInRequest, patient_id) -> HttpResponse:
                      "limit": _("Center limit"), "systolic": _("Systolic"), "diastolic": _("Diastolic")})
     readings = {name: any(v is not None for v in chart[name]) for name in ("temperature", "heart_rate", "spo2", "ice")}
     readings["bp"] = any(v is not None for v in chart["systolic"]) or any(v is not None for v in chart["diastolic"])
+    courses = list(with_dose_flag(patient.courses.select_related("therapy", "care_team")).order_by("-start_date"))
+    zone = zoneinfo.ZoneInfo(patient.center.time_zone)
+    with timezone.override(zone):  # the Doses section's times, like the page's, on the center's clock
+        doses = dose_sections(patient, courses)
     return render_staff(request, "monitoring/patient_detail.html", {
         "patient": patient, "timeline": timeline["entries"], "chart_data": chart, "readings": readings,
         "policy": policy, "contacts": _contacts(patient),
         "windows": selectors.patient_windows(patient),
-        "courses": patient.courses.select_related("therapy", "care_team").order_by("-start_date"),
+        "courses": courses, "dose_sections": doses, "zone": zone.key, "show_errors": False,
         "alerts": selectors.with_unseen(patient.alerts.exclude(status=AlertStatus.RESOLVED), request.user)
         .select_related("acknowledged_by").order_by("-urgency", "-opened_at"),
-    }, zone=zoneinfo.ZoneInfo(patient.center.time_zone))
+    }, zone=zone)

@@ -12,6 +12,7 @@ from tracker.models import (
     CareTeamMembership,
     Center,
     CheckIn,
+    DoseAdministration,
     EnrolmentCode,
     Invitation,
     InvitationLink,
@@ -157,9 +158,25 @@ class CaregiverLinkAdmin(admin.ModelAdmin):
 
 @admin.register(Therapy)
 class TherapyAdmin(admin.ModelAdmin):
-    list_display = ["brand_name", "generic_name", "therapy_class", "target", "driving_restriction_days", "proximity_days"]
-    list_filter = ["therapy_class"]
+    list_display = ["brand_name", "generic_name", "therapy_class", "target", "driving_restriction_days", "proximity_days",
+                    "label_facts_unverified", "label_date"]
+    list_filter = ["therapy_class", "label_facts_unverified"]
     search_fields = ["brand_name", "generic_name", "code"]
+    # The label facts with their source, the date of the label copy and the unverified or policy markers
+    # (clinical-rules §8); the schedule template is the catalogue's (manage.py sync_catalogue), not edited here.
+    readonly_fields = ["source", "label_date", "label_markers", "dose_schedule"]
+
+
+@admin.register(DoseAdministration)
+class DoseAdministrationAdmin(ReadOnlyAdmin):
+    """Doses are clinical records: viewable here, never edited or deleted (a correction is a new row)."""
+
+    list_display = ["course", "step_code", "cycle", "started_at", "ended_at", "setting", "recorded_by", "recorded_at"]
+    list_select_related = ["course__patient", "course__therapy", "recorded_by"]
+    list_filter = ["setting", "kept_for_monitoring", "route"]
+    search_fields = ["course__patient__last_name", "course__patient__mrn", "uuid", "step_code"]
+    raw_id_fields = ["course", "recorded_by", "corrects"]
+    date_hierarchy = "started_at"
 
 
 @admin.register(TreatmentCourse)

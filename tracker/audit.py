@@ -16,7 +16,7 @@ from django.dispatch import receiver
 from django.urls import Resolver404, resolve
 
 from tracker.compiled import insert_row
-from tracker.models import AuditEvent, CheckIn, Patient
+from tracker.models import AuditEvent, CheckIn, Patient, TreatmentCourse
 from tracker.security import client_ip, two_factor_state
 
 logger = logging.getLogger(__name__)
@@ -54,8 +54,13 @@ def _patient_of_checkin(value) -> int | None:
     return CheckIn.objects.filter(uuid=value).values_list("patient_id", flat=True).first()
 
 
+def _patient_of_course(value) -> int | None:
+    return TreatmentCourse.objects.filter(uuid=value).values_list("patient_id", flat=True).first()
+
+
 for _name, _lookup in (("patient_id", _patient_by_uuid), ("patients", _patient_by_uuid),
-                       ("checkin_id", _patient_of_checkin), ("checkins", _patient_of_checkin)):
+                       ("checkin_id", _patient_of_checkin), ("checkins", _patient_of_checkin),
+                       ("courses", _patient_of_course), ("course_id", _patient_of_course)):
     register_url_patient(_name, _lookup)
 
 

@@ -73,7 +73,8 @@ MIDDLEWARE = [
 # Paths that carry patient data (the URL space tracker/urls.py puts together from the apps): AuditMiddleware
 # records every request under them, also those no view annotated with tracker.audit.audit().
 AUDITED_PATH_PREFIXES = [
-    "/patients/", "/staff/", "/api/v1/checkins/", "/api/v1/patients/", "/admin/tracker/",  # records
+    "/patients/", "/staff/", "/api/v1/checkins/", "/api/v1/patients/", "/api/v1/courses/",  # records
+    "/admin/tracker/",
     "/api/v1/alerts/", "/api/v1/windows/", "/admin/monitoring/",  # monitoring (its pages are under /staff/)
     "/admin/notifications/",
 ]

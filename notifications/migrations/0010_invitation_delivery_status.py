@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("notifications", "0009_task_names"),
-        ("tracker", "0009_invitation_delivery_status"),
+        ("tracker", "0011_invitation_delivery_status"),
     ]
 
     operations = [

@@ -1,14 +1,16 @@
 """Shared by the authorization matrix and the API fuzzer: the roles, and team A's records (Maria's fever
 check-in, the alert it raised, her no-driving window) that fill the URLs' path parameters."""
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from monitoring.models import Alert, Window
 from tests.monitoring.support import CAR_T_NORMAL
-from tracker.models import ApiToken, CheckIn, Patient
+from tracker.models import ApiToken, CheckIn, DoseAdministration, Patient, TreatmentCourse, User
 
 PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory
 FEVER = {**CAR_T_NORMAL, "temperature": "38.2"}  # clinical-rules §1: fever after CAR T → an urgent alert
@@ -43,6 +45,8 @@ class TeamARecords:
     checkin: CheckIn
     alert: Alert
     window: Window
+    course: TreatmentCourse
+    dose: DoseAdministration
 
 
 def team_a_records(patient) -> TeamARecords:
@@ -50,11 +54,20 @@ def team_a_records(patient) -> TeamARecords:
     response = token_client(patient.user).post("/api/v1/checkins/", FEVER, format="json")
     assert response.status_code == 201, response.content
     checkin = CheckIn.objects.get(uuid=response.json()["id"])
+    course = patient.courses.get()
+    # Her CAR T infusion, as the team recorded it (a product without a schedule template: a free dose name).
+    recorder = User.objects.filter(care_teams=patient.care_team).first() or patient.user
+    dose = DoseAdministration.objects.create(
+        course=course, step_code="infusion", setting="inpatient", recorded_by=recorder,
+        started_at=dt.datetime.combine(course.start_date, dt.time(10), tzinfo=patient.tz),
+        ended_at=min(timezone.now(), dt.datetime.combine(course.start_date, dt.time(10, 30), tzinfo=patient.tz)))
     return TeamARecords(
         patient=patient,
         checkin=checkin,
         alert=Alert.objects.get(patient=patient, status="open"),
         window=Window.objects.get(course__patient=patient, kind="driving"),
+        course=course,
+        dose=dose,
     )
 
 

@@ -69,7 +69,8 @@ OPERATIONS = sorted(
     if method in ("get", "post", "put", "patch", "delete")
 )
 # `{id}` names the record of the path segment before it.
-RECORD_OF_SEGMENT = {"patients": "patient", "checkins": "checkin", "alerts": "alert", "windows": "window"}
+RECORD_OF_SEGMENT = {"patients": "patient", "checkins": "checkin", "alerts": "alert", "windows": "window",
+                     "courses": "course"}
 # Query and body fields that name a record or an identity: the "real" branch puts team A's values in them.
 REAL_FIELDS = ("patient", "username", "password")
 
@@ -160,6 +161,8 @@ def _branches(operation, records, real: dict):
         record = RECORD_OF_SEGMENT.get(segment)
         assert record is not None, f"{operation.path}: no team A record for its {{id}}; add one to RECORD_OF_SEGMENT"
         fixed = {"id": str(getattr(records, record).uuid)}
+        if "{dose_id}" in operation.path:
+            fixed["dose_id"] = str(records.dose.uuid)
     query_fields, body_fields = _input_fields(operation.method, operation.path)
     named = (query_fields | body_fields) & set(REAL_FIELDS)
     if fixed or named:
@@ -297,7 +300,10 @@ def _path_parameters(path: str, records) -> dict:
     if "{id}" not in path:
         return {}
     segment = path.split("{id}")[0].rstrip("/").rsplit("/", 1)[-1]
-    return {"id": str(getattr(records, RECORD_OF_SEGMENT[segment]).uuid)}
+    parameters = {"id": str(getattr(records, RECORD_OF_SEGMENT[segment]).uuid)}
+    if "{dose_id}" in path:
+        parameters["dose_id"] = str(records.dose.uuid)
+    return parameters
 
 
 @pytest.mark.parametrize(("method", "path"), WRITES, ids=[f"{m} {p}" for m, p in WRITES])

@@ -19,13 +19,16 @@ patient is 404 to team B (a nurse of another team, another patient).
 
 import datetime as dt
 import re
+import zoneinfo
 
 import pytest
 from django.test import Client
 from django.urls import resolve
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.security.authz_support import PASSWORD, ROLES, all_routes, team_a_records, token_client, user_for
+from tracker.models import DoseAdministration
 
 GET, POST, PUT, DELETE = "GET", "POST", "PUT", "DELETE"
 LOGIN = "302→login"  # a redirect to the sign-in page (/accounts/login/)
@@ -100,6 +103,9 @@ MATRIX: dict[str, dict[str, dict]] = {
     "dashboard": {GET: STAFF_PAGE, POST: row(LOGIN, 404, 404, 404, FOUND, FOUND, FOUND, FOUND)},
     "alert-inbox": {GET: STAFF_PAGE},
     "staff-patient-detail": {GET: STAFF_PAGE_OF_MARIA},
+    # Doses of Maria's course: record one, correct one (staff of her team; the form's success goes back to her page)
+    "course-doses": {GET: STAFF_PAGE_OF_MARIA, POST: row(LOGIN, 404, 404, 404, FOUND, 404, FOUND, FOUND)},
+    "dose-correction": {GET: STAFF_PAGE_OF_MARIA, POST: row(LOGIN, 404, 404, 404, FOUND, 404, FOUND, FOUND)},
     "alert-detail": {GET: STAFF_PAGE_OF_MARIA},
     "alert-action[acknowledge]": {GET: POST_ONLY_PAGE,
                                   POST: row(LOGIN, 404, 404, 404, FOUND, 404, FOUND, FOUND)},
@@ -136,6 +142,11 @@ MATRIX: dict[str, dict[str, dict]] = {
     # administrators and the patient themself; 403 for the care team; 404 for who does not see her
     "api-patient-export": {GET: row(401, 200, 404, 403, 403, 404, 403, 200)},
     "api-therapies": {GET: everyone(200, anonymous=401)},
+    # Doses of a course (clinical-rules §8): staff of the patient's teams; patients and caregivers 403
+    "api-course-doses": {GET: row(401, 403, 403, 403, 200, 404, 200, 200),
+                         POST: row(401, 403, 403, 403, 201, 404, 201, 201)},
+    "api-dose-corrections": {GET: STAFF_POST_ONLY_API,
+                             POST: row(401, 403, 403, 403, 201, 404, 201, 201)},
     # --- API: monitoring ------------------------------------------------------------------------------------
     "api-alerts": {GET: row(401, 403, 403, 403, 200, 200, 200, 200)},
     "api-alert-detail": {GET: row(401, 403, 403, 403, 200, 404, 200, 200)},
@@ -191,7 +202,19 @@ def _post_body(key: str, records, user) -> dict:
         "api-alert-resolve": {"note": "Called the patient; fever settled with paracetamol."},
         "api-alert-calls": {"called": "patient", "outcome": "no_answer"},
         "api-window-clear": {"reason": "Neurology review: no deficits; cleared to drive."},
+        "api-course-doses": {"step_code": "cycle 2 day 1", "setting": "infusion_center",
+                             "started_at": (timezone.now() - dt.timedelta(hours=1)).isoformat()},
+        "api-dose-corrections": {"reason": "Given at the infusion center", "setting": "infusion_center"},
+        "course-doses": {"step_code": "cycle 2 day 1", "setting": "infusion_center", "started_at": _center_clock(
+            records, timezone.now() - dt.timedelta(hours=1))},
+        "dose-correction": {"step_code": "infusion", "setting": "infusion_center", "reason": "Given at the center",
+                            "started_at": _center_clock(records, records.dose.started_at)},
     }[key]
+
+
+def _center_clock(records, moment) -> str:
+    """A time as the dose form takes it: local to the patient's center, to the minute."""
+    return moment.astimezone(zoneinfo.ZoneInfo(records.patient.center.time_zone)).strftime("%Y-%m-%dT%H:%M")
 
 
 def _route_name(key: str) -> str:
@@ -205,8 +228,10 @@ def _variant(key: str) -> str | None:
 ROUTES = {route.name: route for route in all_routes() if route.namespace not in EXCLUDED_NAMESPACES}
 PARAMETER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 # `<uuid:id>` names the object of the segment before it.
-OBJECT_OF_SEGMENT = {"patients": "patient", "checkins": "checkin", "alerts": "alert", "windows": "window"}
-OBJECT_OF_PARAMETER = {"patient_id": "patient", "checkin_id": "checkin", "alert_id": "alert"}
+OBJECT_OF_SEGMENT = {"patients": "patient", "checkins": "checkin", "alerts": "alert", "windows": "window",
+                     "courses": "course"}
+OBJECT_OF_PARAMETER = {"patient_id": "patient", "checkin_id": "checkin", "alert_id": "alert", "dose_id": "dose",
+                       "course_id": "course"}
 # Secrets in links (invitations, password resets): a value that is not valid, as a stranger would send.
 INVALID_SECRETS = {"token": "not-a-valid-token", "uidb64": "MQ"}
 
@@ -296,7 +321,7 @@ def _assert_nothing_of_maria_leaks(response, records, *, where: str) -> None:
     for secret in (patient.mrn, f"{patient.first_name} {patient.last_name}", patient.last_name):
         assert secret not in content, f"{where}: team A's {secret!r} leaked to team B"
     if 200 <= response.status_code < 300:
-        for obj in (patient, records.checkin, records.alert, records.window):
+        for obj in (patient, records.checkin, records.alert, records.window, records.course, records.dose):
             assert str(obj.uuid) not in content, f"{where}: the id of team A's {type(obj).__name__} leaked"
 
 
@@ -350,6 +375,7 @@ def test_a_staff_session_without_its_second_factor_is_stopped_everywhere(request
     records.alert.refresh_from_db()
     records.window.refresh_from_db()
     assert records.alert.status == "open" and records.window.cleared_on is None, where
+    assert list(DoseAdministration.objects.values_list("pk", flat=True)) == [records.dose.pk], where
 
 
 # --- The matrix is complete -------------------------------------------------------------------------------------

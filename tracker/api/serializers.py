@@ -314,7 +314,7 @@ class TherapySerializer(serializers.ModelSerializer):
         fields = [
             "code", "brand_name", "generic_name", "therapy_class", "target", "driving_restriction_days",
             "proximity_days", "label_facts_unverified", "median_crs_onset_day", "median_neuro_onset_day",
-            "label_facts", "patient_summary", "source",
+            "label_facts", "patient_summary", "source", "label_date", "label_markers", "dose_schedule",
         ]
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tracker.api import views
+from tracker.api import doses, views
 
 # The check-in list, recording and correction: monitoring/api/urls.py.
 urlpatterns = [
@@ -12,4 +12,7 @@ urlpatterns = [
     path("patients/<uuid:id>/", views.PatientDetailView.as_view(), name="api-patient-detail"),
     path("patients/<uuid:id>/export/", views.PatientExportView.as_view(), name="api-patient-export"),
     path("therapies/", views.TherapyListView.as_view(), name="api-therapies"),
+    path("courses/<uuid:id>/doses/", doses.CourseDosesView.as_view(), name="api-course-doses"),
+    path("courses/<uuid:id>/doses/<uuid:dose_id>/corrections/", doses.DoseCorrectionView.as_view(),
+         name="api-dose-corrections"),
 ]

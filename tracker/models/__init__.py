@@ -3,6 +3,7 @@
 from .audit import AuditEvent, TwoFactorState
 from .centers import CareTeam, CareTeamMembership, Center
 from .checkins import CheckIn
+from .doses import DoseAdministration
 from .idempotency import IdempotencyRecord
 from .invitations import DeliveryStatus, Invitation, InvitationLink
 from .patients import CaregiverLink, Patient
@@ -18,6 +19,7 @@ __all__ = [
     "CaregiverLink",
     "Center",
     "CheckIn",
+    "DoseAdministration",
     "EnrolmentCode",
     "IdempotencyRecord",
     "DeliveryStatus",

@@ -7,6 +7,14 @@ from django.utils.translation import gettext_lazy as _
 class TherapyClass(models.TextChoices):
     CAR_T = "car_t", _("CAR T-cell therapy")
     CHECKPOINT = "checkpoint", _("Immune checkpoint inhibitor")
+    T_CELL_ENGAGER = "t_cell_engager", _("T-cell engager (bispecific antibody)")
+    TCR_TIL = "tcr_til", _("TCR or TIL cell therapy")
+    CYTOKINE = "cytokine", _("Cytokine (interleukin-2, interferon)")
+    IMMUNOMODULATOR = "immunomodulator", _("Immunomodulatory drug")
+    ONCOLYTIC_VIRUS = "oncolytic_virus", _("Oncolytic virus")
+    INTRAVESICAL_BCG = "intravesical_bcg", _("BCG in the bladder")
+    ANTIBODY = "antibody", _("Monoclonal antibody")
+    CELL_VACCINE = "cell_vaccine", _("Cell-based vaccine")
 
 
 class Therapy(models.Model):
@@ -31,6 +39,18 @@ class Therapy(models.Model):
     label_facts = models.TextField(help_text="Staff-facing label facts with their clinical-rules section.")
     patient_summary = models.TextField(help_text="What to watch for, in plain words, for patients.")
     source = models.CharField(max_length=100)
+    # Clinical-rules §8: the label copy's date, which facts are unverified or center policy, and the dose schedule.
+    label_date = models.CharField(
+        max_length=40, blank=True, help_text="When the label copy the facts were read from was made (clinical-rules §8)."
+    )
+    label_markers = models.JSONField(
+        default=list, blank=True,
+        help_text='Facts marked unverified or policy: [{"topic", "status": "unverified"|"policy", "note"}].',
+    )
+    dose_schedule = models.JSONField(
+        default=dict, blank=True,
+        help_text="The dose schedule template (tracker.catalogue.DoseSchedule.as_json); empty: no template.",
+    )
 
     class Meta:
         ordering = ["therapy_class", "brand_name"]

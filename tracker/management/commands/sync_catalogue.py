@@ -5,7 +5,7 @@ from tracker.models import Therapy
 
 
 class Command(BaseCommand):
-    help = "Create or update the therapy catalogue (CAR T products and checkpoint inhibitors)."
+    help = "Create or update the therapy catalogue (CAR T, checkpoint inhibitors, T-cell engagers, TCR/TIL)."
 
     def handle(self, *args, **options):
         count = sync_catalogue(Therapy)
