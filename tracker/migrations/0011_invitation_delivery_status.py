@@ -13,7 +13,7 @@ def pending_where_there_is_a_message(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0008_patient_temperature_unit'),
+        ('tracker', '0010_t_cell_therapy_catalogue'),
     ]
 
     operations = [
