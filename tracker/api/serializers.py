@@ -95,6 +95,15 @@ class CheckInInputSerializer(FieldsBoundOnceMixin, StrictSerializer):
     extra_stools = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=50)
     abdominal_pain = serializers.ChoiceField(choices=AbdominalPain.choices, required=False, allow_blank=True)
     rash_percent = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=100)
+    weight_kg = serializers.DecimalField(
+        max_digits=4, decimal_places=1, required=False, allow_null=True, min_value=Decimal(limits.WEIGHT_KG_MIN),
+        max_value=Decimal(limits.WEIGHT_KG_MAX),
+        help_text="Weight today in kg (interleukin-2: weight gain, clinical-rules §9).",
+    )
+    flu_like_hours = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=limits.FLU_LIKE_HOURS_MAX,
+        help_text="How many hours the flu-like symptoms have lasted (BCG in the bladder, clinical-rules §9).",
+    )
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
     def get_fields(self):

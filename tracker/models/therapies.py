@@ -7,6 +7,14 @@ from django.utils.translation import gettext_lazy as _
 class TherapyClass(models.TextChoices):
     CAR_T = "car_t", _("CAR T-cell therapy")
     CHECKPOINT = "checkpoint", _("Immune checkpoint inhibitor")
+    T_CELL_ENGAGER = "t_cell_engager", _("T-cell engager (bispecific antibody)")
+    TCR_TIL = "tcr_til", _("TCR or TIL cell therapy")
+    CYTOKINE = "cytokine", _("Cytokine (interleukin-2, interferon)")
+    IMMUNOMODULATOR = "immunomodulator", _("Immunomodulatory drug")
+    ONCOLYTIC_VIRUS = "oncolytic_virus", _("Oncolytic virus")
+    INTRAVESICAL_BCG = "intravesical_bcg", _("BCG in the bladder")
+    ANTIBODY = "antibody", _("Monoclonal antibody")
+    CELL_VACCINE = "cell_vaccine", _("Cell-based vaccine")
 
 
 class Therapy(models.Model):
