@@ -130,3 +130,36 @@ def test_question_groups_by_class_and_code():
     assert question_groups_for([("bevacizumab", "antibody")]) == {"all", "antibody", "bevacizumab"}
     assert "rash_percent" in required_fields(question_groups_for([("cetuximab", "antibody")]))
     assert "weight_kg" in required_fields(question_groups_for([("aldesleukin", "cytokine")]))
+
+
+def _statements(ctx) -> list[str]:
+    return [q["sql"] for q in ctx.captured_queries
+            if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK"))]
+
+
+def test_a_quiet_checkin_on_two_profile_courses_costs_what_a_car_t_one_does(as_user, len_and_rituximab):
+    """No more than tests/monitoring/test_intake.py's quiet CAR T check-in: the patient locked, the courses,
+    the check-in INSERT, the recent check-ins, the assessment INSERT, the audit row (no token read: this client
+    is forced-authenticated; no driving windows: no CAR T course). The profiles read nothing more."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = as_user(len_and_rituximab.user)
+    answers = _all_no(selectors.patient_question_groups(len_and_rituximab))
+    with CaptureQueriesContext(connection) as ctx:
+        response = post_checkin(client, temperature="36.8", **answers)
+    assert response.status_code == 201, response.json()
+    assert len(_statements(ctx)) <= 6, "\n".join(_statements(ctx))
+
+
+def test_an_il2_checkin_reads_the_baseline_weight_in_one_more_query(as_user, team_a):
+    """clinical-rules §9: the first weight of the interleukin-2 course, read only for such a course."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    patient = new_patient(team_a, "aldesleukin")
+    client = as_user(patient.user)
+    with CaptureQueriesContext(connection) as ctx:
+        response = post_checkin(client, temperature="36.8", weight_kg="70.0")
+    assert response.status_code == 201, response.json()
+    assert len(_statements(ctx)) <= 7, "\n".join(_statements(ctx))
