@@ -104,3 +104,16 @@ def test_the_offline_page_lists_the_signs_of_the_new_therapy_classes(team_a):
     bcg = new_patient(team_a, "bcg")
     html = text_of(signed_in(bcg.user).get(f"/patients/{bcg.uuid}/offline/?saved=1"))
     assert "A temperature of 39.4 °C (103 °F) or higher" in html
+
+
+def test_the_short_check_in_on_interleukin_2_asks_the_weight_too(team_a):
+    patient = new_patient(team_a, "aldesleukin")
+    client = signed_in(patient.user)
+    quick = client.get(f"/patients/{patient.uuid}/checkin/?quick=1").content.decode()
+    assert 'name="weight_kg"' in quick
+    response = client.post(f"/patients/{patient.uuid}/checkin/?quick=1",
+                           {"same_as_usual": "1", "temperature": "36.9", "temperature_unit": "C", "weight_kg": "70"})
+    assert response.status_code == 302, text_of(response)
+    checkin = CheckIn.objects.get(patient=patient)
+    assert checkin.less_urine is False and str(checkin.weight_kg) == "70.0"
+    assert checkin.is_complete is True
