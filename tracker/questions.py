@@ -217,6 +217,7 @@ FIELD_NAMES = {
     "abdominal_pain": _("Belly pain"),
     "rash_percent": _("Rash"),
     "weight_kg": _("Weight"),
+    "weight_lb": _("Weight"),
     "flu_like_hours": _("Hours with flu-like symptoms"),
     "note": _("Note for the care team"),
     "recorded_at": _("Time of the readings"),

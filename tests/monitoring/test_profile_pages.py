@@ -27,8 +27,15 @@ def text_of(response) -> str:
     return html_lib.unescape(response.content.decode())
 
 
+def _in_celsius(patient):
+    """A patient whose thermometer shows °C weighs in kg (English readers in the Americas default to °F, lb)."""
+    patient.temperature_unit = "C"
+    patient.save(update_fields=["temperature_unit"])
+    return patient
+
+
 def test_the_il2_form_asks_the_weight_and_the_capillary_leak_signs_and_saves_them(team_a):
-    patient = new_patient(team_a, "aldesleukin")
+    patient = _in_celsius(new_patient(team_a, "aldesleukin"))
     client = signed_in(patient.user)
     form = client.get(f"/patients/{patient.uuid}/checkin/").content.decode()
     assert 'name="weight_kg"' in form
@@ -50,7 +57,7 @@ def test_the_il2_form_asks_the_weight_and_the_capillary_leak_signs_and_saves_the
 
 
 def test_a_weight_that_is_not_a_number_is_named_and_nothing_is_saved(team_a):
-    patient = new_patient(team_a, "aldesleukin")
+    patient = _in_celsius(new_patient(team_a, "aldesleukin"))
     client = signed_in(patient.user)
     asked = asked_fields(client.get(f"/patients/{patient.uuid}/checkin/").content.decode())
     response = client.post(f"/patients/{patient.uuid}/checkin/",
@@ -107,7 +114,7 @@ def test_the_offline_page_lists_the_signs_of_the_new_therapy_classes(team_a):
 
 
 def test_the_short_check_in_on_interleukin_2_asks_the_weight_too(team_a):
-    patient = new_patient(team_a, "aldesleukin")
+    patient = _in_celsius(new_patient(team_a, "aldesleukin"))
     client = signed_in(patient.user)
     quick = client.get(f"/patients/{patient.uuid}/checkin/?quick=1").content.decode()
     assert 'name="weight_kg"' in quick
@@ -117,3 +124,18 @@ def test_the_short_check_in_on_interleukin_2_asks_the_weight_too(team_a):
     checkin = CheckIn.objects.get(patient=patient)
     assert checkin.less_urine is False and str(checkin.weight_kg) == "70.0"
     assert checkin.is_complete is True
+
+
+def test_a_patient_whose_thermometer_shows_fahrenheit_types_the_weight_in_pounds(team_a):
+    patient = new_patient(team_a, "aldesleukin")
+    patient.temperature_unit = "F"
+    patient.save(update_fields=["temperature_unit"])
+    client = signed_in(patient.user)
+    form = client.get(f"/patients/{patient.uuid}/checkin/").content.decode()
+    assert 'name="weight_lb"' in form and 'name="weight_kg"' not in form
+    asked = asked_fields(form)
+    response = client.post(f"/patients/{patient.uuid}/checkin/",
+                           {"asked": asked, "temperature": "98.6", "temperature_unit": "F", "weight_lb": "154.3"})
+    assert response.status_code == 302, text_of(response)
+    assert str(CheckIn.objects.get(patient=patient).weight_kg) == "70.0"
+    assert "70.0 kg (154 lb)" in text_of(client.get(response["Location"]))

@@ -163,3 +163,13 @@ def test_an_il2_checkin_reads_the_baseline_weight_in_one_more_query(as_user, tea
         response = post_checkin(client, temperature="36.8", weight_kg="70.0")
     assert response.status_code == 201, response.json()
     assert len(_statements(ctx)) <= 7, "\n".join(_statements(ctx))
+
+
+def test_the_weight_may_be_sent_in_pounds_but_not_in_both_units(as_user, team_a):
+    patient = new_patient(team_a, "aldesleukin")
+    client = as_user(patient.user)
+    both = post_checkin(client, temperature="36.9", weight_kg="70.0", weight_lb="154.3")
+    assert both.status_code == 400 and list(both.json()["fields"]) == ["weight_lb"]
+    response = post_checkin(client, temperature="36.9", weight_lb="154.3")
+    assert response.status_code == 201, response.json()
+    assert response.json()["weight_kg"] == "70.0"
