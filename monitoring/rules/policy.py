@@ -107,6 +107,12 @@ class Policy:
         "limit defaults to the lower end (conservative, center policy)",
         POLICY,
     )
+    interferon_watch_days: int = _setting(
+        183,
+        "clinical-rules §9 interferon alfa: mood questions and alerts during treatment and up to 6 months "
+        "(183 days) after the last dose",
+        GUIDELINE,
+    )
     crisis_line: str = _setting(
         "988",
         "clinical-rules §9 interferon alfa: the crisis line shown with a mood alert (988 in the US, center policy)",

@@ -90,6 +90,10 @@ def evaluation_context(checkin: CheckIn, context: CheckinContext) -> EvaluationC
         )
         for c in courses
     )
+    days_after = context.interferon_watch_days_left(day)
+    if days_after is not None and context.ended_interferon:  # §9: up to 6 months after the last dose
+        therapies += (TherapyContext(product=context.ended_interferon[0], therapy_class=TherapyClass.CYTOKINE,
+                                     days_since_start=days_after, days_since_last_dose=days_after),)
     started = {c.pk for c in courses}
     window_active = any(w.course_id in started and w.is_active_on(day) for w in context.driving_windows)
     hours = max(policy.trend_window_hours, policy.hr_persist_window_hours, 24 * (policy.trend_symptom_days + 1))

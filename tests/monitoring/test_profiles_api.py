@@ -173,3 +173,22 @@ def test_the_weight_may_be_sent_in_pounds_but_not_in_both_units(as_user, team_a)
     response = post_checkin(client, temperature="36.9", weight_lb="154.3")
     assert response.status_code == 201, response.json()
     assert response.json()["weight_kg"] == "70.0"
+
+
+@pytest.mark.parametrize(("days_after", "asked"), [(0, True), (183, True), (184, False)])
+def test_interferon_mood_is_watched_up_to_6_months_after_the_last_dose(as_user, team_a, days_after, asked):
+    """clinical-rules §9: "during treatment and up to 6 months after the last dose" (183 days, a setting): a
+    finished interferon course keeps its mood questions and rules that long."""
+    from tracker.models.therapies import CourseStatus
+
+    today = timezone.localtime(timezone.now(), ZoneInfo("America/New_York")).date()
+    patient = new_patient(team_a, "lenalidomide", start=today - dt.timedelta(days=300))
+    CourseFactory(patient=patient, therapy=Therapy.objects.get(code="interferon_alfa_2b"),
+                  start_date=today - dt.timedelta(days=days_after + 90),
+                  last_dose_date=today - dt.timedelta(days=days_after), status=CourseStatus.COMPLETED)
+    groups = selectors.patient_question_groups(patient)
+    assert ("interferon" in groups) is asked
+    assert ("harm_thoughts" in required_fields(groups)) is asked
+    body = post_checkin(as_user(patient.user), temperature="36.9", harm_thoughts=True).json()
+    conditions = [f["condition"] for f in body["findings"]]
+    assert conditions == (["self_harm_thoughts"] if asked else [])
