@@ -325,9 +325,10 @@ def imid_swollen_limb(checkin: CheckinInput, ctx: EvaluationContext, profiles: P
                            {"swollen_painful_limb": True})
 
 
+# "Sudden": the new shortness of breath the profile asks, or breathless at rest (a checkpoint inhibitor's
+# "short of breath" alone is not sudden and stays the §4 pneumonitis rule's).
 _CLOT_EMERGENCY_SIGNS = (
     ("short_of_breath", "short of breath"),
-    ("breathless", "breathless"),
     ("breathless_at_rest", "breathless at rest"),
     ("chest_pain", "chest pain"),
 )

@@ -192,3 +192,21 @@ def test_interferon_mood_is_watched_up_to_6_months_after_the_last_dose(as_user, 
     body = post_checkin(as_user(patient.user), temperature="36.9", harm_thoughts=True).json()
     conditions = [f["condition"] for f in body["findings"]]
     assert conditions == (["self_harm_thoughts"] if asked else [])
+
+
+def test_a_correction_of_the_weight_in_pounds_regrades_against_the_course_baseline(as_user, team_a):
+    """An amendment sent in lb replaces the weight (stored in kg); the corrected check-in stands in for the
+    original, so the baseline (the first weight of the course) is the one still current."""
+    patient = new_patient(team_a, "aldesleukin", start=timezone.localdate() - dt.timedelta(days=3))
+    client = as_user(patient.user)
+    first = post_checkin(client, temperature="36.9", weight_kg="70.0",
+                         recorded_at=(timezone.now() - dt.timedelta(hours=20)).isoformat()).json()
+    later = post_checkin(client, temperature="36.9", weight_kg="70.5").json()
+    assert later["findings"] == []
+    response = client.post(f"/api/v1/checkins/{later['id']}/amend/", {"reason": "Read the scale wrong",
+                                                                      "weight_lb": "158.8"}, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["weight_kg"] == "72.0" and body["temperature_c"] == "36.9"
+    assert [f["rule_id"] for f in body["findings"]] == ["profile.il2_weight_gain"]
+    assert first["id"] != body["id"]
