@@ -39,7 +39,8 @@ ANTIBODY = "antibody"
 BEVACIZUMAB = "bevacizumab"
 CETUXIMAB = "cetuximab"
 CELL_VACCINE = "cell_vaccine"
-# Products by code whose profile is more than their class (clinical-rules §9).
+# Products by code whose profile is more than their class (clinical-rules §9). The rules tell the cytokines apart
+# the same way (monitoring/rules/engine.py IL2_PRODUCTS, INTERFERON_PRODUCTS; a test keeps them equal).
 IL2_CODES = frozenset({"aldesleukin"})
 INTERFERON_CODES = frozenset({"interferon_alfa_2b"})
 PRODUCT_GROUPS = {"bevacizumab": BEVACIZUMAB, "cetuximab": CETUXIMAB}

@@ -52,7 +52,8 @@ def _earliest(current: int | None, days: int) -> int:
     return days if current is None or days < current else current
 
 
-# §9: the two cytokines, told apart by product code (an unknown cytokine gets both profiles).
+# §9: the two cytokines, told apart by product code (an unknown cytokine gets both profiles); the questions
+# do the same (tracker.questions IL2_CODES, INTERFERON_CODES; a test keeps them equal).
 IL2_PRODUCTS = frozenset({"aldesleukin"})
 INTERFERON_PRODUCTS = frozenset({"interferon_alfa_2b"})
 LIFILEUCEL = "lifileucel"

@@ -210,3 +210,12 @@ def test_a_correction_of_the_weight_in_pounds_regrades_against_the_course_baseli
     assert body["weight_kg"] == "72.0" and body["temperature_c"] == "36.9"
     assert [f["rule_id"] for f in body["findings"]] == ["profile.il2_weight_gain"]
     assert first["id"] != body["id"]
+
+
+def test_questions_and_rules_tell_the_cytokines_apart_by_the_same_codes(db):
+    from monitoring.rules.engine import IL2_PRODUCTS, INTERFERON_PRODUCTS
+    from tracker.questions import IL2_CODES, INTERFERON_CODES
+
+    assert (IL2_CODES, INTERFERON_CODES) == (IL2_PRODUCTS, INTERFERON_PRODUCTS)
+    codes = set(Therapy.objects.filter(therapy_class="cytokine").values_list("code", flat=True))
+    assert codes == IL2_CODES | INTERFERON_CODES
