@@ -38,7 +38,8 @@ SRC_URGENCY = "clinical-rules Urgency levels"
 @dataclass(frozen=True, slots=True)
 class Therapies:
     """What the rules need of a patient's therapies: the days since the most recent CAR T infusion (and
-    Carvykti's), whether a checkpoint inhibitor is given, and whether a dose was within a day (§4)."""
+    Carvykti's), whether a checkpoint inhibitor is given, whether a dose was within a day (§4), and which §8/§9
+    monitoring profiles apply (``profiles``)."""
 
     car_t_days: int | None = None
     carvykti_days: int | None = None
