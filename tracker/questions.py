@@ -87,6 +87,7 @@ SECTIONS = {
 # Section titles for someone answering about the patient (%(name)s: the patient's first name).
 SECTIONS_ABOUT = {
     "crs": _("How %(name)s's body feels"),
+    "profile": _("Signs to watch for with %(name)s's treatment"),
 }
 
 YES_NO_QUESTIONS: tuple[Question, ...] = (

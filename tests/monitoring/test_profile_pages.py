@@ -139,3 +139,15 @@ def test_a_patient_whose_thermometer_shows_fahrenheit_types_the_weight_in_pounds
     assert response.status_code == 302, text_of(response)
     assert str(CheckIn.objects.get(patient=patient).weight_kg) == "70.0"
     assert "70.0 kg (154 lb)" in text_of(client.get(response["Location"]))
+
+
+def test_a_caregiver_of_a_bcg_patient_is_asked_the_hours_about_the_patient(team_a):
+    from tests.factories import CaregiverLinkFactory
+
+    patient = new_patient(team_a, "bcg")
+    link = CaregiverLinkFactory(patient=patient)
+    body = text_of(signed_in(link.user).get(f"/patients/{patient.uuid}/checkin/"))
+    assert f"If {patient.first_name} has flu-like symptoms: for how many hours?" in body
+    assert f"Signs to watch for with {patient.first_name}'s treatment" in body
+    spanish = text_of(signed_in(link.user, "es").get(f"/patients/{patient.uuid}/checkin/"))
+    assert f"Si {patient.first_name} tiene síntomas parecidos a la gripe" in spanish
