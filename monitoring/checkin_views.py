@@ -187,6 +187,8 @@ def _form_context(request, patient, question_groups, questions, about, data, err
         "followup_questions": [{"q": q, "answer": data.get(q.field)} for q in questions if q.field in waiting],
         "sections": form_sections(questions, question_groups, about=about),
         "question_groups": question_groups,
+        # clinical-rules §9 interleukin-2 weight: in lb for a patient whose thermometer shows °F, else in kg
+        "weight_in_lb": patient.temperature_unit_shown == "F",
         "data": data,
         "ticked": {name for name in YES_NO_FIELDS if request.method == "POST" and name in request.POST.getlist("yes")},
         "ice_items": [{"item": item, "answer": ice.get(item.field)} for item in ICE_ITEMS],

@@ -20,6 +20,7 @@ from tracker.models.checkins import TEMPERATURE_C_MIN as C_MIN
 from tracker.models.checkins import AbdominalPain, Consciousness
 from tracker.questions import (
     CAR_T,
+    CETUXIMAB,
     CHECKPOINT,
     CHOICE_FIELDS,
     FIELD_NAMES,
@@ -35,11 +36,12 @@ from tracker.questions import (
 )
 from tracker.units import celsius_to_fahrenheit, parse_decimal_text
 
-NUMBER_FIELDS = (*VITAL_SIGN_FIELDS, "extra_stools", "rash_percent")  # typed on the page (ICE: its items)
+NUMBER_FIELDS = (*VITAL_SIGN_FIELDS, "extra_stools", "rash_percent", "weight_kg", "weight_lb",
+                 "flu_like_hours")  # typed (ICE: its items)
 TEXT_FIELDS = (*CHOICE_FIELDS, "note", "recorded_at")
 # What a typed number looks like, in the error that asks for one.
 EXAMPLES = {"heart_rate": "72", "systolic_bp": "120", "diastolic_bp": "80", "spo2": "97", "extra_stools": "2",
-            "rash_percent": "3"}
+            "rash_percent": "3", "weight_kg": "70.5", "weight_lb": "155", "flu_like_hours": "24"}
 F_LOW, F_HIGH = celsius_to_fahrenheit(Decimal(str(C_MIN))), celsius_to_fahrenheit(Decimal(str(C_MAX)))
 SAME_AS_USUAL = "same_as_usual"
 
@@ -97,6 +99,8 @@ def read_form(post, question_groups: set[str], *, waiting: frozenset[str] = froz
             usual["consciousness"] = Consciousness.ALERT
         if CHECKPOINT in question_groups:
             usual.update(extra_stools=0, abdominal_pain=AbdominalPain.NONE, rash_percent=0)
+        if CETUXIMAB in question_groups:  # clinical-rules §9: cetuximab's rash, as the §4 rash
+            usual.update(rash_percent=0)
         for name, value in usual.items():
             if name not in waiting:
                 values.setdefault(name, value)
@@ -179,6 +183,10 @@ def _problem(name: str, code: str, message: str, field, values: dict) -> str:
             return special
         if code in ("invalid", "max_digits", "max_decimal_places", "max_whole_digits"):
             return _("please type the number the thermometer shows, for example 37.2 or 37,2.")
+    if name == "weight_kg" and code in ("invalid", "max_digits", "max_decimal_places", "max_whole_digits"):
+        return _("please type your weight in kilograms, for example 70.5 or 70,5.")
+    if name == "weight_lb" and code in ("invalid", "max_digits", "max_decimal_places", "max_whole_digits"):
+        return _("please type your weight in pounds, for example 155.")
     if name in NUMBER_FIELDS:
         low, high = getattr(field, "min_value", None), getattr(field, "max_value", None)
         if code == "invalid":
@@ -259,6 +267,12 @@ def recorded_summary(checkin, questions: list[Question], *, unit: str, flagged: 
     if checkin.rash_percent is not None:
         row(_("Rash"), _("about %(count)s palms (about %(count)s %% of the skin)") % {"count": checkin.rash_percent}
             if checkin.rash_percent else _("no rash"), "rash_percent")
+    if checkin.weight_kg is not None:
+        pounds = (checkin.weight_kg * Decimal("2.20462")).quantize(Decimal("1"))
+        row(_("Weight"), _("%(weight)s kg (%(pounds)s lb)") % {"weight": number_format(checkin.weight_kg, 1),
+                                                               "pounds": pounds}, "weight_kg")
+    if checkin.flu_like_hours is not None:
+        row(_("Hours with flu-like symptoms"), str(checkin.flu_like_hours), "flu_like_hours")
     by_field = {q.field: q for q in questions}
     for q in YES_NO_QUESTIONS:  # asked then, not now (a window that has ended): still shown
         by_field.setdefault(q.field, q)

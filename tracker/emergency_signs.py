@@ -13,7 +13,21 @@ from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext_lazy as _
 
-from tracker.questions import CAR_T, CARVYKTI, CHECKPOINT
+from tracker.questions import (
+    ANTIBODY,
+    BEVACIZUMAB,
+    CAR_T,
+    CARVYKTI,
+    CELL_VACCINE,
+    CETUXIMAB,
+    CHECKPOINT,
+    IL2,
+    IMMUNOMODULATOR,
+    INTERFERON,
+    INTRAVESICAL_BCG,
+    ONCOLYTIC_VIRUS,
+    T_CELL_ENGAGER,
+)
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -39,6 +53,17 @@ EMERGENCY_SIGNS: tuple[Sign, ...] = (
     Sign(_("Chest pain"), CHECKPOINT, "clinical-rules §4: lungs, chest pain"),
     Sign(_("Trouble breathing during an infusion or within a day of it"),
          CHECKPOINT, "clinical-rules §4: infusion reaction with trouble breathing"),
+    # §8/§9 monitoring profiles (T-cell engagers and TCR/TIL therapies also get the CAR T signs above).
+    Sign(_("A temperature of 38.0 °C (100.4 °F) or higher with confusion or weakness"),
+         T_CELL_ENGAGER, "clinical-rules §8: fever after a T-cell engager with confusion or weakness (Crombie 2024)"),
+    Sign(_("Trouble breathing during an infusion or within a day of it"),
+         ANTIBODY, "clinical-rules §9: antibody infusion reaction with trouble breathing (as §4)"),
+    Sign(_("Trouble breathing during an infusion or within a day of it"),
+         CELL_VACCINE, "clinical-rules §9: sipuleucel-T infusion reaction with trouble breathing (as §4)"),
+    Sign(_("A top blood pressure number below 90, or an oxygen reading below 90 %"),
+         IL2, "clinical-rules §9: interleukin-2, SBP < 90 or SpO2 < 90 %"),
+    Sign(_("Sudden shortness of breath or chest pain"),
+         IMMUNOMODULATOR, "clinical-rules §9: lenalidomide, pomalidomide, thalidomide, blood clot"),
 )
 
 # clinical-rules "Urgency levels": urgent = call your care team now (24/7 number shown).
@@ -69,6 +94,27 @@ CALL_NOW_SIGNS: tuple[Sign, ...] = (
     Sign(_("Fever, chills, flushing, rash, itching, dizziness or wheezing during an infusion or within a day "
            "of it"),
          CHECKPOINT, "clinical-rules §4: infusion reaction"),
+    # §9 monitoring profiles.
+    Sign(_("Fever, chills, flushing, rash, itching, dizziness or wheezing during an infusion or within a day "
+           "of it"),
+         ANTIBODY, "clinical-rules §9: antibody infusion reaction (as §4)"),
+    Sign(_("Fever, chills, flushing, rash, itching, dizziness or wheezing during an infusion or within a day "
+           "of it"),
+         CELL_VACCINE, "clinical-rules §9: sipuleucel-T infusion reaction (as §4)"),
+    Sign(_("Blisters, peeling skin, or sores in the mouth or eyes"),
+         CETUXIMAB, "clinical-rules §9: cetuximab severe rash (as §4)"),
+    Sign(_("Bleeding, chest pain, or a sudden, severe headache"),
+         BEVACIZUMAB, "clinical-rules §9: bevacizumab (urgency is center policy)"),
+    Sign(_("Weight gain since treatment started (2 kg, about 4.5 lb, or more), passing much less urine, "
+           "shortness of breath, confusion or drowsiness"),
+         IL2, "clinical-rules §9: interleukin-2 capillary leak (2 kg: center policy default)"),
+    Sign(_("Feeling low or hopeless, or thoughts of harming yourself or someone else (a crisis line, 988 in "
+           "the US, also answers at any time)"),
+         INTERFERON, "clinical-rules §9: interferon alfa (crisis line: center policy)"),
+    Sign(_("Painful blisters, eye pain or eyes that hurt in the light, confusion, or extreme drowsiness"),
+         ONCOLYTIC_VIRUS, "clinical-rules §9: talimogene laherparepvec"),
+    Sign(_("A temperature of 39.4 °C (103 °F) or higher, or flu-like symptoms lasting more than 3 days"),
+         INTRAVESICAL_BCG, "clinical-rules §9: intravesical BCG"),
 )
 
 

@@ -23,6 +23,27 @@ CAR_T = "car_t"
 CHECKPOINT = "checkpoint"
 CARVYKTI = "carvykti"
 DRIVING = "driving"
+# Monitoring profiles of clinical-rules §8 and §9. T-cell engagers and TCR/TIL therapies are asked the CAR T
+# questions too (§8: CRS and ICANS graded as after CAR T). The group of a §9 profile is its therapy class, except
+# for the two cytokines (interleukin-2 and interferon, chosen by product code) and the two antibodies with their
+# own signs (bevacizumab, cetuximab: added to the antibody group).
+T_CELL_ENGAGER = "t_cell_engager"
+TCR_TIL = "tcr_til"
+CYTOKINE = "cytokine"
+IL2 = "il2"
+INTERFERON = "interferon"
+IMMUNOMODULATOR = "immunomodulator"
+ONCOLYTIC_VIRUS = "oncolytic_virus"
+INTRAVESICAL_BCG = "intravesical_bcg"
+ANTIBODY = "antibody"
+BEVACIZUMAB = "bevacizumab"
+CETUXIMAB = "cetuximab"
+CELL_VACCINE = "cell_vaccine"
+# Products by code whose profile is more than their class (clinical-rules §9). The rules tell the cytokines apart
+# the same way (monitoring/rules/engine.py IL2_PRODUCTS, INTERFERON_PRODUCTS; a test keeps them equal).
+IL2_CODES = frozenset({"aldesleukin"})
+INTERFERON_CODES = frozenset({"interferon_alfa_2b"})
+PRODUCT_GROUPS = {"bevacizumab": BEVACIZUMAB, "cetuximab": CETUXIMAB}
 
 
 @dataclass(frozen=True)
@@ -38,6 +59,12 @@ class Question:
     # A warning sign: the "I feel the same as usual" check-in answers it "no". Facts that are not signs
     # (home oxygen, driving) stay unanswered there.
     warning_sign: bool = True
+    # Other question groups that ask it too (a §4 infusion-reaction question asked on a §9 antibody).
+    also_for: tuple[str, ...] = ()
+
+    def asked_in(self, question_groups: set[str]) -> bool:
+        """Whether a patient with these question groups is asked it."""
+        return self.applies_to in question_groups or any(group in question_groups for group in self.also_for)
 
     def text_for(self, *, about: str | None = None) -> str:
         """The question as shown: to the patient, or `about` the patient named (to a caregiver)."""
@@ -54,18 +81,20 @@ SECTIONS = {
     "carvykti": _("Movement and handwriting"),
     "checkpoint": _("Stomach, skin, breathing and more"),
     "driving": _("Driving"),
+    "profile": _("Signs to watch for with your treatment"),
     "more": _("Anything else"),
 }
 # Section titles for someone answering about the patient (%(name)s: the patient's first name).
 SECTIONS_ABOUT = {
     "crs": _("How %(name)s's body feels"),
+    "profile": _("Signs to watch for with %(name)s's treatment"),
 }
 
 YES_NO_QUESTIONS: tuple[Question, ...] = (
     Question("on_oxygen", _("Are you using oxygen at home?"), "vitals", CAR_T,
              about_text=_("Is %(name)s using oxygen at home?"), warning_sign=False),
-    Question("chills", _("Chills or shaking"), "crs", CAR_T, True),
-    Question("short_of_breath", _("New shortness of breath"), "crs", CAR_T, True),
+    Question("chills", _("Chills or shaking"), "crs", CAR_T, True, also_for=(ANTIBODY, CELL_VACCINE)),
+    Question("short_of_breath", _("New shortness of breath"), "crs", CAR_T, True, also_for=(IL2, IMMUNOMODULATOR)),
     Question("dizzy_or_fainting", _("Dizzy or lightheaded when standing, or fainted"), "crs", ALL, True),
     Question("severe_nausea_vomiting_diarrhea", _("Bad nausea, vomiting or diarrhea"), "crs", CAR_T, True),
     Question("fast_heartbeat", _("Heart racing, pounding or skipping"), "crs", ALL, True),
@@ -89,21 +118,41 @@ YES_NO_QUESTIONS: tuple[Question, ...] = (
     Question("stool_blood_mucus", _("Blood or mucus in the stool"), "checkpoint", CHECKPOINT, True),
     Question("diarrhea_limits_selfcare", _("Diarrhea stops you washing or dressing, or you cannot hold it"), "checkpoint", CHECKPOINT,
              about_text=_("Diarrhea stops %(name)s washing or dressing, or %(name)s cannot hold it")),
-    Question("rash_blisters_or_sores", _("Blisters, peeling skin, or sores in the mouth or eyes"), "checkpoint", CHECKPOINT, True),
+    Question("rash_blisters_or_sores", _("Blisters, peeling skin, or sores in the mouth or eyes"), "checkpoint", CHECKPOINT, True,
+             also_for=(CETUXIMAB,)),
     Question("cough", _("A new cough, or a cough that got worse"), "checkpoint", CHECKPOINT, True),
-    Question("breathless", _("Short of breath"), "checkpoint", CHECKPOINT, True),
-    Question("breathless_at_rest", _("Short of breath even when resting"), "checkpoint", CHECKPOINT),
-    Question("chest_pain", _("Chest pain"), "checkpoint", CHECKPOINT, True),
+    Question("breathless", _("Short of breath"), "checkpoint", CHECKPOINT, True, also_for=(ANTIBODY, CELL_VACCINE)),
+    Question("breathless_at_rest", _("Short of breath even when resting"), "checkpoint", CHECKPOINT,
+             also_for=(ANTIBODY, CELL_VACCINE)),
+    Question("chest_pain", _("Chest pain"), "checkpoint", CHECKPOINT, True, also_for=(IMMUNOMODULATOR, BEVACIZUMAB)),
     Question("yellow_skin_or_dark_urine", _("Yellow skin or eyes, or dark urine"), "checkpoint", CHECKPOINT, True),
     Question("right_belly_pain", _("Pain on the right side of the belly"), "checkpoint", CHECKPOINT),
     Question("easy_bruising", _("Bruising or bleeding easily"), "checkpoint", CHECKPOINT),
-    Question("severe_headache", _("A bad or unusual headache"), "checkpoint", CHECKPOINT, True),
+    Question("severe_headache", _("A bad or unusual headache"), "checkpoint", CHECKPOINT, True, also_for=(BEVACIZUMAB,)),
     Question("vision_change", _("Changes in your eyesight"), "checkpoint", CHECKPOINT, True,
              about_text=_("Changes in %(name)s's eyesight")),
     Question("extreme_thirst_urination", _("Very thirsty, or passing much more urine"), "checkpoint", CHECKPOINT, True),
     Question("muscle_weakness", _("Muscle weakness or muscle aches"), "checkpoint", CHECKPOINT, True),
-    Question("flushing_itching", _("Flushing or itching"), "checkpoint", CHECKPOINT),
-    Question("wheezing", _("Wheezing"), "checkpoint", CHECKPOINT),
+    Question("flushing_itching", _("Flushing or itching"), "checkpoint", CHECKPOINT, also_for=(ANTIBODY, CELL_VACCINE)),
+    Question("wheezing", _("Wheezing"), "checkpoint", CHECKPOINT, also_for=(ANTIBODY, CELL_VACCINE)),
+    # §9 monitoring profiles (our own wording, clinical-rules §6).
+    Question("less_urine", _("Passing much less urine than usual"), "profile", IL2, True),
+    Question("very_drowsy", _("Very drowsy, or hard to keep awake"), "profile", IL2, True,
+             also_for=(ONCOLYTIC_VIRUS,)),
+    Question("low_mood", _("Feeling low or hopeless, or lost interest in things you usually enjoy"), "profile",
+             INTERFERON, True,
+             about_text=_("%(name)s seems low or hopeless, or has lost interest in things they usually enjoy")),
+    Question("harm_thoughts", _("Thoughts of harming yourself or someone else"), "profile", INTERFERON, True,
+             about_text=_("%(name)s has spoken of harming themselves or someone else")),
+    Question("swollen_painful_limb", _("A leg or arm that is swollen and painful"), "profile", IMMUNOMODULATOR, True),
+    Question("hands_feet_numbness", _("Numbness or tingling in the hands or feet"), "profile", IMMUNOMODULATOR, True),
+    Question("painful_blisters", _("Painful blisters on the skin or around the mouth"), "profile", ONCOLYTIC_VIRUS,
+             True),
+    Question("eye_pain_light", _("Eye pain, or eyes that hurt in bright light"), "profile", ONCOLYTIC_VIRUS, True),
+    Question("flu_like", _("Flu-like symptoms: feverish, chills, aches or heavy tiredness"), "profile",
+             INTRAVESICAL_BCG, True),
+    Question("unusual_bleeding", _("Bleeding that is unusual or will not stop (nose, gums, urine, stool, vomit)"),
+             "profile", BEVACIZUMAB, True),
     Question("drove_since_last", _("Have you driven or used heavy machinery since your last check-in?"), "driving", DRIVING,
              about_text=_("Has %(name)s driven or used heavy machinery since the last check-in?"), warning_sign=False),
 )
@@ -146,11 +195,14 @@ TEMPERATURE_FIELDS: tuple[str, ...] = ("temperature_c", "temperature_entered", "
 VITAL_SIGN_FIELDS: tuple[str, ...] = ("heart_rate", "systolic_bp", "diastolic_bp", "spo2")
 NEURO_SCORE_FIELDS: tuple[str, ...] = (*ICE_PARTS, "ice_score", "capd_score")  # ICE and CAPD (clinical-rules §2)
 CHECKPOINT_FIELDS: tuple[str, ...] = ("extra_stools", "abdominal_pain", "rash_percent")  # clinical-rules §4
+# §9 profiles: the weight (interleukin-2 capillary leak) and how long flu-like symptoms have lasted (BCG).
+PROFILE_FIELDS: tuple[str, ...] = ("weight_kg", "flu_like_hours")
 CHOICE_FIELDS: tuple[str, ...] = ("temperature_unit", "consciousness", "abdominal_pain")  # "" when unanswered
-WHOLE_NUMBER_FIELDS: tuple[str, ...] = (*VITAL_SIGN_FIELDS, *NEURO_SCORE_FIELDS, "extra_stools", "rash_percent")
+WHOLE_NUMBER_FIELDS: tuple[str, ...] = (*VITAL_SIGN_FIELDS, *NEURO_SCORE_FIELDS, "extra_stools", "rash_percent",
+                                        "flu_like_hours")
 CLINICAL_FIELDS: tuple[str, ...] = (
     *TEMPERATURE_FIELDS, *VITAL_SIGN_FIELDS, *YES_NO_FIELDS, "consciousness", *NEURO_SCORE_FIELDS,
-    *CHECKPOINT_FIELDS, "note",
+    *CHECKPOINT_FIELDS, *PROFILE_FIELDS, "note",
 )
 
 # Plain names of the answers that are not yes/no questions, for the page's error messages ("Pulse: ...").
@@ -166,6 +218,9 @@ FIELD_NAMES = {
     "extra_stools": _("Extra stools"),
     "abdominal_pain": _("Belly pain"),
     "rash_percent": _("Rash"),
+    "weight_kg": _("Weight"),
+    "weight_lb": _("Weight"),
+    "flu_like_hours": _("Hours with flu-like symptoms"),
     "note": _("Note for the care team"),
     "recorded_at": _("Time of the readings"),
 }
@@ -177,7 +232,10 @@ OTHER_REQUIRED: dict[str, str] = {
     "extra_stools": CHECKPOINT,
     "abdominal_pain": CHECKPOINT,
     "rash_percent": CHECKPOINT,
+    "weight_kg": IL2,
 }
+# The same, asked in more groups (clinical-rules §9: cetuximab's rash graded as the §4 rash).
+OTHER_REQUIRED_ALSO: dict[str, tuple[str, ...]] = {"rash_percent": (CETUXIMAB,)}
 
 
 # Higher layers add question groups that depend on what they track (monitoring: an active no-driving
@@ -193,8 +251,19 @@ def register_question_group_provider(provider) -> None:
 def question_groups_for(therapy_codes_and_classes: list[tuple[str, str]]) -> set[str]:
     """Which question groups apply, from (therapy code, therapy class) of the patient's active courses."""
     groups = {ALL}
-    for _code, klass in therapy_codes_and_classes:
+    for code, klass in therapy_codes_and_classes:
         groups.add(klass)
+        if klass in (T_CELL_ENGAGER, TCR_TIL):  # clinical-rules §8: CRS and ICANS as after CAR T
+            groups.add(CAR_T)
+        elif klass == CYTOKINE:  # §9: interleukin-2 and interferon have different signs; unknown: both
+            if code in IL2_CODES:
+                groups.add(IL2)
+            elif code in INTERFERON_CODES:
+                groups.add(INTERFERON)
+            else:
+                groups |= {IL2, INTERFERON}
+        if code in PRODUCT_GROUPS:
+            groups.add(PRODUCT_GROUPS[code])
     return groups
 
 
@@ -206,10 +275,11 @@ def extra_question_groups(patient) -> set[str]:
 
 
 def required_fields(question_groups: set[str]) -> list[str]:
-    fields = [q.field for q in YES_NO_QUESTIONS if q.required and q.applies_to in question_groups]
-    fields += [f for f, group in OTHER_REQUIRED.items() if group in question_groups]
+    fields = [q.field for q in YES_NO_QUESTIONS if q.required and q.asked_in(question_groups)]
+    fields += [f for f, group in OTHER_REQUIRED.items()
+               if group in question_groups or any(g in question_groups for g in OTHER_REQUIRED_ALSO.get(f, ()))]
     return fields
 
 
 def questions_for(question_groups: set[str]) -> list[Question]:
-    return [q for q in YES_NO_QUESTIONS if q.applies_to in question_groups]
+    return [q for q in YES_NO_QUESTIONS if q.asked_in(question_groups)]

@@ -10,10 +10,19 @@ from .driving import driving_finding
 from .icans import evaluate_carvykti_late, evaluate_icans
 from .irae import INFUSION_REACTION_DAYS, diarrhea_grade, evaluate_irae
 from .messages import ALSO, Message, Translate, render_message
+from .profiles import Profiles, evaluate_profiles
 from .trends import evaluate_trends
 from .types import (
+    ANTIBODY,
     CAR_T,
+    CELL_VACCINE,
     CHECKPOINT,
+    CYTOKINE,
+    IMMUNOMODULATOR,
+    INTRAVESICAL_BCG,
+    ONCOLYTIC_VIRUS,
+    T_CELL_ENGAGER,
+    TCR_TIL,
     CheckinInput,
     EvaluationContext,
     Finding,
@@ -29,47 +38,97 @@ SRC_URGENCY = "clinical-rules Urgency levels"
 @dataclass(frozen=True, slots=True)
 class Therapies:
     """What the rules need of a patient's therapies: the days since the most recent CAR T infusion (and
-    Carvykti's), whether a checkpoint inhibitor is given, and whether a dose was within a day (§4)."""
+    Carvykti's), whether a checkpoint inhibitor is given, whether a dose was within a day (§4), and which §8/§9
+    monitoring profiles apply (``profiles``)."""
 
     car_t_days: int | None = None
     carvykti_days: int | None = None
     checkpoint: bool = False
     infusion_window: bool = False
+    # The §8/§9 monitoring profiles (monitoring/rules/profiles.py).
+    profiles: Profiles = Profiles()
 
 
 def _earliest(current: int | None, days: int) -> int:
     return days if current is None or days < current else current
 
 
+# §9: the two cytokines, told apart by product code (an unknown cytokine gets both profiles); the questions
+# do the same (tracker.questions IL2_CODES, INTERFERON_CODES; a test keeps them equal).
+IL2_PRODUCTS = frozenset({"aldesleukin"})
+INTERFERON_PRODUCTS = frozenset({"interferon_alfa_2b"})
+LIFILEUCEL = "lifileucel"
+
+
+def _within_a_day(days_since_last_dose: int | None) -> bool:
+    """§4 "during or within a day of an infusion"."""
+    return days_since_last_dose is not None and 0 <= days_since_last_dose <= INFUSION_REACTION_DAYS
+
+
 def therapies_of(ctx: EvaluationContext) -> Therapies:
     car_t_days: int | None = None
     carvykti_days: int | None = None
+    engager_days: int | None = None
     checkpoint = infusion_window = False
+    flags: dict[str, bool] = {}
     for therapy in ctx.therapies:
-        if therapy.therapy_class == CAR_T:
+        klass, product, last = therapy.therapy_class, therapy.product, therapy.days_since_last_dose
+        if klass == CAR_T:
             car_t_days = _earliest(car_t_days, therapy.days_since_start)
-            if therapy.product == "carvykti":
+            if product == "carvykti":
                 carvykti_days = _earliest(carvykti_days, therapy.days_since_start)
-        elif therapy.therapy_class == CHECKPOINT:
+        elif klass == CHECKPOINT:
             checkpoint = True
-            last = therapy.days_since_last_dose
-            if last is not None and 0 <= last <= INFUSION_REACTION_DAYS:  # §4 within a day of an infusion
+            if _within_a_day(last):  # §4 within a day of an infusion
                 infusion_window = True
-    return Therapies(car_t_days, carvykti_days, checkpoint, infusion_window)
+        elif klass in (T_CELL_ENGAGER, TCR_TIL):
+            # §8: CRS and ICANS as after CAR T, days counted from the most recent dose
+            engager_days = _earliest(engager_days, therapy.days_since_start if last is None else last)
+            if klass == T_CELL_ENGAGER:
+                flags["t_cell_engager"] = True
+            elif product == LIFILEUCEL:
+                flags["lifileucel"] = True
+        elif klass == ANTIBODY:
+            flags["antibody_infusion_window"] = flags.get("antibody_infusion_window", False) or _within_a_day(last)
+            if product in ("cetuximab", "bevacizumab"):
+                flags[product] = True
+        elif klass == CELL_VACCINE:
+            flags["sipuleucel_infusion_window"] = (flags.get("sipuleucel_infusion_window", False)
+                                                   or _within_a_day(last))
+        elif klass == CYTOKINE:
+            if product not in INTERFERON_PRODUCTS:
+                flags["il2"] = True
+            if product not in IL2_PRODUCTS:
+                # §9: "during treatment and up to 6 months after the last dose": the course stays active
+                # (and its questions asked) until 6 months after the last dose
+                flags["interferon"] = True
+        elif klass == IMMUNOMODULATOR:
+            flags["immunomodulator"] = True
+        elif klass == ONCOLYTIC_VIRUS:
+            flags["tvec"] = True
+        elif klass == INTRAVESICAL_BCG:
+            flags["bcg"] = True
+    return Therapies(car_t_days, carvykti_days, checkpoint, infusion_window,
+                     Profiles(engager_days=engager_days, **flags))
 
 
 def evaluate(checkin: CheckinInput, ctx: EvaluationContext) -> list[Finding]:
     """All findings of one check-in, at most one per condition, most urgent first."""
     therapies = therapies_of(ctx)
     found: list[Finding] = []
-    if therapies.car_t_days is not None:
-        found += evaluate_crs(checkin, ctx, therapies.car_t_days)
+    cell_days = therapies.car_t_days
+    engager_days = therapies.profiles.engager_days
+    if engager_days is not None:  # §8: graded by §1/§2 exactly as after CAR T, from the most recent dose
+        cell_days = _earliest(cell_days, engager_days)
+    if cell_days is not None:
+        found += evaluate_crs(checkin, ctx, cell_days)
         found += evaluate_icans(checkin, ctx)
         if therapies.carvykti_days is not None:
             found += collect((evaluate_carvykti_late(checkin, ctx, therapies.carvykti_days),))
     if therapies.checkpoint:
-        found += evaluate_irae(checkin, ctx, car_t=therapies.car_t_days is not None,
+        found += evaluate_irae(checkin, ctx, car_t=cell_days is not None,
                                infusion_window=therapies.infusion_window)
+    found += evaluate_profiles(checkin, ctx, therapies.profiles)
     found += evaluate_trends(checkin, ctx)
     found += collect((driving_finding(checkin, ctx),))
     if len(found) < 2:
@@ -115,6 +174,7 @@ def _merge(condition: str, group: list[Finding]) -> Finding:
         source="; ".join(sources),
         evidence=evidence,
         rationale_messages=rationale,
+        instruction_params=winner.instruction_params,
     )
 
 
@@ -151,27 +211,33 @@ def instruction_messages(findings: Iterable[Finding], center_phone: str) -> list
     then the distinct instructions of the findings at that level. The keys are the English texts, which
     monitoring/rules_messages.py lists for translation."""
     findings = list(findings)
-    return _messages(highest_urgency(findings), [(finding.urgency, finding.patient_instruction)
-                                                        for finding in findings],
+    return _messages(highest_urgency(findings), [(finding.urgency, finding.patient_instruction,
+                                                  finding.instruction_params) for finding in findings],
                      center_phone)
 
 
 def instruction_messages_from_stored(urgency: int, findings: Iterable[Mapping[str, str]], center_phone: str,
                                      ) -> list[tuple[str, dict[str, str]]]:
     """The same from a stored assessment: its urgency and its findings as `Finding.to_dict()` wrote them."""
-    return _messages(Urgency(urgency), [(Urgency.from_label(finding["urgency"]), finding["patient_instruction"])
-                                        for finding in findings], center_phone)
+    return _messages(Urgency(urgency), [(Urgency.from_label(finding["urgency"]), finding["patient_instruction"],
+                                         _stored_params(finding)) for finding in findings],
+                     center_phone)
 
 
-def _messages(top: Urgency, instructions: list[tuple[int, str]], center_phone: str,
+def _stored_params(finding: Mapping[str, object]) -> dict[str, str]:
+    params = finding.get("instruction_params")
+    return {str(name): str(value) for name, value in params.items()} if isinstance(params, Mapping) else {}
+
+
+def _messages(top: Urgency, instructions: list[tuple[int, str, Mapping[str, str]]], center_phone: str,
               ) -> list[tuple[str, dict[str, str]]]:
     parts: list[tuple[str, dict[str, str]]] = [(_HEADLINES[top], {"phone": center_phone})]
     if top > Urgency.NONE:
         seen = {_HEADLINES[top]}
-        for urgency, text in instructions:
+        for urgency, text, params in instructions:
             if urgency == top and text not in seen:
                 seen.add(text)
-                parts.append((text, {}))
+                parts.append((text, dict(params)))
     return parts
 
 

@@ -100,6 +100,25 @@ class Policy:
         3, "clinical-rules §4: grade 1 diarrhea, re-ask every 3 days (ASCO 2021)", GUIDELINE
     )
 
+    # --- §9 monitoring profiles ---
+    il2_weight_gain_kg: float = _setting(
+        2.0,
+        "clinical-rules §9 interleukin-2: weight gain of 5-10 lb (2-4.5 kg) or more is urgent; the center "
+        "limit defaults to the lower end (conservative, center policy)",
+        POLICY,
+    )
+    interferon_watch_days: int = _setting(
+        183,
+        "clinical-rules §9 interferon alfa: mood questions and alerts during treatment and up to 6 months "
+        "(183 days) after the last dose",
+        GUIDELINE,
+    )
+    crisis_line: str = _setting(
+        "988",
+        "clinical-rules §9 interferon alfa: the crisis line shown with a mood alert (988 in the US, center policy)",
+        POLICY,
+    )
+
     # --- Trends: clinical-rules gives no numbers; conservative center-policy defaults ---
     trend_window_hours: int = _setting(
         72, "center policy: earlier check-ins within this many hours count toward a trend", POLICY

@@ -102,6 +102,19 @@ class CheckinInput:
     muscle_weakness: bool | None = None
     flushing_itching: bool | None = None
     wheezing: bool | None = None
+    # monitoring profiles (§9)
+    less_urine: bool | None = None
+    very_drowsy: bool | None = None
+    low_mood: bool | None = None
+    harm_thoughts: bool | None = None
+    swollen_painful_limb: bool | None = None
+    hands_feet_numbness: bool | None = None
+    painful_blisters: bool | None = None
+    eye_pain_light: bool | None = None
+    flu_like: bool | None = None
+    unusual_bleeding: bool | None = None
+    weight_kg: float | None = None
+    flu_like_hours: int | None = None
     # driving (§3)
     drove_since_last: bool | None = None
 
@@ -109,13 +122,22 @@ class CheckinInput:
 @dataclass(frozen=True, slots=True)
 class TherapyContext:
     product: str
-    therapy_class: str  # "car_t" or "checkpoint"
+    therapy_class: str  # one of the therapy classes below
     days_since_start: int
     days_since_last_dose: int | None = None
 
 
+# Therapy classes (the values of tracker's TherapyClass).
 CAR_T = "car_t"
 CHECKPOINT = "checkpoint"
+T_CELL_ENGAGER = "t_cell_engager"
+TCR_TIL = "tcr_til"
+CYTOKINE = "cytokine"
+IMMUNOMODULATOR = "immunomodulator"
+ONCOLYTIC_VIRUS = "oncolytic_virus"
+INTRAVESICAL_BCG = "intravesical_bcg"
+ANTIBODY = "antibody"
+CELL_VACCINE = "cell_vaccine"
 
 
 @dataclass(frozen=True)
@@ -127,6 +149,8 @@ class EvaluationContext:
     recent: tuple[CheckinInput, ...] = ()  # earlier check-ins, newest first
     policy: Policy = Policy()
     driving_window_active: bool = False
+    # clinical-rules §9 interleukin-2: the first weight reported on or after the start of the course (kg).
+    baseline_weight_kg: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +168,9 @@ class Finding:
     # The rationale as message keys with parameters (messages.py), for the reader's language; a finding made
     # with text only is one literal message.
     rationale_messages: tuple[Message, ...] = ()
+    # Parameters of the patient instruction (a center's crisis line, clinical-rules §9), filled in after it is
+    # translated; most instructions have none.
+    instruction_params: dict[str, str] = field(default_factory=dict)
 
     @property
     def rationale(self) -> tuple[Message, ...]:
@@ -162,6 +189,7 @@ class Finding:
             "source": self.source,
             "evidence": {name: _jsonable(value) for name, value in self.evidence.items()},
             "rationale_messages": _jsonable(self.rationale),
+            **({"instruction_params": dict(self.instruction_params)} if self.instruction_params else {}),
         }
 
 
@@ -211,6 +239,14 @@ CONDITION_TITLES = {
     "trend_temperature": "Temperature rising across check-ins",
     "trend_heart_rate": "Heart rate climbing across check-ins",
     "trend_symptom": "Symptom worsening day over day",
+    "bevacizumab_warning": "Bleeding, chest pain or sudden headache on bevacizumab",
+    "capillary_leak": "Possible capillary leak on interleukin-2",
+    "depression": "Low mood on interferon",
+    "self_harm_thoughts": "Thoughts of self-harm or of harming others on interferon",
+    "blood_clot": "Possible blood clot on an immunomodulatory drug",
+    "neuropathy": "Numbness or tingling on an immunomodulatory drug",
+    "tvec_herpes": "Possible herpes virus infection after T-VEC",
+    "bcg_infection": "Possible BCG infection after bladder BCG",
 }
 
 

@@ -9,12 +9,20 @@ from django.utils import timezone
 
 from monitoring.models import Alert, AlertEvent, AlertStatus, AlertView
 from monitoring.rules import Finding, Policy, Urgency
-from monitoring.rules.messages import literal
+from monitoring.rules.messages import literal, render_message
 from monitoring.signals import alert_changed
 from tracker.errors import ConflictError, InputError
 from tracker.models import CheckIn, User
 
 logger = logging.getLogger(__name__)
+
+
+def _instruction_text(finding: Finding) -> str:
+    """The finding's patient instruction as stored on the alert: its parameters (a center's crisis line,
+    clinical-rules §9) filled in."""
+    if not finding.instruction_params:
+        return finding.patient_instruction
+    return render_message((finding.patient_instruction, finding.instruction_params))
 
 
 def escalation_delay(urgency: int, policy: Policy) -> dt.timedelta | None:
@@ -81,7 +89,7 @@ def alert_record_finding(*, patient, finding: Finding, checkin: CheckIn, policy:
             patient=patient, condition=finding.condition, urgency=urgency, min_grade=finding.min_grade,
             grading_system=finding.grading_system, title=finding.title, rationale=finding.staff_rationale,
             rationale_messages=[_rationale_messages(finding)],
-            patient_instruction=finding.patient_instruction, rule_ids=[finding.rule_id], sources=[finding.source],
+            patient_instruction=_instruction_text(finding), rule_ids=[finding.rule_id], sources=[finding.source],
             evidence=[_evidence_entry(finding, checkin)], first_checkin=checkin, last_checkin=checkin,
             opened_at=now, updated_at=now, next_escalation_at=now + delay if delay else None,
         )
@@ -105,7 +113,7 @@ def alert_record_finding(*, patient, finding: Finding, checkin: CheckIn, policy:
         alert.urgency = urgency
         alert.title = finding.title
         alert.rationale = finding.staff_rationale + "\n\nEarlier: " + alert.rationale
-        alert.patient_instruction = finding.patient_instruction
+        alert.patient_instruction = _instruction_text(finding)
         alert.grading_system = finding.grading_system
         kind = AlertEvent.Kind.URGENCY_RAISED
         if alert.status == AlertStatus.ACKNOWLEDGED:

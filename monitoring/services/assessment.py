@@ -22,6 +22,7 @@ from monitoring.rules import (
 )
 from monitoring.rules import patient_instruction as compose_instruction
 from monitoring.rules.driving import is_neurologic
+from monitoring.rules.engine import INTERFERON_PRODUCTS
 from monitoring.services.alerts import alert_record_finding
 from monitoring.services.context import CheckinContext
 from monitoring.services.windows import windows_extend_for_neuro
@@ -47,13 +48,15 @@ def followup_fields_pending(patient: Patient) -> list[str]:
     return list(dict.fromkeys(name for kind in kinds for name in FOLLOWUP_ANSWERS.get(kind, ())))
 
 
-INPUT_FIELDS = ("recorded_at", "temperature_c", "consciousness", "abdominal_pain", *YES_NO_FIELDS, *NUMERIC_FIELDS)
+INPUT_FIELDS = ("recorded_at", "temperature_c", "weight_kg", "consciousness", "abdominal_pain", *YES_NO_FIELDS,
+                *NUMERIC_FIELDS)
 
 
 def _input_from(values: dict) -> CheckinInput:
     return CheckinInput(
         **{name: values[name] for name in ("recorded_at", *YES_NO_FIELDS, *NUMERIC_FIELDS)},
         temperature_c=None if values["temperature_c"] is None else float(values["temperature_c"]),
+        weight_kg=None if values["weight_kg"] is None else float(values["weight_kg"]),
         consciousness=values["consciousness"] or None,
         abdominal_pain=values["abdominal_pain"] or None,
     )
@@ -108,20 +111,39 @@ def evaluation_context(checkin: CheckIn, context: CheckinContext, recent: Recent
         )
         for c in courses
     )
+    days_after = context.interferon_watch_days_left(day)
+    if days_after is not None and context.ended_interferon:  # §9: up to 6 months after the last dose
+        therapies += (TherapyContext(product=context.ended_interferon[0], therapy_class=TherapyClass.CYTOKINE,
+                                     days_since_start=days_after, days_since_last_dose=days_after),)
     started = {c.pk for c in courses}
     window_active = any(w.course_id in started and w.is_active_on(day) for w in context.driving_windows)
+    cell_classes = (TherapyClass.CAR_T, TherapyClass.T_CELL_ENGAGER, TherapyClass.TCR_TIL)  # §8: as after CAR T
     return EvaluationContext(
         therapies=therapies,
         baseline_ice=patient.baseline_ice_score,
         patient_age_years=patient.age_on(day),
         received_tocilizumab_or_steroids=any(
-            c.therapy.therapy_class == TherapyClass.CAR_T and c.tocilizumab_or_steroids_on
+            c.therapy.therapy_class in cell_classes and c.tocilizumab_or_steroids_on
             and c.tocilizumab_or_steroids_on <= day for c in courses
         ),
         recent=recent.inputs,
         policy=policy,
         driving_window_active=window_active,
+        baseline_weight_kg=_baseline_weight(checkin, courses),
     )
+
+
+def _baseline_weight(checkin: CheckIn, courses: list) -> float | None:
+    """clinical-rules §9 interleukin-2: the first weight reported on or after the start of the patient's
+    interleukin-2 course (this check-in's own if it is the first), in kg. No query without such a course."""
+    starts = [c.start_date for c in courses if c.therapy.therapy_class == TherapyClass.CYTOKINE
+              and c.therapy.code not in INTERFERON_PRODUCTS]
+    if not starts:
+        return None
+    first = (CheckIn.objects.current().filter(patient_id=checkin.patient_id, local_date__gte=min(starts),
+                                              weight_kg__isnull=False)
+             .order_by("recorded_at").values_list("weight_kg", flat=True).first())
+    return None if first is None else float(first)
 
 
 def _schedule_followups(checkin: CheckIn, context: CheckinContext, data: CheckinInput,

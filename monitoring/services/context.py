@@ -11,16 +11,17 @@ from dataclasses import dataclass
 from django.contrib.postgres.aggregates import JSONBAgg
 from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
-from django.db.models.functions import JSONObject
+from django.db.models.functions import Coalesce, JSONObject
 from django.utils import timezone
 
 from monitoring.models import FollowUp, PolicySetting, Window, WindowKind
+from monitoring.rules.engine import IL2_PRODUCTS
 from monitoring.rules.policy import Policy
 from monitoring.selectors import policy_for_center, policy_from_settings
 from tracker.compiled import CompiledQuery, JSONArray, from_json, json_of
 from tracker.models import Patient, Role, Therapy, TreatmentCourse, User
 from tracker.models.therapies import CourseStatus, TherapyClass
-from tracker.questions import CARVYKTI, DRIVING, question_groups_for
+from tracker.questions import CARVYKTI, DRIVING, INTERFERON, question_groups_for
 from tracker.selectors import active_courses_query, patients_visible_to
 
 
@@ -33,19 +34,54 @@ class CheckinContext:
     driving_windows: tuple[Window, ...]  # of the active courses, cleared ones too
     policy: Policy  # the center's
     has_open_followups: bool
+    # clinical-rules §9 interferon alfa: the most recent finished interferon course (its code and last dose),
+    # watched up to 6 months after the last dose
+    ended_interferon: tuple[str, dt.date] | None = None
 
     def question_groups(self, today: dt.date | None = None) -> set[str]:
         """The question groups asked today (in the patient's time zone): the therapies' and monitoring's."""
         today = today or timezone.localtime(timezone.now(), self.patient.tz).date()
         therapies = [(c.therapy.code, c.therapy.therapy_class) for c in self.courses]
         return question_groups_for(therapies) | monitoring_extra_groups(
-            today=today, courses=self.courses, driving_windows=self.driving_windows, policy=self.policy)
+            today=today, courses=self.courses, driving_windows=self.driving_windows, policy=self.policy,
+            ended_interferon=self.ended_interferon)
+
+    def interferon_watch_days_left(self, today: dt.date) -> int | None:
+        """Days since the last dose of a finished interferon course, while still watched (§9), else None."""
+        return interferon_days_after(self.ended_interferon, today, self.policy)
 
 
-def monitoring_extra_groups(*, today: dt.date, courses, driving_windows, policy: Policy) -> set[str]:
+def interferon_days_after(ended: tuple[str, dt.date] | None, today: dt.date, policy: Policy) -> int | None:
+    """clinical-rules §9 interferon alfa, "up to 6 months after the last dose": the days since the last dose of
+    a finished interferon course if still within the watch (policy.interferon_watch_days), else None."""
+    if ended is None:
+        return None
+    days = (today - ended[1]).days
+    return days if 0 <= days <= policy.interferon_watch_days else None
+
+
+def ended_interferon_courses() -> QuerySet[TreatmentCourse]:
+    """Finished interferon courses, most recent last dose first (clinical-rules §9: any cytokine that is not
+    interleukin-2 counts, as in the rules)."""
+    return (TreatmentCourse.objects.filter(status__in=(CourseStatus.COMPLETED, CourseStatus.STOPPED),
+                                           therapy__therapy_class=TherapyClass.CYTOKINE)
+            .exclude(therapy__code__in=IL2_PRODUCTS)
+            .order_by(last_dose().desc()))
+
+
+def last_dose() -> Coalesce:
+    """A course's last dose: its last dose date, else its start."""
+    return Coalesce("last_dose_date", "start_date")
+
+
+def monitoring_extra_groups(*, today: dt.date, courses, driving_windows, policy: Policy,
+                            ended_interferon: tuple[str, dt.date] | None = None) -> set[str]:
     """Question groups monitoring adds: the driving question inside a no-driving window (clinical-rules §3),
-    the late-neurotoxicity questions through day 100 of Carvykti (§2)."""
+    the late-neurotoxicity questions through day 100 of Carvykti (§2), the interferon mood questions up to 6
+    months after a finished interferon course (§9)."""
     extra: set[str] = set()
+    if interferon_days_after(ended_interferon, today, policy) is not None:
+        extra.add(INTERFERON)
     if any(w.is_active_on(today) for w in driving_windows):
         extra.add(DRIVING)
     carvykti_start = next((c.start_date for c in courses if c.therapy.code == "carvykti"), None)
@@ -60,8 +96,11 @@ def _locking(patients: QuerySet[Patient]) -> QuerySet[Patient]:
     their therapies and the no-driving windows come in the same query (JSON, read by `_context`); the open
     follow-ups always do."""
     open_followups = FollowUp.objects.filter(patient=OuterRef("pk"), answered_by__isnull=True)
+    interferon = ended_interferon_courses().filter(patient=OuterRef("pk"))
     locked = (patients.select_for_update(no_key=True, of=("self",)).select_related("center")
-              .annotate(open_followups=Exists(open_followups)))
+              .annotate(open_followups=Exists(open_followups),
+                        ended_interferon_code=Subquery(interferon.values("therapy__code")[:1]),
+                        ended_interferon_last_dose=Subquery(interferon.values(last=last_dose())[:1])))
     if connection.vendor != "postgresql":  # the quick start's SQLite: each is read on its own
         return locked
     settings = (PolicySetting.objects.filter(center_id=OuterRef("center_id")).order_by().values("center_id")
@@ -128,7 +167,8 @@ def _context(patient: Patient) -> CheckinContext:
             windows = tuple(_DRIVING_WINDOWS.fetch(patient_id=patient.pk))
         policy = policy_for_center(patient.center)
     return CheckinContext(patient=patient, courses=courses, driving_windows=windows, policy=policy,
-                          has_open_followups=bool(getattr(patient, "open_followups", False)))  # annotated by _locking
+                          has_open_followups=bool(getattr(patient, "open_followups", False)),  # annotated by _locking
+                          ended_interferon=_ended_interferon(patient))
 
 
 def checkin_context_lock(user: User, *, patient_uuid: uuid.UUID | None) -> list[CheckinContext]:
@@ -143,6 +183,12 @@ def checkin_context_lock(user: User, *, patient_uuid: uuid.UUID | None) -> list[
         visible = patients_visible_to(user)
         found = list(_locking(visible.filter(uuid=patient_uuid))[:1] if patient_uuid else _locking(visible)[:2])
     return [_context(patient) for patient in found]
+
+
+def _ended_interferon(patient: Patient) -> tuple[str, dt.date] | None:
+    """The finished interferon course `_locking` annotated: (its code, its last dose), or None."""
+    last: dt.date | None = getattr(patient, "ended_interferon_last_dose", None)
+    return None if last is None else (str(getattr(patient, "ended_interferon_code", "")), last)
 
 
 def checkin_context(patient_id: int) -> CheckinContext:

@@ -14,11 +14,22 @@ from scripts.rules_messages import TARGET, render
 SIGNS = [name for name in CheckinInput.__dataclass_fields__ if name not in (
     "recorded_at", "temperature_c", "heart_rate", "systolic_bp", "diastolic_bp", "spo2", "consciousness",
     "ice_orientation", "ice_naming", "ice_command", "ice_writing", "ice_counting", "ice_score", "capd_score",
-    "extra_stools", "abdominal_pain", "rash_percent")]
+    "extra_stools", "abdominal_pain", "rash_percent", "weight_kg", "flu_like_hours")]
 CONTEXTS = [
     EvaluationContext(therapies=(TherapyContext("yescarta", "car_t", 3),), driving_window_active=True),
     EvaluationContext(therapies=(TherapyContext("carvykti", "car_t", 30),)),
     EvaluationContext(therapies=(TherapyContext("pembrolizumab", "checkpoint", 80, 0),)),
+    # clinical-rules §8 and §9 monitoring profiles
+    EvaluationContext(therapies=(TherapyContext("teclistamab", "t_cell_engager", 4, 0),
+                                 TherapyContext("lifileucel", "tcr_til", 30, 30))),
+    EvaluationContext(therapies=(TherapyContext("cetuximab", "antibody", 20, 1),
+                                 TherapyContext("bevacizumab", "antibody", 20, 0),
+                                 TherapyContext("sipuleucel_t", "cell_vaccine", 2, 0))),
+    EvaluationContext(therapies=(TherapyContext("aldesleukin", "cytokine", 2, 0),
+                                 TherapyContext("interferon_alfa_2b", "cytokine", 40, 2)), baseline_weight_kg=70.0),
+    EvaluationContext(therapies=(TherapyContext("lenalidomide", "immunomodulator", 40, 0),
+                                 TherapyContext("talimogene_laherparepvec", "oncolytic_virus", 8, 8),
+                                 TherapyContext("bcg", "intravesical_bcg", 3, 3))),
 ]
 VALUES = [
     {"temperature_c": 38.4}, {"temperature_c": 38.4, "dizzy_or_fainting": True}, {"spo2": 88}, {"systolic_bp": 85},
@@ -26,6 +37,8 @@ VALUES = [
     {"consciousness": "unrousable"}, {"extra_stools": 2}, {"extra_stools": 5}, {"extra_stools": 8},
     {"abdominal_pain": "severe"}, {"rash_percent": 5}, {"rash_percent": 20}, {"rash_percent": 40},
     {"seizure": True, "seizure_prolonged": True},
+    {"temperature_c": 39.6}, {"flu_like": True, "flu_like_hours": 80}, {"weight_kg": 73.0},
+    {"temperature_c": 38.5, "confusion": True},
 ]
 
 

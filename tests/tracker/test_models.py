@@ -156,12 +156,32 @@ def test_check_in_uuid_is_unique(patient):
 CAR_T_CODES = {"kymriah", "yescarta", "tecartus", "breyanzi", "abecma", "carvykti", "aucatzyl"}
 CHECKPOINT_CODES = {"pembrolizumab", "nivolumab", "cemiplimab", "atezolizumab", "avelumab", "durvalumab",
                     "ipilimumab", "tremelimumab", "nivolumab_relatlimab"}
+# clinical-rules §9 monitoring profiles, by therapy class.
+PROFILE_CODES = {
+    "antibody": {"rituximab", "trastuzumab", "cetuximab", "bevacizumab"},
+    "cytokine": {"aldesleukin", "interferon_alfa_2b"},
+    "immunomodulator": {"lenalidomide", "pomalidomide", "thalidomide"},
+    "oncolytic_virus": {"talimogene_laherparepvec"},
+    "intravesical_bcg": {"bcg"},
+    "cell_vaccine": {"sipuleucel_t"},
+}
+ALL_PROFILE_CODES = set().union(*PROFILE_CODES.values())
 
 
 def test_catalogue_has_exactly_the_seven_car_t_products_and_nine_checkpoint_inhibitors(db):
     assert set(Therapy.objects.filter(therapy_class="car_t").values_list("code", flat=True)) == CAR_T_CODES
     assert set(Therapy.objects.filter(therapy_class="checkpoint").values_list("code", flat=True)) == CHECKPOINT_CODES
     assert Therapy.objects.filter(therapy_class__in=["car_t", "checkpoint"]).count() == 16
+
+
+def test_catalogue_has_the_section_9_products_by_class_citing_section_9(db):
+    for therapy_class, codes in PROFILE_CODES.items():
+        assert set(Therapy.objects.filter(therapy_class=therapy_class).values_list("code", flat=True)) == codes
+    for therapy in Therapy.objects.filter(code__in=ALL_PROFILE_CODES):
+        assert therapy.source == "clinical-rules §9 (US labels, late 2025 copies)"
+        assert "clinical-rules §9" in therapy.label_facts
+        assert therapy.patient_summary
+        assert (therapy.driving_restriction_days, therapy.proximity_days) == (None, None)
 
 
 @pytest.mark.parametrize("code", sorted(CAR_T_CODES - {"aucatzyl"}))

@@ -26,6 +26,13 @@ FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 EARLIEST_RECORDED_AT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 C_MIN, C_MAX = Decimal(f"{limits.TEMPERATURE_C_MIN:.1f}"), Decimal(f"{limits.TEMPERATURE_C_MAX:.1f}")
 F_MIN, F_MAX = celsius_to_fahrenheit(C_MIN), celsius_to_fahrenheit(C_MAX)
+LB_PER_KG = Decimal("2.20462")
+LB_MIN, LB_MAX = Decimal(44), Decimal(771)  # tracker.models.checkins WEIGHT_KG_MIN, WEIGHT_KG_MAX (20-350 kg) in lb
+
+
+def pounds_to_kilograms(pounds: Decimal) -> Decimal:
+    """lb -> kg to 0.1 kg (154.3 lb -> 70.0 kg)."""
+    return (pounds / LB_PER_KG).quantize(Decimal("0.1"))
 
 
 class StrictSerializer(serializers.Serializer):
@@ -156,6 +163,19 @@ class CheckInInputSerializer(FieldsBoundOnceSerializer):
     extra_stools = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=50)
     abdominal_pain = serializers.ChoiceField(choices=AbdominalPain.choices, required=False, allow_blank=True)
     rash_percent = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=100)
+    weight_kg = serializers.DecimalField(
+        max_digits=4, decimal_places=1, required=False, allow_null=True, min_value=Decimal(limits.WEIGHT_KG_MIN),
+        max_value=Decimal(limits.WEIGHT_KG_MAX),
+        help_text="Weight today in kg (interleukin-2: weight gain, clinical-rules §9).",
+    )
+    weight_lb = serializers.DecimalField(
+        max_digits=4, decimal_places=1, required=False, allow_null=True, min_value=LB_MIN, max_value=LB_MAX,
+        help_text="Weight today in lb instead of weight_kg (stored in kg). Send one of the two.",
+    )
+    flu_like_hours = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=limits.FLU_LIKE_HOURS_MAX,
+        help_text="How many hours the flu-like symptoms have lasted (BCG in the bladder, clinical-rules §9).",
+    )
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
     def get_fields(self):
@@ -214,6 +234,9 @@ class CheckInInputSerializer(FieldsBoundOnceSerializer):
         errors = cross_field_errors(attrs)
         if errors:
             raise serializers.ValidationError(errors)
+        pounds = attrs.pop("weight_lb", None)
+        if pounds is not None:
+            attrs["weight_kg"] = pounds_to_kilograms(pounds)
         if all(attrs.get(name) is not None for name in ICE_PARTS):
             attrs["ice_score"] = sum(attrs[name] for name in ICE_PARTS)
         return attrs
@@ -250,6 +273,8 @@ def cross_field_errors(values) -> dict[str, list[str]]:
             if name not in given:
                 errors[name] = [_("Answer all five parts of the screen, or none.")]
 
+    if values.get("weight_lb") not in (None, "") and values.get("weight_kg") not in (None, ""):
+        errors["weight_lb"] = [_("Send the weight in kg or in lb, not both.")]
     if _as_bool(values.get("seizure_prolonged")) and _as_bool(values.get("seizure")) is False:
         errors["seizure_prolonged"] = [_("A long seizure was reported, but 'seizure' was answered no.")]
     if _as_bool(values.get("breathless_at_rest")) and _as_bool(values.get("breathless")) is False:
@@ -377,6 +402,8 @@ class TokenOutputSerializer(serializers.Serializer):
 def amendment_changes(supplied: set[str], validated: dict) -> dict:
     """Only the values the caller actually sent (defaults of unsent fields must not erase the original)."""
     changes = {name: value for name, value in validated.items() if name in supplied}
+    if "weight_lb" in supplied:
+        changes["weight_kg"] = validated.get("weight_kg")
     if "temperature" in supplied:
         changes["temperature_c"] = validated.get("temperature_c")
         changes["temperature_entered"] = validated.get("temperature_entered")

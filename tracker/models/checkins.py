@@ -11,6 +11,8 @@ HEART_RATE_MIN, HEART_RATE_MAX = 20, 250
 SPO2_MIN, SPO2_MAX = 1, 100
 SYSTOLIC_MIN, SYSTOLIC_MAX = 40, 300
 DIASTOLIC_MIN, DIASTOLIC_MAX = 20, 200
+WEIGHT_KG_MIN, WEIGHT_KG_MAX = 20, 350
+FLU_LIKE_HOURS_MAX = 24 * 60
 
 
 class EnteredRole(models.TextChoices):
@@ -129,6 +131,17 @@ class CheckIn(models.Model):
     muscle_weakness = _yes_no_field()
     flushing_itching = _yes_no_field()
     wheezing = _yes_no_field()
+    # Monitoring profiles of clinical-rules §9 (tracker.questions).
+    less_urine = _yes_no_field()
+    very_drowsy = _yes_no_field()
+    low_mood = _yes_no_field()
+    harm_thoughts = _yes_no_field()
+    swollen_painful_limb = _yes_no_field()
+    hands_feet_numbness = _yes_no_field()
+    painful_blisters = _yes_no_field()
+    eye_pain_light = _yes_no_field()
+    flu_like = _yes_no_field()
+    unusual_bleeding = _yes_no_field()
     drove_since_last = _yes_no_field()
 
     consciousness = models.CharField(max_length=24, choices=Consciousness.choices, blank=True)
@@ -153,6 +166,17 @@ class CheckIn(models.Model):
     rash_percent = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MaxValueValidator(100)],
         help_text="Body surface with rash, in % (the palm with fingers is about 1 %).",
+    )
+
+    # Monitoring profiles of clinical-rules §9: the weight (interleukin-2 capillary leak, in kg) and how many
+    # hours flu-like symptoms have lasted (BCG in the bladder: more than 72 h is urgent).
+    weight_kg = models.DecimalField(
+        max_digits=4, decimal_places=1, null=True, blank=True,
+        validators=[MinValueValidator(WEIGHT_KG_MIN), MaxValueValidator(WEIGHT_KG_MAX)],
+    )
+    flu_like_hours = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(FLU_LIKE_HOURS_MAX)],
+        help_text="How many hours the flu-like symptoms have lasted (clinical-rules §9, BCG).",
     )
 
     note = models.TextField(blank=True, max_length=2000)
