@@ -95,6 +95,14 @@ class Policy:
         2, "clinical-rules §3: REMS-era 'within 2 hours' travel' (unverified for current labels)", UNVERIFIED
     )
 
+    # --- §8 T-cell engagers: windows keyed to each dose ---
+    step_up_driving_hours: int = _setting(
+        48,
+        "clinical-rules §8: no driving during the step-up schedule and for 48 h after its last dose; a center may "
+        "lengthen it, never shorten it (unverified for each product's current label)",
+        UNVERIFIED,
+    )
+
     # --- §4 checkpoint inhibitors ---
     irae_diarrhea_reask_days: int = _setting(
         3, "clinical-rules §4: grade 1 diarrhea, re-ask every 3 days (ASCO 2021)", GUIDELINE
