@@ -78,7 +78,8 @@ def next_planned_dose(patient: Patient, now: dt.datetime | None = None) -> dict 
     today = timezone.localtime(now, patient.tz).date()
     courses = [c for c in patient.courses.filter(status=CourseStatus.ACTIVE).select_related("therapy", "patient")
                if c.therapy.dose_schedule]
-    best = None
+    best: dict | None = None
+    best_at: dt.datetime | None = None
     for course in courses:
         doses = course_doses(course)
         last_given: dict[str, dt.date] = {}
@@ -92,7 +93,8 @@ def next_planned_dose(patient: Patient, now: dt.datetime | None = None) -> dict 
             given_on = last_given.get(planned.step_code)
             if planned.date < today or (given_on is not None and (not repeats or planned.date <= given_on)):
                 continue
-            if best is None or planned.planned_start < best["at"]:
+            if best_at is None or planned.planned_start < best_at:
+                best_at = planned.planned_start
                 best = {"step_name": gettext(planned.name), "at": planned.planned_start, "date": planned.date,
                         "therapy": course.therapy}
             break
