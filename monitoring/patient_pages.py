@@ -57,7 +57,7 @@ def dose_window_cards(patient: Patient, now: dt.datetime | None = None) -> list[
     now = now or timezone.now()
     cards = []
     for window in (DoseWindow.objects.in_force(now).filter(course__patient=patient)
-                   .select_related("dose", "checkin", "course__therapy").order_by("kind", "opens_at", "id")):
+                   .select_related("dose", "checkin", "course__therapy").order_by("opens_at", "id")):
         step = None
         if window.dose is not None:
             schedule = DoseSchedule.from_json(window.course.therapy.dose_schedule)
@@ -68,7 +68,12 @@ def dose_window_cards(patient: Patient, now: dt.datetime | None = None) -> list[
                       "dose_at": window.dose.started_at if window.dose else None,
                       "checkin_at": window.checkin.recorded_at if window.checkin else None,
                       "therapy": window.course.therapy})
+    # Where the patient must be first (watched, near care), then no driving.
+    cards.sort(key=lambda card: _CARD_ORDER.index(card["kind"]) if card["kind"] in _CARD_ORDER else len(_CARD_ORDER))
     return cards
+
+
+_CARD_ORDER = ["dose_monitoring", "dose_remonitor", "dose_nearby", "dose_driving"]
 
 
 def next_planned_dose(patient: Patient, now: dt.datetime | None = None) -> dict | None:
