@@ -225,3 +225,21 @@ def test_no_windows_for_a_free_named_dose_of_a_course_without_a_template(team_a,
     record(course, "cycle 1 day 1", ny(10, 20, 9))
     assert DoseAdministration.objects.filter(course=course).count() == 1
     assert not DoseWindow.objects.filter(course=course).exists()
+
+
+def test_the_api_lets_a_physician_record_the_neurologic_finding_resolved(engager, record, physician, nurse, as_user):
+    course = engager("teclistamab")
+    record(course, "su1", ny(10, 20, 9))
+    checkin = CheckInFactory(patient=course.patient, recorded_at=ny(11, 2, 12))
+    icans = type("F", (), {"condition": "icans", "min_grade": 1})()
+    dose_windows_after_findings(patient=course.patient, checkin=checkin, findings=[icans])
+    neuro = DoseWindow.objects.get(course=course, checkin=checkin)
+    url = f"/api/v1/dose-windows/{neuro.uuid}/clear/"
+    assert as_user(physician).post(url, {"reason": ""}, format="json").status_code == 400
+    assert as_user(nurse).post(url, {"reason": "Looks fine"}, format="json").status_code == 403
+    neuro.refresh_from_db()
+    assert neuro.cleared_at is None
+    response = as_user(physician).post(url, {"reason": "Examined: resolved"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["clearance_reason"] == "Examined: resolved"
+    assert neuro.events.filter(kind="cleared", actor=physician).exists()
