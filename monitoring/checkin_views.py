@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
-from monitoring.patient_pages import dose_window_cards, next_planned_dose, open_assessment
+from monitoring.patient_pages import dose_checkin_cadence, dose_window_cards, next_planned_dose, open_assessment
 from monitoring.services import intake
 from monitoring.services.assessment import followup_fields_pending
 from tracker import selectors
@@ -55,7 +55,9 @@ def patient_home(request: SignedInRequest, patient_id) -> HttpResponse:
     context["open_assessment"] = open_assessment(patient)
     # Windows keyed to each recorded dose (clinical-rules §8) and the next planned dose.
     context["dose_windows"] = dose_window_cards(patient)
-    context["next_dose"] = next_planned_dose(patient) if any(c.therapy.dose_schedule for c in courses) else None
+    has_doses = any(c.therapy.dose_schedule for c in courses)
+    context["next_dose"] = next_planned_dose(patient) if has_doses else None
+    context["dose_checkins"] = dose_checkin_cadence(patient, context["checkins"]) if has_doses else None
     with timezone.override(patient.tz):  # times on the patient's own clock
         return render(request, "monitoring/patient_home.html", context)
 

@@ -104,3 +104,32 @@ def next_planned_dose(patient: Patient, now: dt.datetime | None = None) -> dict 
                         "therapy": course.therapy}
             break
     return best
+
+
+def dose_checkin_cadence(patient: Patient, checkins, now: dt.datetime | None = None) -> dict | None:
+    """While a 12-hourly check-in period after a step-up or first full dose runs (clinical-rules §8, policy):
+    when the next check-in is due and when the period ends. `checkins`: the patient's latest current check-ins,
+    newest first (loaded by the page)."""
+    from monitoring.rules.dose_windows import DoseFact, dose_checkin_due
+    from monitoring.selectors import policy_for_center
+
+    now = now or timezone.now()
+    facts = []
+    for course in patient.courses.filter(status=CourseStatus.ACTIVE).select_related("therapy", "patient"):
+        if not course.therapy.dose_schedule:
+            continue
+        for view in course_doses(course):
+            if view.step is not None:
+                facts.append(DoseFact(key=view.dose.pk, step_code=view.dose.step_code,
+                                      started_at=view.dose.started_at, ended_at=view.dose.ended_at,
+                                      step_up=view.step.step_up))
+    if not facts:
+        return None
+    last = next((c.recorded_at for c in checkins if c.is_complete), None)
+    policy = policy_for_center(patient.center)
+    due = dose_checkin_due(facts, last, now, interval_hours=policy.dose_checkin_interval_hours,
+                           period_hours=policy.dose_checkin_period_hours)
+    if due is None:
+        return None
+    return {"due_at": due[0], "overdue": due[0] <= now, "ends_at": due[1],
+            "interval_hours": policy.dose_checkin_interval_hours}

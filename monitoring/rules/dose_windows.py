@@ -141,3 +141,22 @@ def dose_windows(doses: Sequence[DoseFact], *, last_step_up_code: str | None, co
 
 def is_open(opens_at: dt.datetime, closes_at: dt.datetime | None, now: dt.datetime) -> bool:
     return opens_at <= now and (closes_at is None or now < closes_at)
+
+
+FIRST_FULL_CODES = frozenset({"first_treatment", "first_full"})
+
+
+def dose_checkin_due(doses: Sequence[DoseFact], last_checkin_at: dt.datetime | None, now: dt.datetime, *,
+                     interval_hours: int, period_hours: int) -> tuple[dt.datetime, dt.datetime] | None:
+    """§8 (policy): check-ins every `interval_hours` for `period_hours` after each step-up or first full dose.
+    Returns (next check-in due by, the 12-hourly period's end) while such a period runs at `now`, else None.
+    Due `interval_hours` after the later of the dose's start and the last complete check-in (never after the
+    period's end; in the past when overdue)."""
+    running = [d for d in doses if (d.step_up or d.step_code in FIRST_FULL_CODES)
+               and d.started_at <= now < _after(d.started_at, period_hours)]
+    if not running:
+        return None
+    dose = max(running, key=lambda d: d.started_at)
+    end = _after(dose.started_at, period_hours)
+    since = max(dose.started_at, last_checkin_at) if last_checkin_at else dose.started_at
+    return min(_after(since, interval_hours), end), end

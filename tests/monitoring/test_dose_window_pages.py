@@ -77,3 +77,9 @@ def test_staff_see_the_windows_with_the_dose_that_opened_them(grace, nurse):
     text = " ".join(re.sub(r"<[^>]+>", " ", table.group(0)).split())
     assert "Monitoring after a dose supervised Step-up dose 2 (cycle 1" in text
     assert "No driving" in text and "48 h after the last step-up dose" in text and "open" in text
+
+
+def test_the_next_check_in_is_due_12_hours_after_the_step_up_dose(grace):
+    text = section(signed_in(grace.user), grace)
+    # SU2 on Tuesday 10:00, no check-in since: due by 22:00; the 12-hourly period ends on Friday 10:00.
+    assert "Next check-in by Tuesday 1 Dec, 22:00. Until Friday 4 Dec, 10:00, check in every 12 hours." in text

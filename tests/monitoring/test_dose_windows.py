@@ -243,3 +243,19 @@ def test_the_api_lets_a_physician_record_the_neurologic_finding_resolved(engager
     assert response.status_code == 200, response.content
     assert response.json()["clearance_reason"] == "Examined: resolved"
     assert neuro.events.filter(kind="cleared", actor=physician).exists()
+
+
+# --- check-ins every 12 h for 72 h after each step-up or first full dose (§8, policy) -------------------------
+
+def test_check_ins_are_due_every_12_hours_for_72_hours_after_a_step_up_dose():
+    su2 = rules.DoseFact(1, "su2", dt.datetime(2026, 10, 31, 14, tzinfo=UTC), None, step_up=True)
+    due = rules.dose_checkin_due
+    start = su2.started_at
+    assert due([su2], None, start + H, interval_hours=12, period_hours=72) == (plus(start, 12), plus(start, 72))
+    checked = start + 20 * H
+    assert due([su2], checked, start + 21 * H, interval_hours=12, period_hours=72)[0] == checked + 12 * H
+    assert due([su2], None, start + 13 * H, interval_hours=12, period_hours=72)[0] < start + 13 * H  # overdue
+    assert due([su2], start + 65 * H, start + 66 * H, interval_hours=12, period_hours=72)[0] == plus(start, 72)
+    assert due([su2], None, start + 72 * H, interval_hours=12, period_hours=72) is None
+    weekly = rules.DoseFact(2, "weekly", start, None, step_up=False)
+    assert due([weekly], None, start + H, interval_hours=12, period_hours=72) is None
