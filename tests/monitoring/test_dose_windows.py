@@ -259,3 +259,25 @@ def test_check_ins_are_due_every_12_hours_for_72_hours_after_a_step_up_dose():
     assert due([su2], None, start + 72 * H, interval_hours=12, period_hours=72) is None
     weekly = rules.DoseFact(2, "weekly", start, None, step_up=False)
     assert due([weekly], None, start + H, interval_hours=12, period_hours=72) is None
+
+
+def test_a_seizure_reported_in_a_check_in_reopens_no_driving_and_the_next_dose_is_monitored_again(engager, record):
+    """Through the check-in service: ICANS (a seizure) after the step-up schedule ended."""
+    from decimal import Decimal
+
+    from monitoring.services.intake import checkin_submit
+
+    course = engager("teclistamab")
+    for step, day in (("su1", 20), ("su2", 23), ("first_treatment", 26)):
+        record(course, step, ny(10, day, 9))
+    patient = course.patient
+    with time_machine.travel(ny(11, 2, 12), tick=False):
+        checkin_submit(patient=patient, entered_by=patient.user, channel="api", recorded_at=ny(11, 2, 12),
+                       values={"temperature_c": Decimal("37.0"), "temperature_entered": Decimal("37.0"),
+                               "temperature_unit": "C", "seizure": True})
+    [neuro] = open_at(course, ny(11, 30, 12), DoseWindowKind.DRIVING)
+    assert neuro.reason == rules.R_DRIVING_NEURO and neuro.checkin.patient == patient
+    assert RemonitorRequest.objects.get(course=course).condition == "icans"
+    weekly = record(course, "weekly", ny(11, 3, 9))
+    [again] = windows(course, DoseWindowKind.REMONITOR)
+    assert again.dose == weekly and again.closes_at == plus(ny(11, 3, 9), 48)
