@@ -281,3 +281,18 @@ def test_a_seizure_reported_in_a_check_in_reopens_no_driving_and_the_next_dose_i
     weekly = record(course, "weekly", ny(11, 3, 9))
     [again] = windows(course, DoseWindowKind.REMONITOR)
     assert again.dose == weekly and again.closes_at == plus(ny(11, 3, 9), 48)
+
+
+def test_the_admin_lists_dose_windows_with_their_events(engager, record, admin_user):
+    from django.urls import reverse
+
+    from tests.monitoring.support import signed_in
+
+    course = engager("teclistamab")
+    record(course, "su1", ny(10, 20, 9))
+    client = signed_in(admin_user)
+    assert client.get(reverse("admin:monitoring_dosewindow_changelist")).status_code == 200
+    window = DoseWindow.objects.filter(course=course).first()
+    detail = client.get(reverse("admin:monitoring_dosewindow_change", args=[window.pk]))
+    assert detail.status_code == 200 and "Opened by dose" in detail.content.decode()
+    assert client.get(reverse("admin:monitoring_windowevent_changelist")).status_code == 200
