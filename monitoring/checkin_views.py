@@ -54,8 +54,8 @@ def patient_home(request: SignedInRequest, patient_id) -> HttpResponse:
     # until then (the driving window's explanation comes from the context processor).
     context["open_assessment"] = open_assessment(patient)
     # Windows keyed to each recorded dose (clinical-rules §8) and the next planned dose.
-    context["dose_windows"] = dose_window_cards(patient)
-    has_doses = any(c.therapy.dose_schedule for c in courses)
+    has_doses = any(c.therapy.dose_schedule for c in courses)  # no query for a patient without a dose schedule
+    context["dose_windows"] = dose_window_cards(patient) if has_doses else []
     context["next_dose"] = next_planned_dose(patient) if has_doses else None
     context["dose_checkins"] = dose_checkin_cadence(patient, context["checkins"]) if has_doses else None
     with timezone.override(patient.tz):  # times on the patient's own clock

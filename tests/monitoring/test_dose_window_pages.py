@@ -83,3 +83,26 @@ def test_the_next_check_in_is_due_12_hours_after_the_step_up_dose(grace):
     text = section(signed_in(grace.user), grace)
     # SU2 on Tuesday 10:00, no check-in since: due by 22:00; the 12-hourly period ends on Friday 10:00.
     assert "Next check-in by Tuesday 1 Dec, 22:00. Until Friday 4 Dec, 10:00, check in every 12 hours." in text
+
+
+def test_the_home_page_query_count_does_not_grow_with_doses_and_windows(grace, nurse, django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count() -> int:
+        with time_machine.travel(NOW + dt.timedelta(days=6), tick=False):
+            client = signed_in(grace.user)
+            client.get(f"/patients/{grace.uuid}/")  # warm-up
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(f"/patients/{grace.uuid}/").status_code == 200
+        return len(queries)
+
+    before = count()
+    course = grace.courses.get()
+    with time_machine.travel(NOW + dt.timedelta(days=6), tick=False), django_capture_on_commit_callbacks(execute=True):
+        for step, day in (("first_treatment", 4), ("weekly", 6)):
+            start = dt.datetime(2026, 12, day, 9, tzinfo=NY)
+            dose_record(course=course, recorded_by=nurse, values={
+                "step_code": step, "started_at": start, "ended_at": start + dt.timedelta(minutes=5),
+                "setting": "inpatient", "kept_for_monitoring": True})
+    assert count() == before
