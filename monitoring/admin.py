@@ -6,6 +6,7 @@ from monitoring.models import (
     AlertEvent,
     AlertView,
     CheckinAssessment,
+    DoseWindow,
     FollowUp,
     PolicySetting,
     Window,
@@ -115,13 +116,31 @@ class WindowAdmin(ReadOnlyAdmin):
     inlines = [WindowEventInline]
 
 
+class DoseWindowEventInline(ReadOnlyInline):
+    model = WindowEvent
+    fk_name = "dose_window"
+    fields = ["at", "kind", "actor", "old_closes_at", "new_closes_at", "note"]
+
+
+@admin.register(DoseWindow)
+class DoseWindowAdmin(ReadOnlyAdmin):
+    """Windows after each T-cell engager dose (clinical-rules §8): made by the tracker, cleared through the API."""
+
+    list_display = ["course", "kind", "dose", "opens_at", "closes_at", "supervised", "cleared_at", "withdrawn_at"]
+    list_select_related = ["course__patient", "course__therapy", "dose"]
+    list_filter = ["kind", "supervised"]
+    search_fields = ["course__patient__last_name", "course__patient__mrn", "uuid"]
+    raw_id_fields = ["course", "dose", "checkin", "cleared_by"]
+    inlines = [DoseWindowEventInline]
+
+
 @admin.register(WindowEvent)
 class WindowEventAdmin(ReadOnlyAdmin):
-    list_display = ["window", "kind", "at", "actor", "old_ends_on", "new_ends_on"]
-    list_select_related = ["window__course__patient", "actor"]
+    list_display = ["window", "dose_window", "kind", "at", "actor", "old_ends_on", "new_ends_on", "new_closes_at"]
+    list_select_related = ["window__course__patient", "dose_window__course__patient", "actor"]
     list_filter = ["kind"]
     search_fields = ["window__course__patient__mrn", "note"]
-    raw_id_fields = ["window", "actor", "checkin"]
+    raw_id_fields = ["window", "dose_window", "actor", "checkin"]
 
 
 @admin.register(FollowUp)

@@ -18,7 +18,7 @@ class MonitoringConfig(AppConfig):
 
         register_export_section("monitoring", monitoring_export)
 
-        from monitoring.models import Alert, Window
+        from monitoring.models import Alert, DoseWindow, Window
         from tracker.audit import register_url_patient
 
         def patient_of_alert(value):
@@ -27,7 +27,10 @@ class MonitoringConfig(AppConfig):
         def patient_of_window(value):
             return Window.objects.filter(uuid=value).values_list("course__patient_id", flat=True).first()
 
+        def patient_of_dose_window(value):
+            return DoseWindow.objects.filter(uuid=value).values_list("course__patient_id", flat=True).first()
+
         # The audit trail names the patient of an alert or window URL, also when the request was refused.
         for name, lookup in (("alert_id", patient_of_alert), ("alerts", patient_of_alert),
-                             ("windows", patient_of_window)):
+                             ("windows", patient_of_window), ("dose-windows", patient_of_dose_window)):
             register_url_patient(name, lookup)

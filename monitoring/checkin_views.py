@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
-from monitoring.patient_pages import open_assessment
+from monitoring.patient_pages import dose_checkin_cadence, dose_window_cards, next_planned_dose, open_assessment
 from monitoring.services import intake
 from monitoring.services.assessment import followup_fields_pending
 from tracker import selectors
@@ -53,6 +53,11 @@ def patient_home(request: SignedInRequest, patient_id) -> HttpResponse:
     # What to do after a check-in whose alert no one on the care team has acknowledged yet stays at the top
     # until then (the driving window's explanation comes from the context processor).
     context["open_assessment"] = open_assessment(patient)
+    # Windows keyed to each recorded dose (clinical-rules §8) and the next planned dose.
+    has_doses = any(c.therapy.dose_schedule for c in courses)  # no query for a patient without a dose schedule
+    context["dose_windows"] = dose_window_cards(patient) if has_doses else []
+    context["next_dose"] = next_planned_dose(patient) if has_doses else None
+    context["dose_checkins"] = dose_checkin_cadence(patient, context["checkins"]) if has_doses else None
     with timezone.override(patient.tz):  # times on the patient's own clock
         return render(request, "monitoring/patient_home.html", context)
 

@@ -1,6 +1,7 @@
-"""Monitoring's part of a patient export: assessments, alerts with their events, windows, follow-ups."""
+"""Monitoring's part of a patient export: assessments, alerts with their events, windows (CAR T and after each
+dose, with their events), re-monitoring requests, follow-ups."""
 
-from monitoring.models import Alert, CheckinAssessment, FollowUp, Window
+from monitoring.models import Alert, CheckinAssessment, DoseWindow, FollowUp, RemonitorRequest, Window
 from tracker.models import Patient
 
 
@@ -26,6 +27,20 @@ def monitoring_export(patient: Patient) -> dict:
              "events": [{"kind": e.kind, "at": e.at, "old_ends_on": e.old_ends_on, "new_ends_on": e.new_ends_on,
                          "note": e.note} for e in w.events.all()]}
             for w in Window.objects.filter(course__patient=patient).prefetch_related("events")
+        ],
+        "dose_windows": [
+            {"id": w.uuid, "kind": w.kind, "reason": w.reason, "dose": w.dose.uuid if w.dose else None,
+             "checkin": w.checkin.uuid if w.checkin else None, "opens_at": w.opens_at, "closes_at": w.closes_at,
+             "supervised": w.supervised, "cleared_at": w.cleared_at, "clearance_reason": w.clearance_reason,
+             "withdrawn_at": w.withdrawn_at,
+             "events": [{"kind": e.kind, "at": e.at, "old_closes_at": e.old_closes_at,
+                         "new_closes_at": e.new_closes_at, "note": e.note} for e in w.events.all()]}
+            for w in DoseWindow.objects.filter(course__patient=patient).select_related("dose", "checkin")
+            .prefetch_related("events").order_by("opens_at", "id")
+        ],
+        "remonitor_requests": [
+            {"condition": r.condition, "raised_at": r.raised_at, "consumed_by": r.consumed_by.uuid if r.consumed_by else None}
+            for r in RemonitorRequest.objects.filter(course__patient=patient).select_related("consumed_by")
         ],
         "followups": [
             {"kind": f.kind, "due_at": f.due_at, "reason": f.reason, "answered": f.answered_by_id is not None}

@@ -5,10 +5,15 @@ longer than the label's (clinical-rules §3; the context processor adds it besid
 import datetime as dt
 
 from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext
 
-from monitoring.models import AlertStatus, CheckinAssessment, WindowKind
+from monitoring.models import AlertStatus, CheckinAssessment, DoseWindow, WindowKind
 from monitoring.rules import Urgency, driving
+from tracker.dose_plans import DoseSchedule
+from tracker.dose_services import course_dose_plan, course_doses
 from tracker.models import CheckIn, Patient
+from tracker.models.therapies import CourseStatus
 
 
 def open_assessment(patient: Patient) -> CheckinAssessment | None:
@@ -43,3 +48,88 @@ def driving_extension(windows, today: dt.date) -> dict | None:
         return {"ends_on": window.ends_on, "event_on": event_on, "ends_on_before": before,
                 "weeks": days // 7 if days > 0 and days % 7 == 0 else None}
     return None
+
+
+def dose_window_cards(patient: Patient, now: dt.datetime | None = None) -> list[dict]:
+    """The patient's dose windows open now (clinical-rules §8), each as what it is, until when, and what opened
+    it (a dose with its step name and start, or a check-in's neurologic finding). One query; none for a patient
+    without T-cell engager doses shows nothing."""
+    now = now or timezone.now()
+    cards = []
+    for window in (DoseWindow.objects.in_force(now).filter(course__patient=patient)
+                   .select_related("dose", "checkin", "course__therapy").order_by("opens_at", "id")):
+        step = None
+        if window.dose is not None:
+            schedule = DoseSchedule.from_json(window.course.therapy.dose_schedule)
+            found = schedule.step(window.dose.step_code) if schedule else None
+            step = gettext(found.name) if found else window.dose.step_code
+        cards.append({"window": window, "kind": window.kind, "reason": window.reason, "until": window.closes_at,
+                      "supervised": window.supervised, "step_name": step,
+                      "dose_at": window.dose.started_at if window.dose else None,
+                      "checkin_at": window.checkin.recorded_at if window.checkin else None,
+                      "therapy": window.course.therapy})
+    # Where the patient must be first (watched, near care), then no driving.
+    cards.sort(key=lambda card: _CARD_ORDER.index(card["kind"]) if card["kind"] in _CARD_ORDER else len(_CARD_ORDER))
+    return cards
+
+
+_CARD_ORDER = ["dose_monitoring", "dose_remonitor", "dose_nearby", "dose_driving"]
+
+
+def next_planned_dose(patient: Patient, now: dt.datetime | None = None) -> dict | None:
+    """The next planned dose of the patient's active courses with a dose schedule (clinical-rules §8): the first
+    planned step not given yet, from today on. None without such a course or doses."""
+    now = now or timezone.now()
+    today = timezone.localtime(now, patient.tz).date()
+    courses = [c for c in patient.courses.filter(status=CourseStatus.ACTIVE).select_related("therapy", "patient")
+               if c.therapy.dose_schedule]
+    best: dict | None = None
+    best_at: dt.datetime | None = None
+    for course in courses:
+        doses = course_doses(course)
+        last_given: dict[str, dt.date] = {}
+        for view in doses:
+            last_given[view.dose.step_code] = timezone.localtime(view.dose.started_at, patient.tz).date()
+        schedule = DoseSchedule.from_json(course.therapy.dose_schedule)
+        plan = course_dose_plan(course, doses, today=today)
+        for planned in plan.planned:
+            step = schedule.step(planned.step_code) if schedule else None
+            repeats = bool(step and step.repeats)
+            given_on = last_given.get(planned.step_code)
+            if planned.date < today or (given_on is not None and (not repeats or planned.date <= given_on)):
+                continue
+            if best_at is None or planned.planned_start < best_at:
+                best_at = planned.planned_start
+                best = {"step_name": gettext(planned.name), "at": planned.planned_start, "date": planned.date,
+                        "therapy": course.therapy}
+            break
+    return best
+
+
+def dose_checkin_cadence(patient: Patient, checkins, now: dt.datetime | None = None) -> dict | None:
+    """While a 12-hourly check-in period after a step-up or first full dose runs (clinical-rules §8, policy):
+    when the next check-in is due and when the period ends. `checkins`: the patient's latest current check-ins,
+    newest first (loaded by the page)."""
+    from monitoring.rules.dose_windows import DoseFact, dose_checkin_due
+    from monitoring.selectors import policy_for_center
+
+    now = now or timezone.now()
+    facts = []
+    for course in patient.courses.filter(status=CourseStatus.ACTIVE).select_related("therapy", "patient"):
+        if not course.therapy.dose_schedule:
+            continue
+        for view in course_doses(course):
+            if view.step is not None:
+                facts.append(DoseFact(key=view.dose.pk, step_code=view.dose.step_code,
+                                      started_at=view.dose.started_at, ended_at=view.dose.ended_at,
+                                      step_up=view.step.step_up))
+    if not facts:
+        return None
+    last = next((c.recorded_at for c in checkins if c.is_complete), None)
+    policy = policy_for_center(patient.center)
+    due = dose_checkin_due(facts, last, now, interval_hours=policy.dose_checkin_interval_hours,
+                           period_hours=policy.dose_checkin_period_hours)
+    if due is None:
+        return None
+    return {"due_at": due[0], "overdue": due[0] <= now, "ends_at": due[1],
+            "interval_hours": policy.dose_checkin_interval_hours}

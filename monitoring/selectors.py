@@ -167,3 +167,30 @@ def next_checkins_expected(patients, now: dt.datetime, policies) -> dict[int, dt
     return {patient_id: None if interval is None else next_expected_date(last.get(patient_id), today[patient_id],
                                                                           interval)
             for patient_id, interval in intervals.items()}
+
+
+STAFF_DOSE_WINDOWS = 30  # the latest; older ones are in the export
+
+
+def patient_dose_windows(patient, now=None) -> list[dict]:
+    """The patient's dose windows (clinical-rules §8), latest first, each with the dose that opened it and
+    whether it is open now; withdrawn ones (their dose record no longer opens them) are left out. One query."""
+    from django.utils import timezone
+
+    from monitoring.models import DoseWindow
+    from tracker.dose_plans import DoseSchedule
+
+    now = now or timezone.now()
+    rows = []
+    for window in (DoseWindow.objects.filter(course__patient=patient, withdrawn_at__isnull=True)
+                   .select_related("dose", "checkin", "course__therapy", "cleared_by")
+                   .order_by("-opens_at", "-id")[:STAFF_DOSE_WINDOWS]):
+        step = None
+        if window.dose is not None:
+            schedule = DoseSchedule.from_json(window.course.therapy.dose_schedule)
+            found = schedule.step(window.dose.step_code) if schedule else None
+            step = found.name if found else window.dose.step_code
+        is_open = (window.cleared_at is None and window.opens_at <= now
+                   and (window.closes_at is None or now < window.closes_at))
+        rows.append({"window": window, "step_name": step, "open": is_open})
+    return rows

@@ -301,6 +301,8 @@ def staff_patient_detail(request: SignedInRequest, patient_id) -> HttpResponse:
         "patient": patient, "timeline": timeline["entries"], "chart_data": chart, "readings": readings,
         "policy": policy, "contacts": _contacts(patient),
         "windows": selectors.patient_windows(patient),
+        "dose_windows": selectors.patient_dose_windows(patient)
+        if any(c.therapy.dose_schedule for c in courses) else [],
         "courses": courses, "dose_sections": doses, "zone": zone.key, "show_errors": False,
         "alerts": selectors.with_unseen(patient.alerts.exclude(status=AlertStatus.RESOLVED), request.user)
         .select_related("acknowledged_by").order_by("-urgency", "-opened_at"),

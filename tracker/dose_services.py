@@ -23,6 +23,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from tracker import signals
 from tracker.dose_plans import (
     DoseSchedule,
     DoseStep,
@@ -105,7 +106,10 @@ def dose_record(*, course: TreatmentCourse, values: dict, recorded_by: User) -> 
     """Store a dose given in `course`. Raises InputError naming each bad field; nothing is stored then."""
     with transaction.atomic():
         locked = _locked_course(course)
-        return _store(course=locked, values=values, user=recorded_by, corrects=None)
+        dose = _store(course=locked, values=values, user=recorded_by, corrects=None)
+        transaction.on_commit(lambda: signals.dose_recorded.send(sender=DoseAdministration, course_id=dose.course_id,
+                                                                 dose_id=dose.pk))
+        return dose
 
 
 def dose_correct(*, original: DoseAdministration, changes: dict, reason: str, recorded_by: User) -> DoseAdministration:
@@ -120,7 +124,10 @@ def dose_correct(*, original: DoseAdministration, changes: dict, reason: str, re
                                 fields={"corrects": [gettext("Corrected already.")]})
         values = {name: getattr(original, name) for name in DOSE_FIELDS}
         values.update(changes)
-        return _store(course=locked, values=values, user=recorded_by, corrects=original, reason=reason.strip())
+        dose = _store(course=locked, values=values, user=recorded_by, corrects=original, reason=reason.strip())
+        transaction.on_commit(lambda: signals.dose_corrected.send(
+            sender=DoseAdministration, course_id=dose.course_id, dose_id=dose.pk, corrects_id=original.pk))
+        return dose
 
 
 # --- Reads --------------------------------------------------------------------------------------------------------

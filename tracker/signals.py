@@ -9,6 +9,8 @@ enrolment list reads it there.
 |---|---|---|---|---|
 | `invitation_issued` | tracker.signals | tracker.invitations, inside the transaction that issued the invitation (an enrolment, a resend) | `invitation=<Invitation>` | notifications.receivers.on_invitation_issued writes the outbox row and answers `{"channel": "sms" \\| "email" \\| ""}` |
 | `password_reset_requested` | tracker.signals | tracker.passwords, when a reset was asked for an active account with a usable password and an email address | `user=<User>` | notifications.receivers.on_password_reset_requested writes the email outbox row |
+| `dose_recorded` | tracker.signals | tracker.dose_services.dose_record, after the transaction that stored the dose committed | `course_id=<int>, dose_id=<int>` | monitoring.receivers.on_dose_changed recomputes the course's dose windows (clinical-rules §8) |
+| `dose_corrected` | tracker.signals | tracker.dose_services.dose_correct, after the transaction that stored the correction committed | `course_id=<int>, dose_id=<int>, corrects_id=<int>` | monitoring.receivers.on_dose_changed recomputes the course's dose windows (they move with the dose) |
 | `checkin_recorded` | monitoring.signals | monitoring.services.intake, after the transaction that stored and graded the check-in committed | `checkin_id=<int>, patient_id=<int>, is_complete=<bool>, moves_reminders=<bool>` (complete, and the first complete one of its local date) | notifications.receivers.on_checkin_recorded hands the reminder reschedule to a worker (when `moves_reminders`) |
 | `alert_changed` | monitoring.signals | monitoring.services.alerts, after the transaction that opened, updated, acknowledged or resolved an alert committed | `alert_id=<int>, kind=<AlertEvent kind>` | notifications.receivers.on_alert_changed hands the alert's notifications to a worker |
 
@@ -25,3 +27,7 @@ invitation_issued = Signal()
 # Nothing is sent for an address no account uses; the reset link is made when the email is sent
 # (tracker.passwords.password_reset_link).
 password_reset_requested = Signal()
+
+# A dose of a course was recorded / corrected (clinical-rules §8: windows are keyed to each dose). Sent on commit.
+dose_recorded = Signal()
+dose_corrected = Signal()

@@ -12,4 +12,5 @@ urlpatterns = [
     path("alerts/<uuid:id>/calls/", views.AlertCallView.as_view(), name="api-alert-calls"),
     path("patients/<uuid:id>/windows/", views.PatientWindowsView.as_view(), name="api-patient-windows"),
     path("windows/<uuid:id>/clear/", views.WindowClearView.as_view(), name="api-window-clear"),
+    path("dose-windows/<uuid:id>/clear/", views.DoseWindowClearView.as_view(), name="api-dose-window-clear"),
 ]

@@ -17,9 +17,10 @@ from monitoring.api.serializers import (
     ResolveInputSerializer,
     WindowSerializer,
 )
-from monitoring.models import Alert, Window
+from monitoring.models import Alert, DoseWindow, Window
 from monitoring.selectors import window_status
 from monitoring.services.alerts import alert_acknowledge, alert_log_call, alert_resolve
+from monitoring.services.dose_windows import dose_window_clear
 from monitoring.services.windows import window_clear
 from monitoring.urgency import ALERT_LEVEL_BY_LABEL
 from tracker.audit import AuditedListMixin, audit
@@ -167,3 +168,30 @@ class WindowClearView(APIView):
         data.is_valid(raise_exception=True)
         window = window_clear(window=window, user=request.user, reason=data.validated_data["reason"])
         return Response(_window_data(window))
+
+
+def _dose_window_data(window: DoseWindow) -> dict:
+    return {"id": str(window.uuid), "kind": window.kind, "reason": window.reason, "opens_at": window.opens_at,
+            "closes_at": window.closes_at, "supervised": window.supervised,
+            "dose": str(window.dose.uuid) if window.dose else None,
+            "checkin": str(window.checkin.uuid) if window.checkin else None,
+            "cleared_at": window.cleared_at, "clearance_reason": window.clearance_reason}
+
+
+class DoseWindowClearView(APIView):
+    """A physician records that the neurologic finding behind a no-driving window after T-cell engager doses has
+    resolved, or ends such a window early, with a reason (clinical-rules §8; audited, a WindowEvent)."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(request=ClearInputSerializer, parameters=[IDEMPOTENCY_KEY_PARAMETER], responses={422: None})
+    @idempotent()
+    def post(self, request, id):
+        window = get_object_or_404(
+            DoseWindow.objects.filter(course__patient__in=patients_visible_to(request.user).values("pk"))
+            .select_related("course__patient", "dose", "checkin"), uuid=id)
+        audit(request, "clear_window", patient=window.course.patient)
+        data = ClearInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        window = dose_window_clear(window=window, user=request.user, reason=data.validated_data["reason"])
+        return Response(_dose_window_data(window))

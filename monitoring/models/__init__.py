@@ -3,7 +3,7 @@ no-driving and stay-nearby windows, and scheduled follow-up questions."""
 
 from .alerts import Alert, AlertEvent, AlertStatus, AlertView, CheckinAssessment
 from .policy import PolicySetting
-from .windows import FollowUp, Window, WindowEvent, WindowKind
+from .windows import DoseWindow, DoseWindowKind, FollowUp, RemonitorRequest, Window, WindowEvent, WindowKind
 
 __all__ = [
     "Alert",
@@ -11,8 +11,11 @@ __all__ = [
     "AlertStatus",
     "AlertView",
     "CheckinAssessment",
+    "DoseWindow",
+    "DoseWindowKind",
     "FollowUp",
     "PolicySetting",
+    "RemonitorRequest",
     "Window",
     "WindowEvent",
     "WindowKind",

@@ -95,6 +95,24 @@ class Policy:
         2, "clinical-rules §3: REMS-era 'within 2 hours' travel' (unverified for current labels)", UNVERIFIED
     )
 
+    # --- §8 T-cell engagers: windows keyed to each dose ---
+    step_up_driving_hours: int = _setting(
+        48,
+        "clinical-rules §8: no driving during the step-up schedule and for 48 h after its last dose; a center may "
+        "lengthen it, never shorten it (unverified for each product's current label)",
+        UNVERIFIED,
+    )
+
+    dose_checkin_interval_hours: int = _setting(
+        12,
+        "clinical-rules §8: check-ins due most often in the first 72 h after each step-up or first full dose, "
+        "every 12 h (center policy)",
+        POLICY,
+    )
+    dose_checkin_period_hours: int = _setting(
+        72, "clinical-rules §8: the 12-hourly check-ins last 72 h after each step-up or first full dose", POLICY
+    )
+
     # --- §4 checkpoint inhibitors ---
     irae_diarrhea_reask_days: int = _setting(
         3, "clinical-rules §4: grade 1 diarrhea, re-ask every 3 days (ASCO 2021)", GUIDELINE

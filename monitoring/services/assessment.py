@@ -25,6 +25,7 @@ from monitoring.rules.driving import is_neurologic
 from monitoring.rules.engine import INTERFERON_PRODUCTS
 from monitoring.services.alerts import alert_record_finding
 from monitoring.services.context import CheckinContext
+from monitoring.services.dose_windows import dose_windows_after_findings
 from monitoring.services.windows import windows_extend_for_neuro
 from tracker.compiled import CompiledQuery, insert_row
 from tracker.models import CheckIn, Patient
@@ -199,6 +200,8 @@ def checkin_assess(*, checkin: CheckIn, context: CheckinContext) -> Grade:
               for f in findings]
     if any(is_neurologic(f) for f in findings):
         windows_extend_for_neuro(patient=patient, checkin=checkin, policy=policy)
+    if findings:
+        dose_windows_after_findings(patient=patient, checkin=checkin, findings=findings)
     _schedule_followups(checkin, context, data, ctx)
     urgency = highest_urgency(findings)
     # What the patient is told: kept as message keys with the center's number, so every page shows it in the

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from monitoring.models import DoseWindow, DoseWindowKind
 from monitoring.rules.policy import parse_local_time
 from monitoring.selectors import next_checkin_expected, next_checkins_expected, policy_for_center
 from notifications.models import ChainRole, NotificationKind, ReminderState
@@ -128,8 +129,12 @@ def _advance_claimed(states: list[ReminderState], now: dt.datetime, cache: ScanC
     policies = cache.policies(state.patient.center_id for state in states)
     logged_ids = _logged_on_expected_date(states)
     logged = [s for s in states if s.pk in logged_ids]
-    to_patient = [s for s in states if s.pk not in logged_ids and s.stage in (Stage.WAITING, Stage.FIRST_SENT)]
-    to_nurse = [s for s in states if s.pk not in logged_ids and s.stage not in (Stage.WAITING, Stage.FIRST_SENT)]
+    # In hospital or kept for monitoring after a dose (clinical-rules §8): no reminder and no missed-check-in
+    # notice for that day; the patient is expected again the next day (known from the claim: no query).
+    watched = [s for s in states if s.pk not in logged_ids and getattr(s, "under_watch", False)]
+    states_to_step = [s for s in states if s.pk not in logged_ids and s not in watched]
+    to_patient = [s for s in states_to_step if s.stage in (Stage.WAITING, Stage.FIRST_SENT)]
+    to_nurse = [s for s in states_to_step if s.stage not in (Stage.WAITING, Stage.FIRST_SENT)]
 
     caregivers: dict[int, list] = defaultdict(list)
     if to_patient:
@@ -166,6 +171,12 @@ def _advance_claimed(states: list[ReminderState], now: dt.datetime, cache: ScanC
             state.stage = Stage.WAITING
             state.next_due_at = local_datetime(state.expected_on, policy.reminder_local_time, patient.tz)
             outcomes[state.pk] = "nurse told"
+    for state in watched:
+        policy = policies[state.patient.center_id]
+        state.expected_on = max(state.expected_on, timezone.localtime(now, state.patient.tz).date()) + dt.timedelta(days=1)
+        state.stage = Stage.WAITING
+        state.next_due_at = local_datetime(state.expected_on, policy.reminder_local_time, state.patient.tz)
+        outcomes[state.pk] = "under watch"
     if logged:
         _reschedule_states(logged, now, cache)
         outcomes.update((state.pk, "logged") for state in logged)
@@ -190,10 +201,18 @@ def _save_states(states: list[ReminderState]) -> None:
              [s.next_due_at for s in states]])
 
 
+def _watched_windows(now: dt.datetime):
+    """Post-dose windows in force now in which the patient is in hospital or kept for monitoring (clinical-rules
+    §8: monitored after the dose; home monitoring starts when it ends): no home check-in reminder then."""
+    return DoseWindow.objects.in_force(now).filter(
+        supervised=True, kind__in=(DoseWindowKind.MONITORING, DoseWindowKind.REMONITOR))
+
+
 def _claim(now: dt.datetime, *, after: int = 0, limit: int = BATCH_SIZE, state_id: int | None = None):
     """Due rows, locked until the end of the transaction; rows another scan holds are skipped."""
     due = (ReminderState.objects.select_for_update(skip_locked=True, of=("self",))
-           .select_related("patient__user").filter(next_due_at__lte=now))
+           .select_related("patient__user").filter(next_due_at__lte=now)
+           .annotate(under_watch=Exists(_watched_windows(now).filter(course__patient=OuterRef("patient_id")))))
     if state_id is not None:
         return list(due.filter(pk=state_id))
     return list(due.filter(pk__gt=after).order_by("pk")[:limit])

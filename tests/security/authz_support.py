@@ -8,7 +8,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from monitoring.models import Alert, Window
+from monitoring.models import Alert, DoseWindow, Window
 from tests.monitoring.support import CAR_T_NORMAL
 from tracker.models import ApiToken, CheckIn, DoseAdministration, Patient, TreatmentCourse, User
 
@@ -47,6 +47,7 @@ class TeamARecords:
     window: Window
     course: TreatmentCourse
     dose: DoseAdministration
+    dose_window: DoseWindow
 
 
 def team_a_records(patient) -> TeamARecords:
@@ -68,6 +69,9 @@ def team_a_records(patient) -> TeamARecords:
         window=Window.objects.get(course__patient=patient, kind="driving"),
         course=course,
         dose=dose,
+        # A no-driving window a neurologic finding opened (clinical-rules §8), for the clearance URL.
+        dose_window=DoseWindow.objects.create(course=course, kind="dose_driving", checkin=checkin,
+                                              reason="driving_neuro_finding", opens_at=checkin.recorded_at),
     )
 
 

@@ -70,7 +70,7 @@ OPERATIONS = sorted(
 )
 # `{id}` names the record of the path segment before it.
 RECORD_OF_SEGMENT = {"patients": "patient", "checkins": "checkin", "alerts": "alert", "windows": "window",
-                     "courses": "course"}
+                     "courses": "course", "dose-windows": "dose_window"}
 # Query and body fields that name a record or an identity: the "real" branch puts team A's values in them.
 REAL_FIELDS = ("patient", "username", "password")
 

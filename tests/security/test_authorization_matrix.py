@@ -160,6 +160,9 @@ MATRIX: dict[str, dict[str, dict]] = {
     # only a physician clears a patient to drive (an administrator too gets 403)
     "api-window-clear": {GET: STAFF_POST_ONLY_API,
                          POST: row(401, 403, 403, 403, 403, 404, 200, 403)},
+    # only a physician records a neurologic finding resolved (clinical-rules §8; an administrator too gets 403)
+    "api-dose-window-clear": {GET: STAFF_POST_ONLY_API,
+                              POST: row(401, 403, 403, 403, 403, 404, 200, 403)},
     # --- API: documentation (public: it describes the API, it holds no patient data) ------------------------
     "api-schema": {GET: everyone(200)},
     "api-docs": {GET: everyone(200)},
@@ -202,6 +205,7 @@ def _post_body(key: str, records, user) -> dict:
         "api-alert-resolve": {"note": "Called the patient; fever settled with paracetamol."},
         "api-alert-calls": {"called": "patient", "outcome": "no_answer"},
         "api-window-clear": {"reason": "Neurology review: no deficits; cleared to drive."},
+        "api-dose-window-clear": {"reason": "Neurology review: the finding has resolved."},
         "api-course-doses": {"step_code": "cycle 2 day 1", "setting": "infusion_center",
                              "started_at": (timezone.now() - dt.timedelta(hours=1)).isoformat()},
         "api-dose-corrections": {"reason": "Given at the infusion center", "setting": "infusion_center"},
@@ -229,7 +233,7 @@ ROUTES = {route.name: route for route in all_routes() if route.namespace not in 
 PARAMETER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 # `<uuid:id>` names the object of the segment before it.
 OBJECT_OF_SEGMENT = {"patients": "patient", "checkins": "checkin", "alerts": "alert", "windows": "window",
-                     "courses": "course"}
+                     "courses": "course", "dose-windows": "dose_window"}
 OBJECT_OF_PARAMETER = {"patient_id": "patient", "checkin_id": "checkin", "alert_id": "alert", "dose_id": "dose",
                        "course_id": "course"}
 # Secrets in links (invitations, password resets): a value that is not valid, as a stranger would send.
@@ -321,7 +325,8 @@ def _assert_nothing_of_maria_leaks(response, records, *, where: str) -> None:
     for secret in (patient.mrn, f"{patient.first_name} {patient.last_name}", patient.last_name):
         assert secret not in content, f"{where}: team A's {secret!r} leaked to team B"
     if 200 <= response.status_code < 300:
-        for obj in (patient, records.checkin, records.alert, records.window, records.course, records.dose):
+        for obj in (patient, records.checkin, records.alert, records.window, records.course, records.dose,
+                    records.dose_window):
             assert str(obj.uuid) not in content, f"{where}: the id of team A's {type(obj).__name__} leaked"
 
 

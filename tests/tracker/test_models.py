@@ -226,7 +226,7 @@ def test_therapies_api_lists_the_catalogue(as_user, nurse):
 DEMO_LOGINS = {
     "nurse.cell": Role.NURSE, "nurse.thor": Role.NURSE, "charge.cell": Role.CHARGE_NURSE,
     "dr.cell": Role.PHYSICIAN, "admin": Role.ADMIN, "maria": Role.PATIENT, "robert": Role.PATIENT,
-    "david": Role.CAREGIVER, "coord.cell": Role.COORDINATOR,
+    "david": Role.CAREGIVER, "coord.cell": Role.COORDINATOR, "grace": Role.PATIENT, "luis": Role.PATIENT,
 }
 
 
@@ -244,12 +244,16 @@ def run_seed():
     call_command("seed_demo", "--force", stdout=open(os.devnull, "w"))
 
 
-def test_seed_demo_is_idempotent(db):
-    run_seed()
+def test_seed_demo_is_idempotent(db, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):  # the dose windows follow the doses on commit
+        run_seed()
     first = project_row_counts()
     assert first["tracker.User"] == len(DEMO_LOGINS)
-    assert first["tracker.Patient"] == 2
+    assert first["tracker.Patient"] == 4
     assert first["tracker.CheckIn"] == 7
+    # Grace (teclistamab): step-up doses 1 and 2, each with its monitoring window, and no driving since SU1.
+    assert first["tracker.DoseAdministration"] == 2
+    assert first["monitoring.DoseWindow"] == 3
     run_seed()
     assert project_row_counts() == first
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from monitoring.services import intake
 from tracker.catalogue import sync_catalogue
+from tracker.dose_services import dose_record
 from tracker.models import (
     CaregiverLink,
     CareTeam,
@@ -23,6 +24,7 @@ from tracker.models import (
     User,
 )
 from tracker.models.checkins import Channel
+from tracker.models.doses import DoseSetting
 from tracker.questions import CAR_T, CHECKPOINT, YES_NO_FIELDS, required_fields
 from tracker.selectors import patient_question_groups
 
@@ -76,6 +78,18 @@ class Command(BaseCommand):
         david = self._user("david", "David", "Lopez", Role.CAREGIVER, phone="(555) 010-0143")  # tap-to-call on staff pages
         CaregiverLink.objects.get_or_create(patient=maria, user=david, defaults={"relationship": "husband"})
 
+        # A teclistamab patient between step-up doses (clinical-rules §8): SU1 three days ago, SU2 today, the first
+        # treatment dose planned; the dose windows follow on commit (tracker.signals dose_recorded).
+        grace = self._patient(
+            "grace", "Grace", "Park", "RCC-101502", dt.date(1957, 11, 23), "America/New_York", teams["Cellular Therapy"]
+        )
+        self._course(grace, "teclistamab", today - dt.timedelta(days=3), teams["Cellular Therapy"])
+        self._step_up_doses(grace, User.objects.get(username="nurse.cell"))
+        luis = self._patient(
+            "luis", "Luis", "Ortega", "RCC-101733", dt.date(1951, 6, 8), "America/New_York", teams["Cellular Therapy"]
+        )
+        self._course(luis, "lenalidomide", today - dt.timedelta(weeks=5), teams["Cellular Therapy"])
+
         if not maria.checkins.exists():
             self._history(maria, david, days=2, temperature=Decimal("37.1"))
         if not robert.checkins.exists():
@@ -106,6 +120,19 @@ class Command(BaseCommand):
             patient=patient, therapy=Therapy.objects.get(code=code),
             defaults={"start_date": start, "care_team": team, "last_dose_date": last_dose},
         )
+
+    def _step_up_doses(self, patient, nurse):
+        course = patient.courses.get(therapy__code="teclistamab")
+        if course.doses.exists():
+            return
+        now = timezone.now()
+        local_now = timezone.localtime(now, patient.tz)
+        su1 = dt.datetime.combine(local_now.date() - dt.timedelta(days=3), dt.time(9), tzinfo=patient.tz)
+        su2 = max(now - dt.timedelta(hours=1), dt.datetime.combine(local_now.date(), dt.time(0, 5), tzinfo=patient.tz))
+        for step, start in (("su1", su1), ("su2", su2)):
+            dose_record(course=course, recorded_by=nurse, values={
+                "step_code": step, "started_at": start, "ended_at": min(start + dt.timedelta(minutes=5), now),
+                "setting": DoseSetting.INPATIENT, "kept_for_monitoring": True})
 
     def _history(self, patient, entered_by, *, days, temperature):
         """Quiet past check-ins, entered through the same service as a real one."""
