@@ -114,6 +114,8 @@ def main() -> int:
     parser.add_argument("--iterations", type=int, default=30, help="timed requests per case (default 30)")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--show-sql", action="store_true", help="write the slowest statement of each case to /tmp")
+    parser.add_argument("--profile", action="store_true",
+                        help="print a cProfile of 10 nurse page requests (where the page's CPU goes)")
     parser.add_argument("--db-options", default="",
                         help='experiment: PostgreSQL settings for the connection, e.g. "-c jit=off"')
     args = parser.parse_args()
@@ -169,6 +171,22 @@ def main() -> int:
             ("admin, all: page", admin, patients, "/staff/", {}),
             ("admin, all: htmx poll", admin, patients, f"/staff/?since={since}", {"HX-Request": "true"}),
         ]
+        if args.profile:
+            import cProfile
+            import io
+            import pstats
+
+            client = signed_in_client(nurse)
+            assert client.get("/staff/", secure=True).status_code == 200
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(10):
+                client.get("/staff/", secure=True)
+            profiler.disable()
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+            print(out.getvalue())
+            return 0
         results = []
         for name, user, visible, path, headers in cases:
             client = signed_in_client(user)
