@@ -329,12 +329,11 @@ _INFUSION_SIGNS = (
 )
 
 
-def irae_infusion_reaction(checkin: CheckinInput, ctx: EvaluationContext, situation: CheckpointSituation,
-                           ) -> Finding | None:
+def infusion_reaction(checkin: CheckinInput, *, rule_id: str, source: str, with_guideline: bool = False,
+                      ) -> Finding | None:
     """§4 "Infusion reaction during or within a day of an infusion (fever, chills, flushing, rash, itching,
-    dizziness, wheezing, trouble breathing) → urgent; trouble breathing → emergency"."""
-    if not situation.infusion_window:
-        return None
+    dizziness, wheezing, trouble breathing) → urgent; trouble breathing → emergency". The caller has checked
+    that an infusion was within a day; the §9 antibodies and sipuleucel-T use it as well (profiles.py)."""
     evidence: dict[str, object] = {}
     signs: list[str | Message] = []
     temperature = checkin.temperature_c
@@ -351,14 +350,21 @@ def irae_infusion_reaction(checkin: CheckinInput, ctx: EvaluationContext, situat
     if not evidence:
         return None
     if checkin.breathless_at_rest:  # trouble breathing -> emergency
-        outcome = Outcome(condition="infusion_reaction", rule_id="irae.infusion_reaction_breathing",
-                          urgency=Urgency.EMERGENCY, instruction=_I_INFUSION_EMERGENCY, source=SRC_INFUSION,
-                          grading_system=CTCAE)
+        outcome = Outcome(condition="infusion_reaction", rule_id=rule_id + "_breathing", urgency=Urgency.EMERGENCY,
+                          instruction=_I_INFUSION_EMERGENCY, source=source, grading_system=CTCAE)
     else:
-        outcome = Outcome(condition="infusion_reaction", rule_id="irae.infusion_reaction", urgency=Urgency.URGENT,
-                          instruction=_I_INFUSION, source=SRC_INFUSION, grading_system=CTCAE)
-    why = message("Within a day of an infusion: {signs}", signs=tuple(signs))
-    return outcome.finding(_with_guideline((why,), None), evidence)
+        outcome = Outcome(condition="infusion_reaction", rule_id=rule_id, urgency=Urgency.URGENT,
+                          instruction=_I_INFUSION, source=source, grading_system=CTCAE)
+    why = (message("Within a day of an infusion: {signs}", signs=tuple(signs)),)
+    return outcome.finding(_with_guideline(why, None) if with_guideline else why, evidence)
+
+
+def irae_infusion_reaction(checkin: CheckinInput, ctx: EvaluationContext, situation: CheckpointSituation,
+                           ) -> Finding | None:
+    """§4 infusion reaction, for a checkpoint inhibitor given within a day (`infusion_reaction`)."""
+    if not situation.infusion_window:
+        return None
+    return infusion_reaction(checkin, rule_id="irae.infusion_reaction", source=SRC_INFUSION, with_guideline=True)
 
 
 IRAE_RULES: tuple[Callable[[CheckinInput, EvaluationContext, CheckpointSituation], RuleResult], ...] = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from .irae import _I_INFUSION, _I_INFUSION_EMERGENCY, _I_RASH, _URGENCY_BY_GRADE, _rash_grade
+from .irae import _I_RASH, _URGENCY_BY_GRADE, _rash_grade, infusion_reaction
 from .messages import Message, message
 from .types import (
     CTCAE,
@@ -125,52 +125,13 @@ class Profiles:
 
 # --- Monoclonal antibodies and sipuleucel-T (§9, as §4 infusion reaction) -----------------------------------
 
-_INFUSION_SIGNS = (
-    ("chills", "chills"),
-    ("flushing_itching", "flushing itching"),
-    ("rash_blisters_or_sores", "rash blisters or sores"),
-    ("dizzy_or_fainting", "dizzy or fainting"),
-    ("wheezing", "wheezing"),
-    ("breathless", "breathless"),
-    ("short_of_breath", "short of breath"),
-    ("breathless_at_rest", "breathless at rest"),
-)
-
-
-def _infusion_reaction(checkin: CheckinInput, source: str, rule_id: str) -> Finding | None:
-    """§4 "Infusion reaction during or within a day of an infusion (fever, chills, flushing, rash, itching,
-    dizziness, wheezing, trouble breathing) → urgent; trouble breathing → emergency"."""
-    evidence: dict[str, object] = {}
-    signs: list[str | Message] = []
-    temperature = checkin.temperature_c
-    if temperature is not None and has_fever(temperature):
-        evidence["temperature_c"] = temperature
-        signs.append(message("temperature c {value}", value=temperature))
-    flagged_evidence, labels = flagged(checkin, _INFUSION_SIGNS)
-    evidence.update(flagged_evidence)
-    signs.extend(labels)
-    percent = checkin.rash_percent
-    if percent is not None and percent > 0:
-        evidence["rash_percent"] = percent
-        signs.append(message("rash percent {value}", value=percent))
-    if not evidence:
-        return None
-    if checkin.breathless_at_rest:  # trouble breathing -> emergency
-        outcome = Outcome(condition="infusion_reaction", rule_id=rule_id + "_breathing", urgency=Urgency.EMERGENCY,
-                          instruction=_I_INFUSION_EMERGENCY, source=source, grading_system=CTCAE)
-    else:
-        outcome = Outcome(condition="infusion_reaction", rule_id=rule_id, urgency=Urgency.URGENT,
-                          instruction=_I_INFUSION, source=source, grading_system=CTCAE)
-    return outcome.finding((message("Within a day of an infusion: {signs}", signs=tuple(signs)),), evidence)
-
-
 def antibody_infusion_reaction(checkin: CheckinInput, ctx: EvaluationContext, profiles: Profiles) -> Finding | None:
     """§9 "Monoclonal antibody infusion reactions (rituximab, trastuzumab, cetuximab, ...): fever, chills,
     weakness, headache, nausea, vomiting, diarrhea, low blood pressure, rash, mostly during or within a day of
     the infusion → as §4 infusion reaction (urgent; trouble breathing emergency)"."""
     if not profiles.antibody_infusion_window:
         return None
-    return _infusion_reaction(checkin, SRC_ANTIBODY_INFUSION, "profile.antibody_infusion_reaction")
+    return infusion_reaction(checkin, rule_id="profile.antibody_infusion_reaction", source=SRC_ANTIBODY_INFUSION)
 
 
 def sipuleucel_infusion_reaction(checkin: CheckinInput, ctx: EvaluationContext, profiles: Profiles,
@@ -179,7 +140,7 @@ def sipuleucel_infusion_reaction(checkin: CheckinInput, ctx: EvaluationContext, 
     → as §4 infusion reaction"."""
     if not profiles.sipuleucel_infusion_window:
         return None
-    return _infusion_reaction(checkin, SRC_SIPULEUCEL_INFUSION, "profile.sipuleucel_infusion_reaction")
+    return infusion_reaction(checkin, rule_id="profile.sipuleucel_infusion_reaction", source=SRC_SIPULEUCEL_INFUSION)
 
 
 def cetuximab_rash(checkin: CheckinInput, ctx: EvaluationContext, profiles: Profiles) -> Finding | None:
