@@ -107,8 +107,8 @@ def dose_record(*, course: TreatmentCourse, values: dict, recorded_by: User) -> 
     with transaction.atomic():
         locked = _locked_course(course)
         dose = _store(course=locked, values=values, user=recorded_by, corrects=None)
-        transaction.on_commit(lambda: signals.dose_recorded.send(sender=DoseAdministration, course_id=dose.course_id,
-                                                                 dose_id=dose.pk))
+        # Inside the transaction: the dose and the windows it opens (monitoring) are stored together or not at all.
+        signals.dose_recorded.send(sender=DoseAdministration, course_id=dose.course_id, dose_id=dose.pk)
         return dose
 
 
@@ -125,8 +125,8 @@ def dose_correct(*, original: DoseAdministration, changes: dict, reason: str, re
         values = {name: getattr(original, name) for name in DOSE_FIELDS}
         values.update(changes)
         dose = _store(course=locked, values=values, user=recorded_by, corrects=original, reason=reason.strip())
-        transaction.on_commit(lambda: signals.dose_corrected.send(
-            sender=DoseAdministration, course_id=dose.course_id, dose_id=dose.pk, corrects_id=original.pk))
+        signals.dose_corrected.send(sender=DoseAdministration, course_id=dose.course_id, dose_id=dose.pk,
+                                    corrects_id=original.pk)  # in the transaction, as for dose_recorded
         return dose
 
 

@@ -296,3 +296,21 @@ def test_the_admin_lists_dose_windows_with_their_events(engager, record, admin_u
     detail = client.get(reverse("admin:monitoring_dosewindow_change", args=[window.pk]))
     assert detail.status_code == 200 and "Opened by dose" in detail.content.decode()
     assert client.get(reverse("admin:monitoring_windowevent_changelist")).status_code == 200
+
+
+def test_a_dose_and_the_windows_it_opens_are_stored_together_or_not_at_all(engager, record, monkeypatch):
+    """The windows are worked out inside the dose's transaction: if that fails, the dose is not stored either
+    (the caller gets the error and can retry), so a recorded dose never stands without its windows."""
+    import monitoring.receivers
+
+    course = engager("teclistamab")
+    record(course, "su1", ny(10, 20, 9), ny(10, 20, 9, 5), setting="inpatient", kept=True)
+    assert windows(course, DoseWindowKind.MONITORING)
+
+    def broken(**kwargs):
+        raise RuntimeError("window computation failed")
+
+    monkeypatch.setattr(monitoring.receivers, "dose_windows_recompute", broken)
+    with pytest.raises(RuntimeError):
+        record(course, "su2", ny(10, 23, 9), ny(10, 23, 9, 5))
+    assert not DoseAdministration.objects.filter(course=course, step_code="su2").exists()
