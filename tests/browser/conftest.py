@@ -32,3 +32,32 @@ def shot():
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
     return take
+
+
+@pytest.fixture
+def tecvayli_patient(db):
+    """Maria on teclistamab (clinical-rules §8), step-up dose 1 given three days ago in hospital; Ana, her nurse.
+    Returns (patient, course)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tests.browser.support import NEW_YORK
+    from tests.factories import CareTeamFactory, CourseFactory, PatientFactory, UserFactory
+    from tracker.catalogue import sync_catalogue
+    from tracker.dose_services import dose_record
+    from tracker.models import Role, Therapy
+
+    sync_catalogue(Therapy)  # transactional tests start from empty tables
+    team = CareTeamFactory(name="Myeloma")
+    nurse = UserFactory(username="ana", role=Role.NURSE, teams=[team], first_name="Ana", last_name="Ruiz")
+    maria = PatientFactory(care_team=team, first_name="Maria", last_name="Lopez",
+                           user=UserFactory(username="maria", role=Role.PATIENT))
+    today = timezone.localtime(timezone.now(), NEW_YORK).date()
+    course = CourseFactory(patient=maria, therapy=Therapy.objects.get(code="teclistamab"),
+                           start_date=today - dt.timedelta(days=3))
+    su1 = dt.datetime.combine(today - dt.timedelta(days=3), dt.time(9, 0), tzinfo=NEW_YORK)
+    dose_record(course=course, recorded_by=nurse, values={
+        "step_code": "su1", "started_at": su1, "ended_at": su1 + dt.timedelta(minutes=5), "setting": "inpatient",
+        "kept_for_monitoring": True, "route": ""})
+    return maria, course

@@ -12,27 +12,19 @@ from playwright.sync_api import expect
 
 from monitoring.models import DoseWindow
 from tests.browser.conftest import SCREENSHOTS
-from tests.browser.support import sign_in
-from tests.browser.test_doses_page import NEW_YORK, tecvayli_patient  # noqa: F401 - the fixture
+from tests.browser.support import NEW_YORK, fill_step_up_dose_2, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_recorded_step_up_dose_opens_windows_the_patient_sees_on_her_phone(live_server, tecvayli_patient,  # noqa: F811
+def test_a_recorded_step_up_dose_opens_windows_the_patient_sees_on_her_phone(live_server, tecvayli_patient,
                                                                              new_page, shot):
     maria, course = tecvayli_patient
     staff = new_page(1366, 900)
     sign_in(staff, live_server.url, "ana")
     staff.goto(f"{live_server.url}/staff/patients/{maria.uuid}/")
     section = staff.locator("#doses")
-    section.get_by_text("Record a dose").click()
-    form = section.locator("form.dose-form")
-    form.get_by_label("Dose (schedule step)").select_option("su2")
-    start = timezone.localtime(timezone.now() - dt.timedelta(hours=2), NEW_YORK).replace(second=0, microsecond=0)
-    form.get_by_label("Started").fill(start.strftime("%Y-%m-%dT%H:%M"))
-    form.get_by_label("Ended").fill((start + dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"))
-    form.get_by_label("Hospital inpatient").check()
-    form.get_by_label("Kept for monitoring after the dose").check()
+    form, start = fill_step_up_dose_2(section)
     with staff.expect_navigation():
         form.get_by_role("button", name="Record the dose").click()
     expect(staff.locator("#dose-windows tr[data-kind=dose_monitoring]").first).to_contain_text("Step-up dose 2")
