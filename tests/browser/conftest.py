@@ -12,8 +12,11 @@ SCREENSHOTS = pathlib.Path(__file__).resolve().parents[2] / "screenshots"
 def new_page(browser):
     contexts = []
 
-    def make(width: int = 1280, height: int = 900):
-        context = browser.new_context(viewport={"width": width, "height": height})
+    def make(width: int = 1280, height: int = 900, *, service_workers: str = "block"):
+        """A page in a fresh context. The offline service worker is blocked unless a test asks for it
+        (`service_workers="allow"`): its background fetches (it caches the offline page after sign-in) could
+        otherwise still be running on the live server when the test's database is flushed."""
+        context = browser.new_context(viewport={"width": width, "height": height}, service_workers=service_workers)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)

@@ -57,7 +57,7 @@ def ask_worker(page, message: dict):
 def test_a_checkin_made_offline_is_kept_on_the_phone_with_the_emergency_signs_and_sent_once_when_back_online(
     live_server, maria, new_page, shot
 ):
-    page = new_page(360, 800)
+    page = new_page(360, 800, service_workers="allow")
     context = page.context
     sign_in(page, live_server.url, "maria")
     checkin_url = f"{live_server.url}/patients/{maria.uuid}/checkin/"
@@ -135,7 +135,7 @@ def test_a_checkin_made_offline_is_kept_on_the_phone_with_the_emergency_signs_an
 def test_a_refused_queued_checkin_is_shown_to_the_patient_and_not_dropped_silently(live_server, maria, new_page, shot):
     """A check-in that waited on the phone too long (more than the center's 72 hours) is refused on arrival;
     the patient is told why the next time the page opens, until she dismisses it."""
-    page = new_page(360, 800)
+    page = new_page(360, 800, service_workers="allow")
     sign_in(page, live_server.url, "maria")
     page.goto(f"{live_server.url}/patients/{maria.uuid}/checkin/")
     expect(page.locator("html")).to_have_attribute("data-offline-ready", "true", timeout=20_000)
@@ -177,7 +177,7 @@ def test_a_refused_queued_checkin_is_shown_to_the_patient_and_not_dropped_silent
 def test_a_checkin_waiting_while_the_session_ended_is_sent_after_signing_in_again(live_server, maria, new_page, shot):
     """Idle too long in the garage: the session is gone when the connection returns. The check-in stays on the
     phone, the page asks her to sign in, and it is sent once she has."""
-    page = new_page(360, 800)
+    page = new_page(360, 800, service_workers="allow")
     sign_in(page, live_server.url, "maria")
     page.goto(f"{live_server.url}/patients/{maria.uuid}/checkin/")
     expect(page.locator("html")).to_have_attribute("data-offline-ready", "true", timeout=20_000)
@@ -223,7 +223,7 @@ def test_a_checkin_waiting_while_the_session_ended_is_sent_after_signing_in_agai
 def test_offline_the_other_pages_show_the_emergency_signs_and_a_checkin_sent_meanwhile_links_to_its_result(
     live_server, maria, new_page, shot
 ):
-    page = new_page(360, 800)
+    page = new_page(360, 800, service_workers="allow")
     sign_in(page, live_server.url, "maria")
     page.goto(f"{live_server.url}/patients/{maria.uuid}/checkin/")
     expect(page.locator("html")).to_have_attribute("data-offline-ready", "true", timeout=20_000)
@@ -256,7 +256,7 @@ def test_offline_the_other_pages_show_the_emergency_signs_and_a_checkin_sent_mea
 def test_the_saved_on_this_phone_page_speaks_the_patients_language(live_server, maria, new_page, shot):
     maria.preferred_language = "es"
     maria.save(update_fields=["preferred_language"])
-    page = new_page(360, 800)
+    page = new_page(360, 800, service_workers="allow")
     sign_in(page, live_server.url, "maria")
     page.goto(f"{live_server.url}/patients/{maria.uuid}/checkin/")
     expect(page.locator("html")).to_have_attribute("data-offline-ready", "true", timeout=20_000)
