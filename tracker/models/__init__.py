@@ -3,6 +3,17 @@
 from .audit import AuditEvent, TwoFactorState
 from .centers import CareTeam, CareTeamMembership, Center
 from .checkins import CheckIn
+from .devices import (
+    BodySite,
+    Device,
+    DeviceAssignment,
+    DeviceCredential,
+    DeviceKind,
+    Reading,
+    ReadingSummary,
+    ReadingType,
+    ReadingUnit,
+)
 from .doses import DoseAdministration
 from .idempotency import IdempotencyRecord
 from .invitations import DeliveryStatus, Invitation, InvitationLink
@@ -14,11 +25,16 @@ from .users import Role, User
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "BodySite",
     "CareTeam",
     "CareTeamMembership",
     "CaregiverLink",
     "Center",
     "CheckIn",
+    "Device",
+    "DeviceAssignment",
+    "DeviceCredential",
+    "DeviceKind",
     "DoseAdministration",
     "EnrolmentCode",
     "IdempotencyRecord",
@@ -26,6 +42,10 @@ __all__ = [
     "Invitation",
     "InvitationLink",
     "Patient",
+    "Reading",
+    "ReadingSummary",
+    "ReadingType",
+    "ReadingUnit",
     "Role",
     "Therapy",
     "TreatmentCourse",
