@@ -78,9 +78,8 @@ class DeviceAssignment(models.Model):
     """A device worn by one patient from `started_at` until `ended_at` (open while worn). A device is never
     assigned to two patients at once (tracker.device_services checks overlaps under a lock on the device).
 
-    `last_measured_at`/`last_received_at` are the newest reading's times, kept up to date by the ingest;
-    `silence_due_at` is when the device falls silent if nothing more arrives (an indexed column the silence scan
-    reads, like CheckIn reminders)."""
+    `last_measured_at`/`last_received_at` are the newest reading's times, kept up to date by the ingest (the
+    silence scan reads them)."""
 
     device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="assignments")
     patient = models.ForeignKey("tracker.Patient", on_delete=models.PROTECT, related_name="device_assignments")
@@ -91,7 +90,6 @@ class DeviceAssignment(models.Model):
                                  related_name="+")
     last_measured_at = models.DateTimeField(null=True, blank=True)
     last_received_at = models.DateTimeField(null=True, blank=True)
-    silence_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["device", "-started_at"]
