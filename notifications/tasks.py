@@ -10,8 +10,8 @@ import logging
 from celery import shared_task
 
 from notifications.services import alerts, delivery, digest, reminders, sweep
+from notifications.services.delivery import with_db_retry
 from notifications.services.health import heartbeat_record, task_recorded
-from notifications.services.retry import with_db_retry
 
 logger = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from tracker.audit import audit
 from tracker.http import SignedInRequest
 from tracker.language import reader_language
 from tracker.models import EnrolmentCode, User
-from tracker.models.tokens import EnrolmentChannel
+from tracker.models.users import EnrolmentChannel
 from tracker.security import LoginRateThrottle, confirmed_totp_device
 
 ENROLLED = "two_factor_enrolment_user"  # session key: this session proved a second channel for setup

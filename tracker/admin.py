@@ -38,7 +38,7 @@ class UserAdmin(BaseUserAdmin):
         """For one staff member setting up (or replacing) their authenticator: the code is shown on the page
         this action returns, once, and never stored (only its hash). Give it in person or by a call."""
         from tracker.accounts import enrolment_code_issue
-        from tracker.models.tokens import EnrolmentChannel
+        from tracker.models.users import EnrolmentChannel
 
         users = list(queryset[:2])
         if len(users) != 1 or not users[0].is_staff_member:

@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tracker.models import DeliveryStatus, Invitation, InvitationLink, Patient, User
-from tracker.models.tokens import hash_key
+from tracker.models.users import hash_key
 from tracker.signals import invitation_issued
 
 SESSION_TOKEN = "invitation_token"  # the token of the link that opened this session's set-password page

@@ -34,7 +34,7 @@ from django.views.decorators.http import require_http_methods
 from tracker.audit import audit
 from tracker.invitations import SESSION_TOKEN, SET_PASSWORD_SLUG, invitation_accept, invitation_for_token
 from tracker.models import ApiToken, Role, User
-from tracker.models.tokens import hash_key
+from tracker.models.users import hash_key
 from tracker.security import RateThrottle
 from tracker.signals import password_reset_requested
 

@@ -19,7 +19,7 @@ from rest_framework.authentication import SessionAuthentication, TokenAuthentica
 from rest_framework.throttling import SimpleRateThrottle
 
 from tracker.models import ApiToken, TwoFactorState
-from tracker.models.tokens import hash_key
+from tracker.models.users import hash_key
 
 logger = logging.getLogger(__name__)
 

@@ -200,8 +200,9 @@ def checkin_assess(*, checkin: CheckIn, context: CheckinContext) -> Grade:
               for f in findings]
     if any(is_neurologic(f) for f in findings):
         windows_extend_for_neuro(patient=patient, checkin=checkin, policy=policy)
-    if findings:
-        dose_windows_after_findings(patient=patient, checkin=checkin, findings=findings)
+    dosed_courses = [c for c in context.courses if c.therapy.dose_schedule]  # T-cell engagers (§8)
+    if findings and dosed_courses:
+        dose_windows_after_findings(courses=dosed_courses, checkin=checkin, findings=findings)
     _schedule_followups(checkin, context, data, ctx)
     urgency = highest_urgency(findings)
     # What the patient is told: kept as message keys with the center's number, so every page shows it in the

@@ -16,7 +16,6 @@ from tracker.dose_services import course_doses
 from tracker.errors import InputError, NotAllowedError
 from tracker.models import CheckIn, Role, TreatmentCourse, User
 from tracker.models.doses import DoseSetting
-from tracker.models.therapies import CourseStatus
 
 
 def _facts(course: TreatmentCourse, schedule: DoseSchedule) -> tuple[list[rules.DoseFact], dict[int, set[int]]]:
@@ -97,22 +96,18 @@ def dose_windows_recompute(*, course_id: int) -> list[DoseWindow]:
     return kept
 
 
-def _engager_courses(patient):
-    return [c for c in TreatmentCourse.objects.filter(patient=patient, status=CourseStatus.ACTIVE)
-            .select_related("therapy") if c.therapy.dose_schedule]
-
-
-def dose_windows_after_findings(*, patient, checkin: CheckIn, findings) -> None:
-    """A neurologic finding opens a no-driving window on each active course with a dose schedule until a
-    physician records it resolved (clinical-rules §8); a grade 2 CRS or any ICANS sends the next dose of each
-    such course back to step-up monitoring (§8). Runs in the check-in's transaction."""
+def dose_windows_after_findings(*, courses, checkin: CheckIn, findings) -> None:
+    """A neurologic finding opens a no-driving window on each of `courses` (the patient's active courses with a
+    dose schedule, their therapies loaded) until a physician records it resolved (clinical-rules §8); a grade 2
+    CRS or any ICANS sends the next dose of each such course back to step-up monitoring (§8). Runs in the
+    check-in's transaction."""
     from monitoring.rules.driving import is_neurologic
 
     neuro = any(is_neurologic(f) for f in findings)
     remonitor = next((f for f in findings if rules.is_remonitor_finding(f.condition, f.min_grade)), None)
     if not neuro and remonitor is None:
         return
-    for course in _engager_courses(patient):
+    for course in courses:
         if neuro and not DoseWindow.objects.filter(course=course, kind=DoseWindowKind.DRIVING, dose__isnull=True,
                                                    cleared_at__isnull=True, withdrawn_at__isnull=True).exists():
             window = DoseWindow.objects.create(course=course, kind=DoseWindowKind.DRIVING, checkin=checkin,

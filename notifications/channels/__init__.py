@@ -1,4 +1,4 @@
-"""One delivery class per channel kind; `get_channel(kind)` looks one up."""
+"""One delivery class per channel kind, in REGISTRY (notifications.services.delivery looks one up)."""
 
 from notifications.channels.base import DeliveryChannel
 from notifications.channels.email import EmailChannel
@@ -12,11 +12,4 @@ REGISTRY: dict[str, type[DeliveryChannel]] = {
 }
 
 
-def get_channel(kind: str) -> DeliveryChannel:
-    try:
-        return REGISTRY[kind]()
-    except KeyError:
-        raise DeliveryError(f"No channel of kind {kind!r}.", permanent=True) from None
-
-
-__all__ = ["REGISTRY", "DeliveryChannel", "DeliveryError", "get_channel"]
+__all__ = ["REGISTRY", "DeliveryChannel", "DeliveryError"]

@@ -3,8 +3,7 @@ import smtplib
 from django.conf import settings
 from django.core.mail import EmailMessage
 
-from notifications.addresses import address_for
-from notifications.channels.base import DeliveryChannel
+from notifications.channels.base import DeliveryChannel, address_for
 from notifications.errors import DeliveryError
 
 

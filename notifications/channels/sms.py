@@ -8,8 +8,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from notifications import outside
-from notifications.addresses import address_for
-from notifications.channels.base import DeliveryChannel
+from notifications.channels.base import DeliveryChannel, address_for
 from notifications.errors import DeliveryError
 
 logger = logging.getLogger(__name__)

@@ -8,28 +8,61 @@ Retries live in the database, not the broker: a transient failure sets `next_att
 sends the row when it is due (no countdown messages held by a worker across a broker outage).
 
 An invitation's message that is sent, or fails for good, records that on the invitation in the same
-transaction as the row's status (notifications.services.accounts.invitation_outcome_record)."""
+transaction as the row's status (notifications.services.accounts.invitation_outcome_record).
+
+A task rides out a database restart with `with_db_retry`: the failed connection is dropped and the step is
+tried again a few times over some seconds. Only the database's connection errors are retried; the step must
+be safe to repeat (claims and de-duplication keys make the outbox's steps so)."""
 
 import datetime as dt
 import logging
 import socket
+import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from notifications.channels import get_channel
+from notifications.channels import REGISTRY, DeliveryChannel
 from notifications.errors import DeliveryError
 from notifications.models import DeliveryAttempt, Notification, NotificationStatus
 from notifications.services.accounts import ACCOUNT_KINDS, invitation_outcome_record, with_send_time_link
-from notifications.services.retry import with_db_retry
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CONNECTION_ERRORS = (OperationalError, InterfaceError)
 
 # Recording the outcome of a message already sent is retried for longer than the other steps: giving up
 # leaves the row `sending`, and the sweep would send the message a second time.
 OUTCOME_PAUSES = (0.5, 1, 2, 4, 8, 15)
+
+
+def with_db_retry(step: Callable[[], T], *, what: str, pauses: tuple[float, ...] = (0.5, 1, 2, 4)) -> T:
+    """Run step(); on a database connection error, drop the broken connections, wait and run it again.
+    After the last pause the error is raised (the task fails visibly; the outbox sweep takes the work up)."""
+    for pause in (*pauses, None):
+        try:
+            return step()
+        except CONNECTION_ERRORS as exc:
+            if pause is None or any(conn.in_atomic_block for conn in connections.all(initialized_only=True)):
+                raise
+            logger.warning("Database connection lost during %s (%s); trying again in %s s", what, exc, pause)
+            for conn in connections.all(initialized_only=True):
+                conn.close()
+            time.sleep(pause)
+    raise AssertionError("unreachable")
+
+
+def get_channel(kind: str) -> DeliveryChannel:
+    """The delivery class registered for `kind` (notifications.channels.REGISTRY); unknown kinds fail for good."""
+    try:
+        return REGISTRY[kind]()
+    except KeyError:
+        raise DeliveryError(f"No channel of kind {kind!r}.", permanent=True) from None
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -91,7 +124,7 @@ def _record_error(notification: Notification, attempt: DeliveryAttempt, exc: Del
             last_error=str(exc),
             next_attempt_at=finished + backoff(notification.attempts),
         )
-        if give_up and recorded:
+        if give_up and recorded and notification.kind in ACCOUNT_KINDS:
             invitation_outcome_record(notification, status=NotificationStatus.FAILED, at=finished)
     if give_up:
         logger.error("Notification %s failed permanently on %s: %s", notification.uuid, notification.channel, exc)
@@ -107,5 +140,6 @@ def _record_sent(notification: Notification, attempt: DeliveryAttempt) -> str:
     with transaction.atomic():
         Notification.objects.filter(pk=notification.pk).update(status=NotificationStatus.SENT, sent_at=finished,
                                                                last_error="")
-        invitation_outcome_record(notification, status=NotificationStatus.SENT, at=finished)
+        if notification.kind in ACCOUNT_KINDS:
+            invitation_outcome_record(notification, status=NotificationStatus.SENT, at=finished)
     return "sent"

@@ -7,7 +7,7 @@ or people in a fixed number of queries, and `channels_for`/`patient_channels` ta
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
-from notifications.addresses import contact_for
+from notifications.channels.base import contact_for
 from notifications.models import ChainRole, ChannelKind, NotificationPreference, OnCallShift, PagingWebhook
 from tracker.models import CareTeam, CareTeamMembership, Role, User
 

@@ -192,7 +192,7 @@ def test_a_neurologic_finding_reopens_no_driving_until_a_physician_clears_it(eng
     checkin = CheckInFactory(patient=course.patient, recorded_at=ny(11, 2, 12))
     icans = type("F", (), {"condition": "icans", "min_grade": 1})()
     with time_machine.travel(ny(11, 2, 12), tick=False):
-        dose_windows_after_findings(patient=course.patient, checkin=checkin, findings=[icans])
+        dose_windows_after_findings(courses=[course], checkin=checkin, findings=[icans])
     [neuro] = open_at(course, ny(11, 20, 12), DoseWindowKind.DRIVING)
     assert neuro.checkin == checkin and neuro.reason == rules.R_DRIVING_NEURO and neuro.closes_at is None
     with time_machine.travel(ny(11, 21, 12), tick=False):
@@ -208,10 +208,10 @@ def test_grade_2_crs_sends_the_next_dose_back_to_step_up_monitoring(engager, rec
     record(course, "first_treatment", ny(10, 26, 9))
     checkin = CheckInFactory(patient=course.patient, recorded_at=ny(10, 29, 12))
     crs1 = type("F", (), {"condition": "crs", "min_grade": 1})()
-    dose_windows_after_findings(patient=course.patient, checkin=checkin, findings=[crs1])
+    dose_windows_after_findings(courses=[course], checkin=checkin, findings=[crs1])
     assert not RemonitorRequest.objects.filter(course=course).exists()
     crs2 = type("F", (), {"condition": "crs", "min_grade": 2})()
-    dose_windows_after_findings(patient=course.patient, checkin=checkin, findings=[crs2])
+    dose_windows_after_findings(courses=[course], checkin=checkin, findings=[crs2])
     weekly = record(course, "weekly", ny(11, 2, 9), setting="inpatient", kept=True)
     [again] = windows(course, DoseWindowKind.REMONITOR)
     assert again.dose == weekly and again.closes_at == plus(ny(11, 2, 9), 48) and again.supervised
@@ -232,7 +232,7 @@ def test_the_api_lets_a_physician_record_the_neurologic_finding_resolved(engager
     record(course, "su1", ny(10, 20, 9))
     checkin = CheckInFactory(patient=course.patient, recorded_at=ny(11, 2, 12))
     icans = type("F", (), {"condition": "icans", "min_grade": 1})()
-    dose_windows_after_findings(patient=course.patient, checkin=checkin, findings=[icans])
+    dose_windows_after_findings(courses=[course], checkin=checkin, findings=[icans])
     neuro = DoseWindow.objects.get(course=course, checkin=checkin)
     url = f"/api/v1/dose-windows/{neuro.uuid}/clear/"
     assert as_user(physician).post(url, {"reason": ""}, format="json").status_code == 400

@@ -16,12 +16,13 @@ from django.conf import settings as django_settings
 from django.template.loader import render_to_string
 
 from notifications import outside
-from notifications.channels import REGISTRY, DeliveryError, get_channel
+from notifications.channels import REGISTRY, DeliveryError
 from notifications.channels.email import EmailChannel
 from notifications.channels.inapp import InAppChannel
 from notifications.channels.sms import ConsoleSmsBackend, SmsChannel
 from notifications.channels.webhook import WebhookChannel
 from notifications.models import PagingWebhook
+from notifications.services.delivery import get_channel
 from tests.notifications.notif_support import (
     HOOK_SECRET,
     HOOK_URL,

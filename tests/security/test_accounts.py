@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from tracker.accounts import enrolment_code_issue
 from tracker.models import ApiToken, AuditEvent, Role, User
-from tracker.models.tokens import EnrolmentChannel
+from tracker.models.users import EnrolmentChannel
 
 PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory
 WRONG = "Tr0ub4dor&3-wrong"

@@ -23,7 +23,7 @@ from tests.security.authz_support import FEVER, team_a_records
 from tests.security.test_accounts import PASSWORD, TOKEN, TWO_FACTOR, code_for, enrol, sign_in
 from tracker.accounts import enrolment_code_issue
 from tracker.models import ApiToken, AuditEvent, EnrolmentCode
-from tracker.models.tokens import ENROLMENT_MAX_FAILURES, EnrolmentChannel, hash_key, normalise_enrolment_code
+from tracker.models.users import ENROLMENT_MAX_FAILURES, EnrolmentChannel, hash_key, normalise_enrolment_code
 
 TWO_FACTOR_MIDDLEWARE = "tracker.two_factor.StaffTwoFactorMiddleware"
 

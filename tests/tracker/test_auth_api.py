@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 
 from tests.factories import CaregiverLinkFactory, CourseFactory, PatientFactory, UserFactory
 from tracker.models import ApiToken, CareTeamMembership, Role
-from tracker.models.tokens import hash_key
+from tracker.models.users import hash_key
 
 TOKEN_URL = "/api/v1/auth/token/"
 ME_URL = "/api/v1/me/"

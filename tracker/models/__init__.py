@@ -19,8 +19,7 @@ from .idempotency import IdempotencyRecord
 from .invitations import DeliveryStatus, Invitation, InvitationLink
 from .patients import CaregiverLink, Patient
 from .therapies import Therapy, TreatmentCourse
-from .tokens import ApiToken, EnrolmentCode
-from .users import Role, User
+from .users import ApiToken, EnrolmentCode, Role, User
 
 __all__ = [
     "ApiToken",

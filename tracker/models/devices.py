@@ -19,7 +19,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .tokens import hash_key
+from .users import hash_key
 
 
 class DeviceKind(models.TextChoices):

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from tracker.accounts import enrolment_code_issue
 from tracker.models import User
-from tracker.models.tokens import EnrolmentChannel
+from tracker.models.users import EnrolmentChannel
 
 
 class Command(BaseCommand):
