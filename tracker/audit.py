@@ -17,20 +17,9 @@ from django.urls import Resolver404, resolve
 
 from tracker.compiled import insert_row
 from tracker.models import AuditEvent, CheckIn, Patient, TreatmentCourse
-from tracker.security import client_ip, two_factor_state
+from tracker.security import audit, client_ip, two_factor_state
 
 logger = logging.getLogger(__name__)
-
-
-def audit(request, action: str, *, patient: Patient | None = None, patients=None) -> None:
-    """Record what this request did with patient data (written by the middleware after the response).
-    Takes a Django request or DRF's wrapper around one."""
-    request = getattr(request, "_request", request)
-    request._audit = {
-        "action": action,
-        "patient": patient,
-        "patient_ids": sorted({p.pk if hasattr(p, "pk") else p for p in (patients or [])}),
-    }
 
 
 __all__ = ["AuditMiddleware", "AuditedListMixin", "audit", "audit_write", "client_ip", "patient_named_by_url",

@@ -32,9 +32,10 @@ from tracker.questions import (
     YES_NO_FIELDS,
     YES_NO_QUESTIONS,
     Question,
+    celsius_to_fahrenheit,
+    parse_decimal_text,
     questions_for,
 )
-from tracker.units import celsius_to_fahrenheit, parse_decimal_text
 
 NUMBER_FIELDS = (*VITAL_SIGN_FIELDS, "extra_stools", "rash_percent", "weight_kg", "weight_lb",
                  "flu_like_hours")  # typed (ICE: its items)

@@ -6,6 +6,7 @@ LOGIN_LOCKOUT_HOURS, RATE_LIMIT_LOGIN, RATE_LIMIT_CHECKIN, RATE_LIMIT_AMEND."""
 import ipaddress
 import logging
 import time
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
@@ -18,12 +19,25 @@ from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.throttling import SimpleRateThrottle
 
-from tracker.models import ApiToken, TwoFactorState
+from tracker.models import ApiToken, Patient, TwoFactorState
 from tracker.models.users import hash_key
 
 logger = logging.getLogger(__name__)
 
 LAST_ACTIVITY = "last_activity"
+
+
+# What a request did with patient data, for the audit trail: tracker.audit.AuditMiddleware writes the row after the
+# response. Defined here, below the audit module, so the checks of this module put the requests they stop on record.
+def audit(request, action: str, *, patient: Patient | None = None, patients=None) -> None:
+    """Record what this request did with patient data (written by the middleware after the response).
+    Takes a Django request or DRF's wrapper around one."""
+    request = getattr(request, "_request", request)
+    request._audit = {
+        "action": action,
+        "patient": patient,
+        "patient_ids": sorted({p.pk if hasattr(p, "pk") else p for p in (patients or [])}),
+    }
 
 
 def _ip_or_none(value: str | None) -> str | None:
@@ -232,3 +246,37 @@ def confirmed_totp_device(user):
 def two_factor_code_ok(user, code: str) -> bool:
     device = confirmed_totp_device(user)
     return bool(device and code and device.verify_token(code.strip()))
+
+
+# The second factor everywhere: a staff session that has not given its TOTP code reaches nothing but the
+# pages that let it sign in; each stopped request is in the audit trail. What a staff session without its second factor may still reach: signing in and out and the two-factor
+# page itself, static files, the language switch, the token endpoint (which asks for the code), liveness
+# and health (counts only, for load balancers and monitoring).
+TWO_FACTOR_EXEMPT = ("/accounts/", "/static/", "/i18n/", "/api/v1/auth/token/", "/api/v1/ping/", "/health/")
+
+
+class StaffTwoFactorMiddleware:
+    """With REQUIRE_STAFF_2FA, every request of a staff session needs the session verified with a TOTP code
+    (set up on first sign-in with an enrolment code), whatever the route: pages are sent to the two-factor
+    page, the API answers 403 {"type": "two_factor_required"} and htmx gets an HX-Redirect. API tokens are
+    issued to staff only with the code (ExpiringTokenAuthentication refuses others). Every stopped request
+    is in the audit trail."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if two_factor_pending(getattr(request, "user", None)) and not request.path.startswith(TWO_FACTOR_EXEMPT):
+            audit(request, "two_factor_required")
+            target = reverse("two-factor")
+            if request.path.startswith("/api/"):
+                return JsonResponse({"type": TwoFactorRequired.error_type,
+                                     "detail": str(TwoFactorRequired.default_detail), "fields": {}}, status=403)
+            if request.headers.get("HX-Request"):
+                response = HttpResponse(status=401)
+                response["HX-Redirect"] = target
+                return response
+            if request.method in ("GET", "HEAD"):
+                target = f"{target}?next={quote(request.get_full_path(), safe='/')}"
+            return redirect(target)
+        return self.get_response(request)

@@ -63,7 +63,7 @@ MIDDLEWARE = [
     # Outside the idle and two-factor checks, so the requests they stop are on record too.
     "tracker.audit.AuditMiddleware",
     "tracker.security.IdleTimeoutMiddleware",
-    "tracker.two_factor.StaffTwoFactorMiddleware",
+    "tracker.security.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",

@@ -25,7 +25,7 @@ from tracker.accounts import enrolment_code_issue
 from tracker.models import ApiToken, AuditEvent, EnrolmentCode
 from tracker.models.users import ENROLMENT_MAX_FAILURES, EnrolmentChannel, hash_key, normalise_enrolment_code
 
-TWO_FACTOR_MIDDLEWARE = "tracker.two_factor.StaffTwoFactorMiddleware"
+TWO_FACTOR_MIDDLEWARE = "tracker.security.StaffTwoFactorMiddleware"
 
 
 @pytest.fixture(autouse=True)

@@ -16,8 +16,14 @@ from rest_framework.fields import SkipField, get_error_detail
 from tracker.models import CheckIn, Patient, Therapy, TreatmentCourse, User
 from tracker.models import checkins as limits
 from tracker.models.checkins import AbdominalPain, Consciousness, TemperatureUnit
-from tracker.questions import CLINICAL_FIELDS, ICE_PART_MAXIMA, ICE_PARTS, YES_NO_FIELDS
-from tracker.units import celsius_to_fahrenheit, fahrenheit_to_celsius
+from tracker.questions import (
+    CLINICAL_FIELDS,
+    ICE_PART_MAXIMA,
+    ICE_PARTS,
+    YES_NO_FIELDS,
+    celsius_to_fahrenheit,
+    fahrenheit_to_celsius,
+)
 
 # A phone's clock may run a little ahead of the server's.
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)

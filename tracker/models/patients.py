@@ -40,7 +40,7 @@ class Patient(models.Model):
     temperature_unit = models.CharField(
         max_length=1, blank=True, choices=[("C", "°C"), ("F", "°F")],
         help_text="The unit the patient's thermometer shows, remembered from the °C/°F switch on the check-in page. "
-                  "Blank: the default (tracker.units.default_temperature_unit: °F for English readers at a center "
+                  "Blank: the default (tracker.questions.default_temperature_unit: °F for English readers at a center "
                   "in the Americas, otherwise °C).",
     )
     baseline_ice_score = models.PositiveSmallIntegerField(
@@ -67,7 +67,7 @@ class Patient(models.Model):
     @property
     def temperature_unit_shown(self) -> str:
         """"C" or "F": the patient's own choice, else the default for the center and language."""
-        from tracker.units import default_temperature_unit
+        from tracker.questions import default_temperature_unit
 
         return self.temperature_unit or default_temperature_unit(self.center.time_zone, self.preferred_language)
 
