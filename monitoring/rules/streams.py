@@ -29,6 +29,7 @@ from datetime import datetime
 
 from .engine import evaluate, merge_findings
 from .messages import Message, message, render_rationale
+from .policy import Policy
 from .types import (
     EPS,
     FEVER_C,
@@ -52,11 +53,23 @@ SPO2 = "spo2"
 SYSTOLIC = "systolic_bp"
 DIASTOLIC = "diastolic_bp"
 
+SRC_SILENCE = "clinical-rules §10 silence: 30 min same-day, 2 h urgent (center policy)"
+
 SPO2_EMERGENCY_BELOW = 90  # clinical-rules §10 "SpO2 < 90 % sustained 5 minutes → emergency"
 
 _I_LOW_OXYGEN = (
     "Your oxygen monitor has shown a low oxygen level for several minutes. Call 911 or go to the emergency "
     "department now, then call your care team."
+)
+
+
+_I_SILENCE = (
+    "Your monitoring device has stopped sending readings. Check that it is on your skin and switched on, and "
+    "that your phone is near you with Bluetooth on. Your care team will call you today."
+)
+_I_SILENCE_URGENT = (
+    "Your monitoring device has sent no readings for a long time. Check that it is on and that your phone is "
+    "near you, and call your care team now, day or night."
 )
 
 
@@ -345,3 +358,29 @@ def evaluate_streams(series: Sequence[Series], ctx: EvaluationContext) -> list[F
     if not runs.all():
         return []
     return merge_findings(collect(rule(runs, ctx) for rule in STREAM_RULES))
+
+
+def device_silence(device: str, silent_since: datetime, now: datetime, policy: Policy) -> Finding | None:
+    """§10 "Silence: a device expected to stream (during the post-dose or post-infusion risk period) that sends
+    nothing for 30 minutes → same-day task for the nurse and a reminder to the patient; 2 h → urgent (policy)".
+    Whether the device streams and the patient is in a risk period is the caller's to say."""
+    minutes = int((now - silent_since).total_seconds() // 60)
+    if minutes < policy.device_silence_minutes:
+        return None
+    urgent = minutes >= policy.device_silence_urgent_minutes
+    limit = policy.device_silence_urgent_minutes if urgent else policy.device_silence_minutes
+    rationale = (message("No reading from {device} since {since} ({minutes} min; center limit {limit} min)",
+                         device=device, since=_when(silent_since), minutes=minutes, limit=limit),)
+    return Finding(
+        condition="device_silence",
+        title="A monitoring device stopped sending readings",
+        min_grade=None,
+        grading_system="clinical-rules §10",
+        urgency=Urgency.URGENT if urgent else Urgency.SAME_DAY,
+        patient_instruction=_I_SILENCE_URGENT if urgent else _I_SILENCE,
+        staff_rationale=render_rationale(rationale),
+        rule_id="stream.device_silence_urgent" if urgent else "stream.device_silence",
+        source=SRC_SILENCE,
+        evidence={"device": device, "silent_since": silent_since, "silent_minutes": minutes},
+        rationale_messages=rationale,
+    )
