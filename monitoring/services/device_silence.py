@@ -4,9 +4,9 @@ reminder to the patient; 2 h → urgent (policy). A 'device back' event closes t
 
 Which devices are expected to stream: an open assignment of a patch or worn oximeter (tracker STREAMING_KINDS).
 Which periods are risk periods (`in_risk_period`):
-- after CAR T (and TCR/TIL therapies treated like it): the stay-near-the-center window of the course
-  (clinical-rules §3, `Window` kind proximity: 2 weeks after infusion by the label, longer by center policy), the
-  period in which CRS and ICANS start (§1: almost none after day 14);
+- after CAR T: the stay-near-the-center window of the course (clinical-rules §3, `Window` kind proximity: 2 weeks
+  after infusion by the label, longer by center policy), the period in which CRS and ICANS start (§1: almost none
+  after day 14). TCR/TIL courses have no such window yet, so they have no silence watch;
 - after a T-cell engager dose (§8): the dose windows for monitoring after a dose, step-up monitoring again and
   stay within 1 hour of care, when not supervised (a supervised window is spent in hospital or under the care
   team's watch; home monitoring starts when it ends). The no-driving window does not count: it can run for weeks

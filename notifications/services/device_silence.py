@@ -57,8 +57,8 @@ def _claim(now: dt.datetime, *, after: int = 0, limit: int = BATCH_SIZE, assignm
            .select_related("device", "patient__center", "patient__user")
            .annotate(heard_at=silent_since(), stage=Subquery(open_silence.values("stage")[:1]),
                      silence_id=Subquery(open_silence.values("pk")[:1]))
-           .filter(heard_at__lt=now - same_day)
-           .filter(Q(stage__isnull=True) | Q(stage__lt=Stage.URGENT, heard_at__lt=now - urgent))
+           .filter(heard_at__lte=now - same_day)
+           .filter(Q(stage__isnull=True) | Q(stage__lt=Stage.URGENT, heard_at__lte=now - urgent))
            .filter(in_risk_period(now)))
     if assignment_id is not None:
         return list(due.filter(pk=assignment_id))
