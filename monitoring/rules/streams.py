@@ -127,14 +127,16 @@ class Run:
 
 def sustained_run(series: Series, beyond: Callable[[float], bool], minutes: int, coverage_percent: int,
                   *, high: bool = True) -> Run | None:
-    """The first run of readings that are all ``beyond`` the limit for at least ``minutes`` (last minus first
+    """The latest run of readings that are all ``beyond`` the limit for at least ``minutes`` (last minus first
     measured_at), with at least ``coverage_percent`` of the expected readings (``minutes`` × 60 / the device's
     interval) present in the last ``minutes`` of it. The run then goes on while readings stay beyond the limit.
+    The latest, not the first: a fever that came back after one a nurse dealt with is the one to report.
     For a device used by hand, the first reading beyond the limit is enough (and its neighbours beyond it join
     it). ``high``: the limit is an upper one (the level held is the run's lowest reading), else a lower one."""
     values = series.values()
     span = minutes * 60
     interval = max(1, series.expected_interval_seconds)
+    found: Run | None = None
     start = 0
     while start < len(values):
         if not beyond(values[start][1]):
@@ -146,12 +148,12 @@ def sustained_run(series: Series, beyond: Callable[[float], bool], minutes: int,
         coverage = _sustained_coverage(values, start, end, span, interval, coverage_percent, series.streams)
         if coverage is not None:
             held = [value for _, value in values[start:end + 1]]
-            return Run(series.type, series.device, values[start][0], values[end][0], end - start + 1, coverage,
-                       level=min(held) if high else max(held), extreme=max(held) if high else min(held),
-                       offset_c=series.temperature_offset_c if series.type == TEMPERATURE else 0.0,
-                       streams=series.streams)
+            found = Run(series.type, series.device, values[start][0], values[end][0], end - start + 1, coverage,
+                        level=min(held) if high else max(held), extreme=max(held) if high else min(held),
+                        offset_c=series.temperature_offset_c if series.type == TEMPERATURE else 0.0,
+                        streams=series.streams)
         start = end + 1
-    return None
+    return found
 
 
 def _sustained_coverage(values: list[tuple[datetime, float]], start: int, end: int, span: int, interval: int,
@@ -179,7 +181,7 @@ def _sustained_coverage(values: list[tuple[datetime, float]], start: int, end: i
 
 @dataclass(frozen=True, slots=True)
 class Runs:
-    """The first sustained run of each kind in the window (None: none)."""
+    """The latest sustained run of each kind in the window (None: none)."""
 
     fever: Run | None = None
     spo2_emergency: Run | None = None
@@ -192,11 +194,11 @@ class Runs:
                                      self.low_systolic) if run is not None)
 
 
-def _earliest(series: Iterable[Series], kind: str, beyond: Callable[[float], bool], minutes: int,
+def _latest(series: Iterable[Series], kind: str, beyond: Callable[[float], bool], minutes: int,
               coverage: int, *, high: bool = True) -> Run | None:
     found = [run for s in series if s.type == kind
              if (run := sustained_run(s, beyond, minutes, coverage, high=high)) is not None]
-    return min(found, key=lambda run: run.first, default=None)
+    return max(found, key=lambda run: run.last, default=None)
 
 
 def find_runs(series: Sequence[Series], ctx: EvaluationContext) -> Runs:
@@ -204,14 +206,14 @@ def find_runs(series: Sequence[Series], ctx: EvaluationContext) -> Runs:
     policy = ctx.policy
     coverage = policy.stream_coverage_percent
     return Runs(
-        fever=_earliest(series, TEMPERATURE, lambda v: v >= FEVER_C - EPS, policy.stream_fever_minutes, coverage),
-        spo2_emergency=_earliest(series, SPO2, lambda v: v < SPO2_EMERGENCY_BELOW,
+        fever=_latest(series, TEMPERATURE, lambda v: v >= FEVER_C - EPS, policy.stream_fever_minutes, coverage),
+        spo2_emergency=_latest(series, SPO2, lambda v: v < SPO2_EMERGENCY_BELOW,
                                  policy.stream_spo2_emergency_minutes, coverage, high=False),
-        spo2_low=_earliest(series, SPO2, lambda v: v < policy.spo2_min, policy.stream_spo2_low_minutes, coverage,
+        spo2_low=_latest(series, SPO2, lambda v: v < policy.spo2_min, policy.stream_spo2_low_minutes, coverage,
                            high=False),
-        fast_heart_rate=_earliest(series, HEART_RATE, lambda v: v > policy.heart_rate_max,
+        fast_heart_rate=_latest(series, HEART_RATE, lambda v: v > policy.heart_rate_max,
                                   policy.stream_vitals_minutes, coverage),
-        low_systolic=_earliest(series, SYSTOLIC, lambda v: v < policy.systolic_bp_min, policy.stream_vitals_minutes,
+        low_systolic=_latest(series, SYSTOLIC, lambda v: v < policy.systolic_bp_min, policy.stream_vitals_minutes,
                                coverage, high=False),
     )
 

@@ -74,6 +74,14 @@ def readings_request_grading(*, patients: dict[int, dt.datetime], now: dt.dateti
     if not patients:
         return
     now = now or timezone.now()
+    if connection.vendor != "postgresql":  # the quick start's SQLite: one patient at a time
+        for patient_id, since in patients.items():
+            marker, _ = StreamGrading.objects.get_or_create(patient_id=patient_id)
+            if marker.pending_since is None or since < marker.pending_since:
+                marker.pending_since = since
+            marker.requested_at = now
+            marker.save(update_fields=["pending_since", "requested_at"])
+        return
     table = connection.ops.quote_name(StreamGrading._meta.db_table)
     ids, sinces = zip(*sorted(patients.items()), strict=True)
     with connection.cursor() as cursor:

@@ -84,9 +84,12 @@ def _reminders(patient: Patient, silence: DeviceSilence, caregivers: list, cache
 def _work(rows: list[Any], now: dt.datetime, cache: ScanCache) -> dict[int, str]:
     if not rows:
         return {}
-    # The patients' rows, in id order (no deadlock between two scans): a grading of the same patient waits.
-    list(Patient.objects.select_for_update(no_key=True).filter(pk__in={r.patient_id for r in rows})
-         .order_by("pk").values_list("pk", flat=True))
+    # The patients' rows too (one grading or check-in at a time per patient). Skipped when another transaction
+    # holds one (a grading, a check-in, perhaps the ingest, which may hold a patient and wait for an assignment
+    # this batch holds): its assignments stay due for the next tick, and no lock waits in a cycle.
+    locked = set(Patient.objects.select_for_update(no_key=True, skip_locked=True)
+                 .filter(pk__in={r.patient_id for r in rows}).values_list("pk", flat=True))
+    rows = [r for r in rows if r.patient_id in locked]
     policies = cache.policies(r.patient.center_id for r in rows)
     silences = {s.pk: s for s in DeviceSilence.objects.filter(pk__in=[r.silence_id for r in rows if r.silence_id])}
     caregivers: dict[int, list] = {}
@@ -149,7 +152,7 @@ def silences_end_due(*, now: dt.datetime) -> int:
         with transaction.atomic():
             patients = {s.patient_id for s in (*back, *ended, *risk_over)}
             list(Patient.objects.select_for_update(no_key=True).filter(pk__in=patients).order_by("pk")
-                 .values_list("pk", flat=True))
+                 .values_list("pk", flat=True))  # no assignment is locked here: waiting cannot close a cycle
             silence_end(silences=back, reason=DeviceSilence.EndReason.DEVICE_BACK, now=now)
             silence_end(silences=ended, reason=DeviceSilence.EndReason.ASSIGNMENT_ENDED, now=now)
             silence_end(silences=risk_over, reason=DeviceSilence.EndReason.RISK_PERIOD_OVER, now=now)

@@ -68,6 +68,8 @@ def test_the_reminder_text_names_the_minutes_and_what_to_check(patient, patch):
     row = Notification.objects.filter(kind=NotificationKind.DEVICE_SILENCE, channel="inapp").first()
     body = InAppChannel().render(row, "body")
     assert "has not sent a reading for 30 minutes" in body and "phone is near" in body
+    row.language = "es"
+    assert "no ha enviado ninguna lectura en 30 minutos" in InAppChannel().render(row, "body")
 
 
 def test_readings_resuming_close_the_alert_with_a_device_back_event(patient, patch):

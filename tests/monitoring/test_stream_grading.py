@@ -141,6 +141,31 @@ def test_readings_a_nurse_already_resolved_do_not_reopen_the_alert(patient, patc
     assert open_alerts(patient) == []
 
 
+def test_a_fever_back_after_a_nurse_resolved_one_opens_a_new_alert(patient, patch, nurse, at_now):
+    with time_machine.travel(START + dt.timedelta(minutes=11), tick=False):
+        readings_grade(patient_id=patient.pk, since=store(patch, [38.4] * 6, start=START))
+    with time_machine.travel(START + dt.timedelta(minutes=14), tick=False):
+        store(patch, [37.2] * 2, start=START + dt.timedelta(minutes=12))
+        alert_resolve(alert=fever_alert(patient), user=nurse, note="Called: paracetamol advice")
+    since = store(patch, [38.6] * 7, start=START + dt.timedelta(minutes=16))
+    readings_grade(patient_id=patient.pk, since=since)
+    alert = fever_alert(patient)
+    assert alert.evidence[0]["device"]["first_measured_at"] == since.isoformat()
+
+
+def test_the_staff_pages_show_an_alert_raised_by_readings(patient, patch, nurse, at_now):
+    from tests.monitoring.support import signed_in
+
+    readings_grade(patient_id=patient.pk, since=store(patch, [38.4] * 8, start=START))
+    client = signed_in(nurse)
+    page = client.get(f"/staff/alerts/{fever_alert(patient).uuid}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "raised by device readings" in html and "Device readings from" in html
+    assert client.get("/staff/").status_code == 200
+    assert client.get(f"/staff/patients/{patient.uuid}/").status_code == 200
+
+
 def test_one_grading_run_costs_a_fixed_number_of_queries(patient, patch, at_now):
     """Quiet readings: the same queries for 10 or 300 readings (one indexed query reads them)."""
     def grading_queries(count, start):
