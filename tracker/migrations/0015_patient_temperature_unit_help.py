@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0013_devices_and_readings'),
+        ('tracker', '0014_device_silence_index'),
     ]
 
     operations = [
