@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from monitoring import plain, selectors
 from monitoring.dashboard import PAGE_SIZE, DashboardFilters, dashboard_page
+from monitoring.devices import reading_age
 from monitoring.models import AlertEvent, AlertStatus
 from monitoring.rules import Urgency
 from monitoring.rules.types import FEVER_C, has_fever
@@ -234,11 +235,28 @@ def _display_rows(rows: list[dict], *, now) -> list[dict]:
             "temperature": "" if temperature is None else f"{floatformat(temperature, 1)} °C",
             "fever": temperature is not None and has_fever(float(temperature)),  # clinical-rules §1
             "heart_rate": str(heart_rate) if heart_rate else "—",
+            **_device_cells(row, now),
             "driving": ("—" if not driving else _("until %(date)s") % {"date": date_filter(driving, "j M")}
                         if driving > today else _("ended")),
             "alerts": alerts,
         })
     return shown
+
+
+def _device_cells(row: dict, now) -> dict:
+    """The device line under the typed readings (clinical-rules §10): the latest device temperature with its age
+    ("38.4 °C · 2 min ago") while a patch or thermometer is assigned, and "device silent" with the age of the last
+    reading while the silence scan's alert is open."""
+    value, at, last = row["device_temperature"], row["device_temperature_at"], row["device_last_at"]
+    shown = row["has_temperature_device"] and value is not None
+    return {
+        "device_temperature": f"{floatformat(value, 1)} °C" if shown else "",
+        "device_fever": shown and has_fever(value),  # clinical-rules §1, as for a typed reading
+        "device_age": reading_age(at, now) if shown else "",
+        "device_measured": format_time(at, "datetime") if shown else "",
+        "device_silent": row["device_silent"],
+        "device_last": reading_age(last, now) if row["device_silent"] and last else "",
+    }
 
 
 def _display_alert(alert: dict, alert_url, acknowledge_url, resolve_url) -> dict:

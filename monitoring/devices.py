@@ -1,0 +1,97 @@
+"""What the pages show of a patient's connected devices (clinical-rules §10): the latest device reading with its
+age, whether a streaming device has gone quiet, and the readings for the staff charts. Reads only; the ingest
+(storing readings) and the silence scan (opening the `device_silence` alert) are elsewhere.
+
+The latest reading of a type is the primary key (patient_id, type, measured_at, device_id) read backwards, one
+index probe per patient; whether the device is worn now is a separate EXISTS on the open assignments (a device
+filter inside that subquery makes PostgreSQL read and sort every reading of the patient instead:
+bench/device_latest.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Exists, F, OuterRef, Subquery
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from monitoring.models import Alert, AlertStatus
+from tracker.models import DeviceAssignment, DeviceKind, Patient, Reading, ReadingType
+from tracker.models.devices import STREAMING_KINDS
+
+# The condition of the alert the silence scan opens when a streaming device sends nothing (§10); resolved by the
+# "device back" event.
+DEVICE_SILENCE = "device_silence"
+TEMPERATURE_KINDS = (DeviceKind.TEMPERATURE_PATCH, DeviceKind.THERMOMETER)
+# A patient's home page calls a streaming device quiet after this many expected intervals without a reading
+# (policy; with the patch's 2 minutes, 6 minutes), as well as when the silence alert is open.
+QUIET_AFTER_INTERVALS = 3
+
+
+def open_assignments(patient_ref=None):
+    return DeviceAssignment.objects.filter(patient=patient_ref if patient_ref is not None else OuterRef("pk"),
+                                           ended_at__isnull=True)
+
+
+def latest_reading(reading_type: int, patient_ref=None):
+    """The patient's newest reading of a type, newest first (to slice [:1] in a Subquery)."""
+    return Reading.objects.filter(patient=patient_ref if patient_ref is not None else OuterRef("pk"),
+                                  type=reading_type).order_by("-measured_at")
+
+
+def open_silence_alerts(patient_ref=None):
+    return Alert.objects.filter(patient=patient_ref if patient_ref is not None else OuterRef("pk"),
+                                condition=DEVICE_SILENCE).exclude(status=AlertStatus.RESOLVED)
+
+
+def device_annotations() -> dict:
+    """Columns for a Patient queryset (the dashboard's rows): `has_temperature_device` (an open assignment of a
+    patch or thermometer), the latest device temperature and when it was measured, `device_silent` (an open
+    `device_silence` alert) and `device_last_at` (the newest reading of the open streaming assignments)."""
+    temperature = latest_reading(ReadingType.TEMPERATURE)
+    streaming = open_assignments().filter(device__kind__in=STREAMING_KINDS, last_measured_at__isnull=False)
+    return {
+        "has_temperature_device": Exists(open_assignments().filter(device__kind__in=TEMPERATURE_KINDS)),
+        "device_temperature": Subquery(temperature.values("value")[:1]),
+        "device_temperature_at": Subquery(temperature.values("measured_at")[:1]),
+        "device_silent": Exists(open_silence_alerts()),
+        "device_last_at": Subquery(streaming.order_by(F("last_measured_at").desc()).values("last_measured_at")[:1]),
+    }
+
+
+def reading_age(at: dt.datetime, now: dt.datetime) -> str:
+    """"just now", "2 min ago", "3 h ago", "2 days ago": short, for a row or a line of a phone page."""
+    seconds = max(0, (now - at).total_seconds())
+    if seconds < 60:
+        return _("just now")
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return _("%(n)d min ago") % {"n": minutes}
+    hours = minutes // 60
+    if hours < 48:
+        return _("%(n)d h ago") % {"n": hours}
+    days = hours // 24
+    return ngettext("%(n)d day ago", "%(n)d days ago", days) % {"n": days}
+
+
+def patient_device_status(patient: Patient, now: dt.datetime) -> dict | None:
+    """For the patient's home page: the streaming device worn now (a patch first), its newest reading and
+    whether it is quiet (no reading for QUIET_AFTER_INTERVALS expected intervals, or the silence alert open).
+    None without an open assignment of a streaming device. Two queries."""
+    assignments = list(open_assignments(patient).filter(device__kind__in=STREAMING_KINDS).select_related("device")
+                       .annotate(silent=Exists(open_silence_alerts(patient))))
+    if not assignments:
+        return None
+    assignments.sort(key=lambda a: (a.device.kind != DeviceKind.TEMPERATURE_PATCH, a.started_at))
+    worn = assignments[0]
+    last = worn.last_measured_at
+    temperature = None
+    if worn.device.kind in TEMPERATURE_KINDS:
+        temperature = latest_reading(ReadingType.TEMPERATURE, patient).filter(device=worn.device).values(
+            "value", "measured_at").first()
+        last = max(filter(None, [last, temperature and temperature["measured_at"]]), default=None)
+    quiet_after = dt.timedelta(seconds=worn.device.expected_interval_seconds * QUIET_AFTER_INTERVALS)
+    quiet = worn.silent or last is None or now - last > quiet_after
+    return {"kind": worn.device.kind, "device": worn.device, "last_at": last, "quiet": quiet,
+            "silence_alert": worn.silent, "age": reading_age(last, now) if last else "",
+            "temperature_c": temperature["value"] if temperature else None}
