@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from monitoring import plain, selectors
 from monitoring.dashboard import PAGE_SIZE, DashboardFilters, dashboard_page
-from monitoring.devices import reading_age
+from monitoring.devices import DEVICE_CHART_HOURS, device_chart_series, reading_age
 from monitoring.models import AlertEvent, AlertStatus
 from monitoring.rules import Urgency
 from monitoring.rules.types import FEVER_C, has_fever
@@ -305,19 +305,23 @@ def staff_patient_detail(request: SignedInRequest, patient_id) -> HttpResponse:
     chart = timeline["chart"]
     policy = policy_for_center(patient.center)
     # The fever line is clinical-rules §1 (38.0 °C); the SpO2 and systolic lines are the center's limits (§1, policy).
+    # Device readings (clinical-rules §10) as lines of the last DEVICE_CHART_HOURS, the check-ins' as points.
+    device = device_chart_series(patient, timezone.now())
     chart.update(zone=patient.center.time_zone, fever_c=FEVER_C, spo2_min=policy.spo2_min,
-                 systolic_min=policy.systolic_bp_min, text={
+                 systolic_min=policy.systolic_bp_min, device=device, text={
                      "temperature": _("Temperature °C"), "fever": _("Fever"), "heart_rate": _("Heart rate"),
-                     "limit": _("Center limit"), "systolic": _("Systolic"), "diastolic": _("Diastolic")})
-    readings = {name: any(v is not None for v in chart[name]) for name in ("temperature", "heart_rate", "spo2", "ice")}
-    readings["bp"] = any(v is not None for v in chart["systolic"]) or any(v is not None for v in chart["diastolic"])
+                     "limit": _("Center limit"), "systolic": _("Systolic"), "diastolic": _("Diastolic"),
+                     "device": _("device"), "checkin": _("check-in")})
+    readings = {name: any(v is not None for v in chart[name]) or name in device
+                for name in ("temperature", "heart_rate", "spo2", "ice")}
+    readings["bp"] = any(any(v is not None for v in chart[name]) or name in device for name in ("systolic", "diastolic"))
     courses = list(with_dose_flag(patient.courses.select_related("therapy", "care_team")).order_by("-start_date"))
     zone = zoneinfo.ZoneInfo(patient.center.time_zone)
     with timezone.override(zone):  # the Doses section's times, like the page's, on the center's clock
         doses = dose_sections(patient, courses)
     return render_staff(request, "monitoring/patient_detail.html", {
         "patient": patient, "timeline": timeline["entries"], "chart_data": chart, "readings": readings,
-        "policy": policy, "contacts": _contacts(patient),
+        "policy": policy, "contacts": _contacts(patient), "device_hours": DEVICE_CHART_HOURS,
         "windows": selectors.patient_windows(patient),
         "dose_windows": selectors.patient_dose_windows(patient)
         if any(c.therapy.dose_schedule for c in courses) else [],
