@@ -10,6 +10,7 @@ bench/device_latest.py)."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.db.models import Avg, Exists, F, OuterRef, Subquery
 from django.db.models.functions import TruncMinute
@@ -75,6 +76,21 @@ def reading_age(at: dt.datetime, now: dt.datetime) -> str:
     return ngettext("%(n)d day ago", "%(n)d days ago", days) % {"n": days}
 
 
+def reading_age_words(at: dt.datetime, now: dt.datetime) -> str:
+    """The same in whole words for a patient's page: "2 minutes ago", "1 hour ago"."""
+    seconds = max(0, (now - at).total_seconds())
+    if seconds < 60:
+        return _("less than a minute ago")
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return ngettext("%(n)d minute ago", "%(n)d minutes ago", minutes) % {"n": minutes}
+    hours = minutes // 60
+    if hours < 48:
+        return ngettext("%(n)d hour ago", "%(n)d hours ago", hours) % {"n": hours}
+    days = hours // 24
+    return ngettext("%(n)d day ago", "%(n)d days ago", days) % {"n": days}
+
+
 def patient_device_status(patient: Patient, now: dt.datetime) -> dict | None:
     """For the patient's home page: the streaming device worn now (a patch first), its newest reading and
     whether it is quiet (no reading for QUIET_AFTER_INTERVALS expected intervals, or the silence alert open).
@@ -94,8 +110,9 @@ def patient_device_status(patient: Patient, now: dt.datetime) -> dict | None:
     quiet_after = dt.timedelta(seconds=worn.device.expected_interval_seconds * QUIET_AFTER_INTERVALS)
     quiet = worn.silent or last is None or now - last > quiet_after
     return {"kind": worn.device.kind, "device": worn.device, "last_at": last, "quiet": quiet,
-            "silence_alert": worn.silent, "age": reading_age(last, now) if last else "",
-            "temperature_c": temperature["value"] if temperature else None}
+            "silence_alert": worn.silent, "age": reading_age_words(last, now) if last else "",
+            # One decimal as a Decimal, like a typed temperature (a float's 36.89999… would show as 36.8).
+            "temperature_c": Decimal(f"{temperature['value']:.1f}") if temperature else None}
 
 
 # The staff patient page's charts draw the device readings of the last DEVICE_CHART_HOURS, at most one point a
