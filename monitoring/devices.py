@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Avg, Exists, F, OuterRef, Subquery
 from django.db.models.functions import TruncMinute
@@ -37,8 +38,8 @@ def open_assignments(patient_ref=None):
 
 def latest_reading(reading_type: int, patient_ref=None):
     """The patient's newest reading of a type, newest first (to slice [:1] in a Subquery)."""
-    return Reading.objects.filter(patient=patient_ref if patient_ref is not None else OuterRef("pk"),
-                                  type=reading_type).order_by("-measured_at")
+    patient: Any = patient_ref if patient_ref is not None else OuterRef("pk")
+    return Reading.objects.filter(patient=patient, type=reading_type).order_by("-measured_at")
 
 
 def open_silence_alerts(patient_ref=None):

@@ -145,7 +145,7 @@ class Command(BaseCommand):
         staff = (User.objects.filter(username="nurse.cell").first()
                  or User.objects.filter(Q(role=Role.ADMIN) | Q(is_superuser=True)).order_by("pk").first())
         patients = {p.user.username: p for p in Patient.objects.filter(user__username__in=DEMO_WEARERS)
-                    .select_related("user", "center")}
+                    .select_related("user", "center") if p.user is not None}
         if staff is None or not patients:
             return []
         wearers = []
