@@ -50,7 +50,8 @@ def open_silence_alerts(patient_ref=None):
 def device_annotations() -> dict:
     """Columns for a Patient queryset (the dashboard's rows): `has_temperature_device` (an open assignment of a
     patch or thermometer), the latest device temperature and when it was measured, `device_silent` (an open
-    `device_silence` alert) and `device_last_at` (the newest reading of the open streaming assignments)."""
+    `device_silence` alert) and `device_last_at` (the last reading of the open streaming assignment that has been
+    quiet longest: the one the silence is about)."""
     temperature = latest_reading(ReadingType.TEMPERATURE)
     streaming = open_assignments().filter(device__kind__in=STREAMING_KINDS, last_measured_at__isnull=False)
     return {
@@ -58,7 +59,7 @@ def device_annotations() -> dict:
         "device_temperature": Subquery(temperature.values("value")[:1]),
         "device_temperature_at": Subquery(temperature.values("measured_at")[:1]),
         "device_silent": Exists(open_silence_alerts()),
-        "device_last_at": Subquery(streaming.order_by(F("last_measured_at").desc()).values("last_measured_at")[:1]),
+        "device_last_at": Subquery(streaming.order_by(F("last_measured_at").asc()).values("last_measured_at")[:1]),
     }
 
 

@@ -255,7 +255,8 @@ def _device_cells(row: dict, now) -> dict:
         "device_age": reading_age(at, now) if shown else "",
         "device_measured": format_time(at, "datetime") if shown else "",
         "device_silent": row["device_silent"],
-        "device_last": reading_age(last, now) if row["device_silent"] and last else "",
+        # The age of the last reading beside the badge, unless the temperature line just above says the same.
+        "device_last": reading_age(last, now) if row["device_silent"] and last and not (shown and last == at) else "",
     }
 
 

@@ -360,7 +360,21 @@ def test_an_open_silence_alert_flags_the_row_device_silent_with_the_last_reading
     add_readings(worn, 1, [36.8, 36.9], end=NOW - dt.timedelta(minutes=42))
     open_silence_alert(patient, opened_at=NOW - dt.timedelta(minutes=12))
     text = row_text(get_page(signed_in(nurse)), patient)
-    assert "device 36.9 °C · 42 min ago device silent last reading 42 min ago" in text
+    assert "device 36.9 °C · 42 min ago device silent" in text  # the age once, the stale value greyed
+    assert "last reading" not in text
+    assert 'class="device-reading stale"' in row_of(get_page(signed_in(nurse)), patient)["html"]
+
+
+def test_a_silent_oximeter_beside_a_sending_patch_gives_the_oximeters_last_reading(patient, nurse):
+    patch = DeviceAssignmentFactory(patient=patient)
+    add_readings(patch, 1, [36.8], end=NOW - dt.timedelta(minutes=2))
+    oximeter = DeviceAssignmentFactory(patient=patient, device=DeviceFactory(kind="pulse_oximeter",
+                                                                             center=patient.center))
+    add_readings(oximeter, 3, [97], end=NOW - dt.timedelta(minutes=50))
+    DeviceAssignment.objects.filter(pk=patch.pk).update(last_measured_at=NOW - dt.timedelta(minutes=2))
+    open_silence_alert(patient)
+    text = row_text(get_page(signed_in(nurse)), patient)
+    assert "device 36.8 °C · 2 min ago device silent last reading 50 min ago" in text  # the quiet one's
 
 
 def test_a_resolved_silence_alert_no_longer_flags_the_row(patient, nurse, charge_nurse):
