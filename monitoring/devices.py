@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from monitoring.models import Alert, AlertStatus
+from monitoring.rules.types import has_fever
 from tracker.models import DeviceAssignment, DeviceKind, Patient, Reading, ReadingType
 from tracker.models.devices import STREAMING_KINDS
 
@@ -61,6 +62,18 @@ def device_annotations() -> dict:
         "device_silent": Exists(open_silence_alerts()),
         "device_last_at": Subquery(streaming.order_by(F("last_measured_at").asc()).values("last_measured_at")[:1]),
     }
+
+
+def device_temperature_of(patient: Patient, now: dt.datetime) -> dict | None:
+    """The latest device temperature of a patient wearing a patch or thermometer, for a staff page's facts line:
+    {"value", "measured_at", "age", "fever", "silent"}; None without one. One query (device_annotations)."""
+    row = (Patient.objects.filter(pk=patient.pk).annotate(**device_annotations())
+           .values("has_temperature_device", "device_temperature", "device_temperature_at", "device_silent").first())
+    if not row or not row["has_temperature_device"] or row["device_temperature"] is None:
+        return None
+    return {"value": Decimal(f"{row['device_temperature']:.1f}"), "measured_at": row["device_temperature_at"],
+            "age": reading_age(row["device_temperature_at"], now), "fever": has_fever(row["device_temperature"]),
+            "silent": row["device_silent"]}
 
 
 def reading_age(at: dt.datetime, now: dt.datetime) -> str:

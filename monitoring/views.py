@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from monitoring import plain, selectors
 from monitoring.dashboard import PAGE_SIZE, DashboardFilters, dashboard_page
-from monitoring.devices import DEVICE_CHART_HOURS, device_chart_series, reading_age
+from monitoring.devices import DEVICE_CHART_HOURS, device_chart_series, device_temperature_of, reading_age
 from monitoring.models import AlertEvent, AlertStatus
 from monitoring.rules import Urgency
 from monitoring.rules.types import FEVER_C, has_fever
@@ -66,7 +66,8 @@ def _alert_page(request: HttpRequest, alert, *, status: int = 200, **extra) -> H
         "contacts": _contacts(patient), "call_with": AlertEvent.CallWith.choices,
         "call_outcomes": AlertEvent.CallOutcome.choices, "evidence": _evidence(alert),
         "notifications": alert.notifications.select_related("recipient").order_by("created_at", "pk"),
-        "error": "", "note": "", "failed_action": "", "therapy": _therapy_day(patient), **extra,
+        "error": "", "note": "", "failed_action": "", "therapy": _therapy_day(patient),
+        "device_temperature": device_temperature_of(patient, timezone.now()), **extra,
     }
     # Every name the template reads is set (an unresolved one is logged with the page's data at DEBUG).
     context["fields"] = {"called": [], "outcome": [], "note": [], **extra.get("fields", {})}

@@ -1,6 +1,7 @@
 """The patient's home page with a worn device (clinical-rules §10): "connected — last reading 2 minutes ago", or,
 when quiet longer than three expected intervals or while the silence alert is open, a calm warning with the time
-of the last reading on the patient's clock and what to check. English and Spanish, patient and caregiver."""
+of the last reading on the patient's clock and what to check. English and Spanish, patient and caregiver. And the
+latest device temperature on the staff alert page's facts line."""
 
 import datetime as dt
 import html as html_lib
@@ -134,3 +135,14 @@ def test_the_device_line_costs_two_queries(patient):
     with CaptureQueriesContext(connection) as worn:
         home(client, patient)
     assert len(worn) == len(without) + 1  # the open assignments are read either way; the temperature once more
+
+
+def test_the_alert_page_shows_the_latest_device_temperature_and_the_silent_flag(patient, nurse):
+    patch = DeviceAssignmentFactory(patient=patient)
+    add_readings(patch, 1, [38.2], end=NOW - dt.timedelta(minutes=42))
+    alert = open_silence_alert(patient)
+    html = signed_in(nurse).get(f"/staff/alerts/{alert.uuid}/").content.decode()
+    facts = re.search(r'<p class="facts-line">(.*?)</p>', html, re.S).group(1)
+    text = re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", facts))).strip()
+    assert text.endswith("device 38.2 °C · 42 min ago device silent")
+    assert '<strong class="fever">38.2 °C</strong>' in facts  # clinical-rules §1
