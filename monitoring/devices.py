@@ -67,8 +67,9 @@ def device_annotations() -> dict:
 def device_temperature_of(patient: Patient, now: dt.datetime) -> dict | None:
     """The latest device temperature of a patient wearing a patch or thermometer, for a staff page's facts line:
     {"value", "measured_at", "age", "fever", "silent"}; None without one. One query (device_annotations)."""
-    row = (Patient.objects.filter(pk=patient.pk).annotate(**device_annotations())
-           .values("has_temperature_device", "device_temperature", "device_temperature_at", "device_silent").first())
+    columns = device_annotations()
+    names: list[str] = ["has_temperature_device", "device_temperature", "device_temperature_at", "device_silent"]
+    row = Patient.objects.filter(pk=patient.pk).annotate(**columns).values(*names).first()
     if not row or not row["has_temperature_device"] or row["device_temperature"] is None:
         return None
     return {"value": Decimal(f"{row['device_temperature']:.1f}"), "measured_at": row["device_temperature_at"],

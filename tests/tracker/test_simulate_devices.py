@@ -186,3 +186,13 @@ def test_bad_options_are_refused(db, keys_file):
         run("file:///etc/passwd", keys_file)
     with pytest.raises(CommandError, match="positive"):
         run("http://127.0.0.1:9", keys_file, "--speed", "0")
+
+
+def test_a_long_backfill_goes_in_batches_of_at_most_500(demo, keys_file, no_waiting):
+    ingest = Ingest()
+    try:
+        run(ingest.url, keys_file, "--backfill", "1200")  # 20 hours: 600 patch readings, 1,200 oximeter readings
+    finally:
+        ingest.stop()
+    sizes = sorted(len(r["body"]["readings"]) for r in ingest.received)
+    assert sizes == [100, 100, 200, 500, 500, 500, 500]  # Maria and Grace: 500 + 100; the oximeter: 500 + 500 + 200

@@ -41,6 +41,7 @@ DEVICE_SPECS = {
 MAKER = "Demo Devices"
 RETRY_FIRST, RETRY_MAX = 1.0, 30.0
 RETRY_STATUSES = {404, 408, 425, 429, 500, 502, 503, 504}
+BATCH_MAX = 500  # readings per POST
 sleep = time.sleep  # the tests replace it
 
 
@@ -67,6 +68,7 @@ def post_batch(url: str, key: str, readings: list[dict], *, timeout: float = 10.
 
 class Command(BaseCommand):
     help = "Stream simulated patch and pulse oximeter readings for the demo patients to the ingest API."
+    requires_system_checks: list = []  # the web process runs them; the simulator starts beside it
 
     def add_arguments(self, parser):
         parser.add_argument("--url", default="http://127.0.0.1:8000", help="the server (default %(default)s)")
@@ -105,6 +107,13 @@ class Command(BaseCommand):
                           f"{step.total_seconds():g} s to {endpoint}"
                           + (f"; {fever_patient}'s fever from {timezone.localtime(fever_from):%H:%M:%S}" if fever_from
                              else ""))
+        try:
+            self.stream(wearers, sent_until, endpoint, step, once=once, deadline=deadline)
+        except KeyboardInterrupt:  # Ctrl-C in the quick start stops every process
+            self.stdout.write("Device simulator stopped.")
+
+    def stream(self, wearers, sent_until: dict, endpoint: str, step: dt.timedelta, *, once: bool, deadline) -> None:
+        """Send what is due, then sleep until the next reading is; once, or until interrupted."""
         while True:
             now = timezone.now()
             for wearer, keys in wearers:
@@ -112,7 +121,9 @@ class Command(BaseCommand):
                 if not moments:
                     continue
                 for device, readings in readings_for(wearer, moments).items():
-                    self.send(endpoint, keys[device], readings, deadline=deadline, label=f"{wearer.key} {device}")
+                    for first in range(0, len(readings), BATCH_MAX):  # after a long outage, in several batches
+                        self.send(endpoint, keys[device], readings[first:first + BATCH_MAX], deadline=deadline,
+                                  label=f"{wearer.key} {device}")
                 sent_until[wearer.key] = moments[-1]
             if once:
                 return
