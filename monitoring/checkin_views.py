@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
+from monitoring.devices import patient_device_status
 from monitoring.patient_pages import dose_checkin_cadence, dose_window_cards, next_planned_dose, open_assessment
 from monitoring.services import intake
 from monitoring.services.assessment import followup_fields_pending
@@ -58,6 +59,11 @@ def patient_home(request: SignedInRequest, patient_id) -> HttpResponse:
     context["dose_windows"] = dose_window_cards(patient) if has_doses else []
     context["next_dose"] = next_planned_dose(patient) if has_doses else None
     context["dose_checkins"] = dose_checkin_cadence(patient, context["checkins"]) if has_doses else None
+    # A worn patch or oximeter (clinical-rules §10): connected, or quiet with what to check.
+    now = timezone.now()
+    context["device"] = device = patient_device_status(patient, now)
+    context["device_since_today"] = bool(device and device["last_at"]
+                                         and timezone.localtime(device["last_at"], patient.tz).date() == today)
     with timezone.override(patient.tz):  # times on the patient's own clock
         return render(request, "monitoring/patient_home.html", context)
 

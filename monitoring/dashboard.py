@@ -31,6 +31,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from monitoring.devices import device_annotations
 from monitoring.models import Alert, AlertStatus, Window, WindowKind
 from monitoring.selectors import policies_for_centers, with_unseen
 from monitoring.urgency import ALERT_LEVEL_BY_LABEL
@@ -129,7 +130,8 @@ def annotate_checkin_status(patients: QuerySet[PatientT], pairs=None) -> QuerySe
 
 def annotate_row_details(patients: QuerySet[PatientT]) -> QuerySet[PatientT]:
     """What a row shows besides its alerts: latest check-in and readings (of the current versions, not
-    amended ones), the active therapy and the no-driving window."""
+    amended ones), the latest device temperature and whether a device has gone silent (monitoring/devices.py),
+    the active therapy and the no-driving window."""
     latest = _current_checkins().order_by("-recorded_at")
     courses = TreatmentCourse.objects.filter(patient=OuterRef("pk"), status=CourseStatus.ACTIVE).order_by("-start_date")
     driving = Window.objects.filter(course__patient=OuterRef("pk"), course__status=CourseStatus.ACTIVE,
@@ -147,6 +149,7 @@ def annotate_row_details(patients: QuerySet[PatientT]) -> QuerySet[PatientT]:
         caregiver_first_name=Subquery(caregiver.values("user__first_name")[:1]),
         caregiver_relationship=Subquery(caregiver.values("relationship")[:1]),
         caregiver_phone=Subquery(caregiver.values("user__phone")[:1]),
+        **device_annotations(),
     )
 
 
@@ -210,7 +213,9 @@ def _ranked(candidates: QuerySet[Patient], filters: DashboardFilters, limit: int
 # top alert's `top_*` and `open_alert_count`.
 ROW_FIELDS = ("pk", "uuid", "first_name", "last_name", "mrn", "time_zone", "care_team_name", "missed", "infusion_on",
               "last_checkin_at", "last_temperature", "last_heart_rate", "therapy_name", "therapy_code",
-              "driving_ends_on", "phone", "caregiver_first_name", "caregiver_relationship", "caregiver_phone")
+              "driving_ends_on", "phone", "caregiver_first_name", "caregiver_relationship", "caregiver_phone",
+              "has_temperature_device", "device_temperature", "device_temperature_at", "device_silent",
+              "device_last_at")
 # What a row shows of each of the patient's unresolved alerts (all of them, not only the top one).
 ALERT_FIELDS = ("pk", "patient_id", "urgency", "min_grade", "opened_at", "uuid", "title", "status", "condition",
                 "rule_ids", "grading_system", "acknowledged_by__first_name", "acknowledged_by__last_name",

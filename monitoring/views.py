@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from monitoring import plain, selectors
 from monitoring.dashboard import PAGE_SIZE, DashboardFilters, dashboard_page
+from monitoring.devices import DEVICE_CHART_HOURS, device_chart_series, device_temperature_of, reading_age
 from monitoring.models import AlertEvent, AlertStatus
 from monitoring.rules import Urgency
 from monitoring.rules.types import FEVER_C, has_fever
@@ -65,7 +66,8 @@ def _alert_page(request: HttpRequest, alert, *, status: int = 200, **extra) -> H
         "contacts": _contacts(patient), "call_with": AlertEvent.CallWith.choices,
         "call_outcomes": AlertEvent.CallOutcome.choices, "evidence": _evidence(alert),
         "notifications": alert.notifications.select_related("recipient").order_by("created_at", "pk"),
-        "error": "", "note": "", "failed_action": "", "therapy": _therapy_day(patient), **extra,
+        "error": "", "note": "", "failed_action": "", "therapy": _therapy_day(patient),
+        "device_temperature": device_temperature_of(patient, timezone.now()), **extra,
     }
     # Every name the template reads is set (an unresolved one is logged with the page's data at DEBUG).
     context["fields"] = {"called": [], "outcome": [], "note": [], **extra.get("fields", {})}
@@ -234,11 +236,29 @@ def _display_rows(rows: list[dict], *, now) -> list[dict]:
             "temperature": "" if temperature is None else f"{floatformat(temperature, 1)} °C",
             "fever": temperature is not None and has_fever(float(temperature)),  # clinical-rules §1
             "heart_rate": str(heart_rate) if heart_rate else "—",
+            **_device_cells(row, now),
             "driving": ("—" if not driving else _("until %(date)s") % {"date": date_filter(driving, "j M")}
                         if driving > today else _("ended")),
             "alerts": alerts,
         })
     return shown
+
+
+def _device_cells(row: dict, now) -> dict:
+    """The device line under the typed readings (clinical-rules §10): the latest device temperature with its age
+    ("38.4 °C · 2 min ago") while a patch or thermometer is assigned, and "device silent" with the age of the last
+    reading while the silence scan's alert is open."""
+    value, at, last = row["device_temperature"], row["device_temperature_at"], row["device_last_at"]
+    shown = row["has_temperature_device"] and value is not None
+    return {
+        "device_temperature": f"{floatformat(value, 1)} °C" if shown else "",
+        "device_fever": shown and has_fever(value),  # clinical-rules §1, as for a typed reading
+        "device_age": reading_age(at, now) if shown else "",
+        "device_measured": format_time(at, "datetime") if shown else "",
+        "device_silent": row["device_silent"],
+        # The age of the last reading beside the badge, unless the temperature line just above says the same.
+        "device_last": reading_age(last, now) if row["device_silent"] and last and not (shown and last == at) else "",
+    }
 
 
 def _display_alert(alert: dict, alert_url, acknowledge_url, resolve_url) -> dict:
@@ -287,19 +307,23 @@ def staff_patient_detail(request: SignedInRequest, patient_id) -> HttpResponse:
     chart = timeline["chart"]
     policy = policy_for_center(patient.center)
     # The fever line is clinical-rules §1 (38.0 °C); the SpO2 and systolic lines are the center's limits (§1, policy).
+    # Device readings (clinical-rules §10) as lines of the last DEVICE_CHART_HOURS, the check-ins' as points.
+    device = device_chart_series(patient, timezone.now())
     chart.update(zone=patient.center.time_zone, fever_c=FEVER_C, spo2_min=policy.spo2_min,
-                 systolic_min=policy.systolic_bp_min, text={
+                 systolic_min=policy.systolic_bp_min, device=device, text={
                      "temperature": _("Temperature °C"), "fever": _("Fever"), "heart_rate": _("Heart rate"),
-                     "limit": _("Center limit"), "systolic": _("Systolic"), "diastolic": _("Diastolic")})
-    readings = {name: any(v is not None for v in chart[name]) for name in ("temperature", "heart_rate", "spo2", "ice")}
-    readings["bp"] = any(v is not None for v in chart["systolic"]) or any(v is not None for v in chart["diastolic"])
+                     "limit": _("Center limit"), "systolic": _("Systolic"), "diastolic": _("Diastolic"),
+                     "device": _("device"), "checkin": _("check-in")})
+    readings = {name: any(v is not None for v in chart[name]) or name in device
+                for name in ("temperature", "heart_rate", "spo2", "ice")}
+    readings["bp"] = any(any(v is not None for v in chart[name]) or name in device for name in ("systolic", "diastolic"))
     courses = list(with_dose_flag(patient.courses.select_related("therapy", "care_team")).order_by("-start_date"))
     zone = zoneinfo.ZoneInfo(patient.center.time_zone)
     with timezone.override(zone):  # the Doses section's times, like the page's, on the center's clock
         doses = dose_sections(patient, courses)
     return render_staff(request, "monitoring/patient_detail.html", {
         "patient": patient, "timeline": timeline["entries"], "chart_data": chart, "readings": readings,
-        "policy": policy, "contacts": _contacts(patient),
+        "policy": policy, "contacts": _contacts(patient), "device_hours": DEVICE_CHART_HOURS,
         "windows": selectors.patient_windows(patient),
         "dose_windows": selectors.patient_dose_windows(patient)
         if any(c.therapy.dose_schedule for c in courses) else [],

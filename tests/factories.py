@@ -10,7 +10,10 @@ from tracker.models import (
     CareTeamMembership,
     Center,
     CheckIn,
+    Device,
+    DeviceAssignment,
     Patient,
+    Reading,
     Role,
     Therapy,
     TreatmentCourse,
@@ -133,3 +136,60 @@ class AlertFactory(factory.django.DjangoModelFactory):
     first_checkin = factory.SubFactory(CheckInFactory, patient=factory.SelfAttribute("..patient"),
                                        recorded_at=factory.SelfAttribute("..opened_at"))
     last_checkin = factory.SelfAttribute("first_checkin")
+
+
+class DeviceFactory(factory.django.DjangoModelFactory):
+    """A temperature patch by default (every 2 minutes, clinical-rules §10)."""
+
+    class Meta:
+        model = Device
+
+    center = factory.SubFactory(CenterFactory)
+    kind = "temperature_patch"
+    maker = "Acme"
+    model_name = "Patch 2"
+    serial = factory.Sequence(lambda n: f"SN{n:06d}")
+    body_site = "axillary"
+    expected_interval_seconds = 120
+
+
+class DeviceAssignmentFactory(factory.django.DjangoModelFactory):
+    """A device worn by the patient since `started_at` (a day ago), open."""
+
+    class Meta:
+        model = DeviceAssignment
+
+    patient = factory.SubFactory(PatientFactory)
+    device = factory.SubFactory(DeviceFactory, center=factory.SelfAttribute("..patient.center"))
+    started_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=1))
+    assigned_by = factory.SubFactory(UserFactory)
+
+
+READING_UNITS = {1: 1, 2: 3, 3: 4, 4: 5, 5: 5}  # ReadingType -> the canonical ReadingUnit (Cel, /min, %, mm[Hg])
+
+
+def add_readings(assignment: DeviceAssignment, reading_type: int, values, *, end: dt.datetime | None = None,
+                 every: dt.timedelta = dt.timedelta(minutes=2), touch: bool = True) -> list[Reading]:
+    """Readings of `assignment`'s device, one per value, the last at `end` (now), spaced by `every`, stored as the
+    ingest stores them (canonical unit, the patient's offset); `touch` moves the assignment's last_measured_at and
+    last_received_at to the newest one, as the ingest does."""
+    end = end or timezone.now()
+    values = list(values)
+    times = [end - every * (len(values) - 1 - i) for i in range(len(values))]
+    rows = [Reading(patient_id=assignment.patient_id, type=reading_type, measured_at=at, device_id=assignment.device_id,
+                    value=float(value), unit=READING_UNITS[reading_type],
+                    utc_offset_minutes=int(timezone.localtime(at, assignment.patient.tz).utcoffset().total_seconds()
+                                           // 60), received_at=at)
+            for value, at in zip(values, times, strict=True)]
+    Reading.objects.bulk_create(rows)
+    if touch and rows and (assignment.last_measured_at is None or end > assignment.last_measured_at):
+        DeviceAssignment.objects.filter(pk=assignment.pk).update(last_measured_at=end, last_received_at=end)
+        assignment.last_measured_at = assignment.last_received_at = end
+    return rows
+
+
+def open_silence_alert(patient: Patient, *, opened_at: dt.datetime | None = None, urgency: int = 2) -> Alert:
+    """The open alert the silence scan raises when a streaming device goes quiet (clinical-rules §10)."""
+    return AlertFactory(patient=patient, condition="device_silence", urgency=urgency, grading_system="",
+                        title="Device silent", opened_at=opened_at or timezone.now(),
+                        rule_ids=["device.silence"], sources=["clinical-rules §10"])

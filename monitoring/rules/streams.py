@@ -53,6 +53,8 @@ SPO2 = "spo2"
 SYSTOLIC = "systolic_bp"
 DIASTOLIC = "diastolic_bp"
 
+# The condition of the alert a streaming device's silence opens (closed by the "device back" event).
+DEVICE_SILENCE = "device_silence"
 SRC_SILENCE = "clinical-rules §10 silence: 30 min same-day, 2 h urgent (center policy)"
 
 SPO2_EMERGENCY_BELOW = 90  # clinical-rules §10 "SpO2 < 90 % sustained 5 minutes → emergency"
@@ -374,7 +376,7 @@ def device_silence(device: str, silent_since: datetime, now: datetime, policy: P
     rationale = (message("No reading from {device} since {since} ({minutes} min; center limit {limit} min)",
                          device=device, since=_when(silent_since), minutes=minutes, limit=limit),)
     return Finding(
-        condition="device_silence",
+        condition=DEVICE_SILENCE,
         title="A monitoring device stopped sending readings",
         min_grade=None,
         grading_system="clinical-rules §10",

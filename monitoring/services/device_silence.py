@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from monitoring.models import Alert, AlertStatus, DeviceSilence, DoseWindow, DoseWindowKind, Window, WindowKind
 from monitoring.rules import Policy
-from monitoring.rules.streams import device_silence
+from monitoring.rules.streams import DEVICE_SILENCE, device_silence
 from monitoring.services.alerts import alert_close_device_back, alert_record_finding
 from tracker.models import DeviceAssignment, Patient
 from tracker.models.devices import STREAMING_KINDS
@@ -98,7 +98,7 @@ def silence_end(*, silences: Sequence[DeviceSilence], reason: str, now: dt.datet
     still = set(DeviceSilence.objects.filter(patient_id__in=patients, ended_at__isnull=True)
                 .values_list("patient_id", flat=True))
     closed = []
-    for alert in Alert.objects.filter(patient_id__in=patients - still, condition="device_silence").exclude(
+    for alert in Alert.objects.filter(patient_id__in=patients - still, condition=DEVICE_SILENCE).exclude(
             status=AlertStatus.RESOLVED):
         note = DEVICE_BACK_NOTE if reason == DeviceSilence.EndReason.DEVICE_BACK else \
             str(DeviceSilence.EndReason(reason).label)

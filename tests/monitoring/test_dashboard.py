@@ -21,10 +21,21 @@ from monitoring.dashboard import PAGE_SIZE, ROW_FIELDS, DashboardFilters, dashbo
 from monitoring.models import Alert, AlertEvent, Window
 from monitoring.services.intake import checkin_amend, checkin_submit
 from monitoring.services.policy import policy_set
-from tests.factories import AlertFactory, CareTeamFactory, CenterFactory, CheckInFactory, CourseFactory, PatientFactory
+from tests.factories import (
+    AlertFactory,
+    CareTeamFactory,
+    CenterFactory,
+    CheckInFactory,
+    CourseFactory,
+    DeviceAssignmentFactory,
+    DeviceFactory,
+    PatientFactory,
+    add_readings,
+    open_silence_alert,
+)
 from tests.monitoring.dashboard_reference import dashboard_patients_for_user
 from tests.monitoring.support import signed_in
-from tracker.models import CareTeamMembership, CheckIn, Patient, Therapy
+from tracker.models import CareTeamMembership, CheckIn, Device, DeviceAssignment, Patient, Reading, Therapy
 from tracker.questions import YES_NO_QUESTIONS, required_fields
 from tracker.selectors import patient_question_groups
 
@@ -174,6 +185,29 @@ def populate(team, nurse, *, first: int, count: int) -> None:
               status="acknowledged" if i % 4 == 0 else "open", acknowledged_by=nurse if i % 4 == 0 else None)
         for i, p in patients if i % 2 == 0
     ])
+    # Connected devices (clinical-rules §10) on a third of them: a patch with an hour of readings every 2 minutes,
+    # a pulse oximeter beside it on some, the silence scan's alert open on some.
+    worn = [(i, p) for i, p in patients if i % 3 == 0]
+    devices = Device.objects.bulk_create([
+        Device(center=p.center, kind=kind, maker="Acme", model_name="Bulk", serial=f"bulk-{kind}-{i}",
+               body_site="axillary" if kind == "temperature_patch" else "finger")
+        for i, p in worn for kind in ("temperature_patch", "pulse_oximeter")])
+    assignments = DeviceAssignment.objects.bulk_create([
+        DeviceAssignment(device=d, patient=p, started_at=NOW - dt.timedelta(days=1), assigned_by=nurse,
+                         last_measured_at=NOW - dt.timedelta(minutes=i % 50), last_received_at=NOW)
+        for n, (i, p) in enumerate(worn) for d in devices[2 * n:2 * n + 2]])
+    Reading.objects.bulk_create([
+        Reading(patient_id=a.patient_id, type=reading_type, measured_at=a.last_measured_at - dt.timedelta(minutes=2 * k),
+                device_id=a.device_id, value=value + k % 3 / 10, unit=unit, utc_offset_minutes=-300, received_at=NOW)
+        for a in assignments
+        for reading_type, value, unit in ([(1, 36.8, 1)] if a.device.kind == "temperature_patch" else [(2, 80, 3), (3, 97, 4)])
+        for k in range(30)])
+    Alert.objects.bulk_create([
+        Alert(patient=p, condition="device_silence", urgency=SAME_DAY, grading_system="", title="Device silent",
+              rationale="Why", patient_instruction="Check the patch", rule_ids=["device.silence"],
+              sources=["clinical-rules §10"], evidence=[], first_checkin=by_patient[p.pk], last_checkin=by_patient[p.pk],
+              opened_at=NOW - dt.timedelta(minutes=i % 40), updated_at=NOW)
+        for i, p in worn if i % 4 == 0])
     assert Window.objects.filter(course__patient__in=[p for _, p in patients], kind="driving").exists()
 
 
@@ -194,6 +228,9 @@ def test_dashboard_page_runs_the_same_queries_for_5_and_for_200_patients(nurse, 
     assert len(rows(small_html)) == 5
     assert len(rows(large_html)) == 200
     assert small == large
+    # Devices and their readings were there, and shown, without a query more (monitoring/devices.py).
+    assert Reading.objects.count() == 67 * 90
+    assert "device 36.8 °C" in text_of(large_html) and "device silent" in text_of(large_html)
     # session, user; rank, policies, rows, unresolved alerts (with "new" for this nurse); counts, teams, therapies;
     # the inbox badge's unread count in the header (+1); audit; session save. The center's time zone
     # is kept in the session after the first page (monitoring.staff.request_zone), so it costs no query here.
@@ -290,6 +327,72 @@ def test_row_shows_therapy_day_latest_readings_last_checkin_open_alerts_and_driv
     assert "missed check-in" not in text
     assert f'href="/staff/alerts/{fever_alert.uuid}/"' in row_of(html, patient)["html"]
     assert f'href="/staff/patients/{patient.uuid}/"' in row_of(html, patient)["html"]
+
+
+# --- Connected devices (clinical-rules §10) ---------------------------------------------------------------------
+
+def test_row_shows_the_latest_device_temperature_with_its_age_next_to_the_typed_one(patient, nurse):
+    bare_checkin(patient, NOW - dt.timedelta(hours=5), temperature_c=Decimal("37.1"), heart_rate=88)
+    worn = DeviceAssignmentFactory(patient=patient)
+    add_readings(worn, 1, [36.9, 37.6, 38.4], end=NOW - dt.timedelta(minutes=2))
+    cell = row_of(get_page(signed_in(nurse)), patient)["html"]
+    assert "37.1 °C · 88 device 38.4 °C · 2 min ago" in text_of(cell)
+    assert '<span class="fever">38.4 °C</span>' in cell  # clinical-rules §1, as for a typed reading
+    assert "12 Feb 11:58 EST" in cell  # when, on the center's clock, in the title
+    assert "device silent" not in text_of(cell)
+
+
+def test_a_device_no_longer_worn_shows_no_device_temperature(patient, nurse):
+    worn = DeviceAssignmentFactory(patient=patient, started_at=NOW - dt.timedelta(days=3))
+    add_readings(worn, 1, [36.9], end=NOW - dt.timedelta(days=2))
+    DeviceAssignment.objects.filter(pk=worn.pk).update(ended_at=NOW - dt.timedelta(days=1))
+    assert "device" not in row_text(get_page(signed_in(nurse)), patient)
+
+
+def test_a_pulse_oximeter_alone_shows_no_device_temperature(patient, nurse):
+    oximeter = DeviceAssignmentFactory(patient=patient, device=DeviceFactory(kind="pulse_oximeter", center=patient.center))
+    add_readings(oximeter, 2, [80, 82])
+    assert "device" not in row_text(get_page(signed_in(nurse)), patient)
+
+
+def test_an_open_silence_alert_flags_the_row_device_silent_with_the_last_readings_age(patient, nurse):
+    worn = DeviceAssignmentFactory(patient=patient)
+    add_readings(worn, 1, [36.8, 36.9], end=NOW - dt.timedelta(minutes=42))
+    open_silence_alert(patient, opened_at=NOW - dt.timedelta(minutes=12))
+    text = row_text(get_page(signed_in(nurse)), patient)
+    assert "device 36.9 °C · 42 min ago device silent" in text  # the age once, the stale value greyed
+    assert "last reading" not in text
+    assert 'class="device-reading stale"' in row_of(get_page(signed_in(nurse)), patient)["html"]
+
+
+def test_a_silent_oximeter_beside_a_sending_patch_gives_the_oximeters_last_reading(patient, nurse):
+    patch = DeviceAssignmentFactory(patient=patient)
+    add_readings(patch, 1, [36.8], end=NOW - dt.timedelta(minutes=2))
+    oximeter = DeviceAssignmentFactory(patient=patient, device=DeviceFactory(kind="pulse_oximeter",
+                                                                             center=patient.center))
+    add_readings(oximeter, 3, [97], end=NOW - dt.timedelta(minutes=50))
+    DeviceAssignment.objects.filter(pk=patch.pk).update(last_measured_at=NOW - dt.timedelta(minutes=2))
+    open_silence_alert(patient)
+    text = row_text(get_page(signed_in(nurse)), patient)
+    assert "device 36.8 °C · 2 min ago device silent last reading 50 min ago" in text  # the quiet one's
+
+
+def test_a_resolved_silence_alert_no_longer_flags_the_row(patient, nurse, charge_nurse):
+    worn = DeviceAssignmentFactory(patient=patient)
+    add_readings(worn, 1, [36.8])
+    open_alert(patient, urgency=SAME_DAY, status="resolved", by=charge_nurse)
+    Alert.objects.filter(patient=patient).update(condition="device_silence")
+    assert "device silent" not in row_text(get_page(signed_in(nurse)), patient)
+
+
+def test_device_columns_read_in_spanish(patient, nurse):
+    worn = DeviceAssignmentFactory(patient=patient)
+    add_readings(worn, 1, [36.8], end=NOW - dt.timedelta(minutes=5))
+    open_silence_alert(patient)
+    nurse.preferred_language = "es"
+    nurse.save(update_fields=["preferred_language"])
+    text = row_text(get_page(signed_in(nurse)), patient)
+    assert "dispositivo 36,8 °C · hace 5 min" in text and "dispositivo sin señal" in text
 
 
 @pytest.mark.parametrize(("celsius", "highlighted"), [("37.9", False), ("38.0", True), ("38.4", True)])

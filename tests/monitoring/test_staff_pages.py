@@ -20,7 +20,14 @@ from monitoring.models import Alert, Window
 from monitoring.services.alerts import alert_acknowledge, alert_resolve
 from monitoring.services.intake import checkin_amend, checkin_submit
 from notifications.models import Notification
-from tests.factories import AlertFactory, CourseFactory, PatientFactory
+from tests.factories import (
+    AlertFactory,
+    CourseFactory,
+    DeviceAssignmentFactory,
+    DeviceFactory,
+    PatientFactory,
+    add_readings,
+)
 from tests.monitoring.support import signed_in
 from tracker.models import Therapy
 from tracker.questions import YES_NO_QUESTIONS, required_fields
@@ -193,7 +200,67 @@ def test_patient_timeline_runs_the_same_queries_for_3_and_for_40_checkins(nurse,
     assert large_html.count('class="tl-amendment"') == 10
     assert large_html.count('class="tl-checkin"') == 40
     assert small == large
-    assert small <= 25
+    assert small <= 26  # the device readings for the charts: one query (monitoring/devices.py)
+
+
+def test_patient_page_runs_the_same_queries_with_and_without_72_hours_of_device_readings(nurse, team_a):
+    """Device readings for the charts come in one query, however many there are (clinical-rules §10)."""
+    patient = named(team_a, "Streams", start=dt.date(2025, 2, 10))
+    client = signed_in(nurse)
+    grow_history(patient, nurse, first=60, count=3)
+    without, _ = measure(client, detail_url(patient))
+    patch = DeviceAssignmentFactory(patient=patient, started_at=NOW - dt.timedelta(days=4))
+    oximeter = DeviceAssignmentFactory(patient=patient, started_at=NOW - dt.timedelta(days=4),
+                                       device=DeviceFactory(kind="pulse_oximeter", center=patient.center))
+    add_readings(patch, 1, [36.8] * 2160)  # every 2 minutes for 72 hours
+    add_readings(oximeter, 2, [80] * 2160)
+    add_readings(oximeter, 3, [97] * 2160)
+    with_devices, html = measure(client, detail_url(patient))
+    assert with_devices == without
+    assert len(chart_data(html)["device"]["temperature"]["t"]) == 2160
+
+
+def chart_data(html: str) -> dict:
+    match = re.search(r'<script id="chart-data" type="application/json">(.*?)</script>', html, re.S)
+    assert match, "no chart-data script"
+    return json.loads(match.group(1))
+
+
+def test_device_readings_of_the_last_72_hours_go_to_the_charts_beside_the_checkins(patient, nurse):
+    patch = DeviceAssignmentFactory(patient=patient, started_at=NOW - dt.timedelta(days=5))
+    add_readings(patch, 1, [36.5], end=NOW - dt.timedelta(hours=73))  # older than the charts' window
+    add_readings(patch, 1, [36.9, 37.1, 38.4], end=NOW - dt.timedelta(minutes=4))
+    cuff = DeviceAssignmentFactory(patient=patient, device=DeviceFactory(kind="blood_pressure_cuff",
+                                                                         center=patient.center))
+    add_readings(cuff, 4, [118], end=NOW - dt.timedelta(hours=2))
+    add_readings(cuff, 5, [76], end=NOW - dt.timedelta(hours=2))
+    html = page(signed_in(nurse), detail_url(patient))
+    device = chart_data(html)["device"]
+    minute = lambda at: int(at.timestamp() * 1000)  # noqa: E731
+    assert device["temperature"] == {"t": [minute(NOW - dt.timedelta(minutes=m)) for m in (8, 6, 4)],
+                                     "v": [36.9, 37.1, 38.4]}
+    assert device["systolic"] == {"t": [minute(NOW - dt.timedelta(hours=2))], "v": [118.0]}
+    assert device["diastolic"]["v"] == [76.0]
+    # Charts for temperature and blood pressure though no check-in typed them; the page says how to read them.
+    assert 'id="chart-temperature"' in html and 'id="chart-bp"' in html
+    assert 'data-vital="temperature"' not in html and 'data-vital="heart_rate"' in html
+    assert "device readings are lines (the last 72 hours" in text_of(html)
+
+
+def test_a_fast_device_is_thinned_to_one_point_a_minute_the_minutes_mean(patient, nurse):
+    oximeter = DeviceAssignmentFactory(patient=patient, device=DeviceFactory(kind="pulse_oximeter",
+                                                                             center=patient.center))
+    end = NOW - dt.timedelta(minutes=1) + dt.timedelta(seconds=59)  # 16:59:59 back to 16:57:00: three minutes
+    add_readings(oximeter, 3, [90 + i % 2 * 2 for i in range(180)], end=end, every=dt.timedelta(seconds=1))
+    device = chart_data(page(signed_in(nurse), detail_url(patient)))["device"]
+    assert len(device["spo2"]["t"]) == 3
+    assert device["spo2"]["v"] == [91.0, 91.0, 91.0]
+
+
+def test_no_device_means_no_device_series_and_no_device_note(patient, nurse):
+    html = page(signed_in(nurse), detail_url(patient))
+    assert chart_data(html)["device"] == {}
+    assert "device readings are lines" not in html
 
 
 # --- 7. Alert inbox ------------------------------------------------------------------------------------------------
