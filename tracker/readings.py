@@ -86,11 +86,12 @@ def canonical_value(type_: int, value: float, unit: int) -> float:
 
 
 def _check(item: ReadingInput, received_at: dt.datetime) -> tuple[Refusal | None, float]:
-    if item.unit not in UNITS.get(item.type, ()):
-        expected = " or ".join(ReadingUnit(u).label for u in UNITS.get(item.type, ()))
+    type_ = ReadingType(item.type)
+    if item.unit not in UNITS[type_]:
+        expected = " or ".join(u.label for u in UNITS[type_])
         return Refusal(item.index, "unit", f"This type is sent in {expected}."), 0.0
     value = canonical_value(item.type, item.value, item.unit)
-    low, high = PHYSICAL_RANGES[ReadingType(item.type)]
+    low, high = PHYSICAL_RANGES[type_]
     if not (math.isfinite(value) and low <= value <= high):
         return Refusal(item.index, "value", f"Outside what a body can give ({low:g} to {high:g} "
                                             f"{UNITS[ReadingType(item.type)][0].label}, policy)."), 0.0

@@ -32,7 +32,7 @@ class BundleShapeError(ValueError):
 def _loinc_codes(concept) -> list[str]:
     if not isinstance(concept, dict) or not isinstance(concept.get("coding"), list):
         return []
-    return [c.get("code") for c in concept["coding"]
+    return [str(c["code"]) for c in concept["coding"]
             if isinstance(c, dict) and c.get("system") == LOINC and isinstance(c.get("code"), str)]
 
 

@@ -254,7 +254,10 @@ class ReadingBatchView(APIView):
         raw_items = batch_items(data)
         for index, raw in raw_items:
             parsed = raw if isinstance(raw, Refusal) else _item(index, raw)
-            (refused if isinstance(parsed, Refusal) else items).append(parsed)  # type: ignore[arg-type]
+            if isinstance(parsed, Refusal):
+                refused.append(parsed)
+            else:
+                items.append(parsed)
         result = readings_ingest(credential=credential, items=items, refused=refused, received=len(raw_items),
                                  received_at=received_at)
         return Response({"received": result.received, "stored": result.stored, "duplicates": result.duplicates,
