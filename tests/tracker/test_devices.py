@@ -191,3 +191,57 @@ def test_the_devices_section_is_in_spanish_for_a_spanish_reader(client, team_a, 
     page = client.get(f"/staff/patients/{patient.uuid}/").content.decode()
     section = text_of(page.split('id="devices"', 1)[1].split("</section>", 1)[0])
     assert "Dispositivos" in page and "Registrar un dispositivo para el centro" in section
+
+
+# --- The same actions through the API ---------------------------------------------------------------------------
+
+def test_the_api_registers_assigns_keys_revokes_and_ends(as_user, nurse, patient):
+    api = as_user(nurse)
+    base = f"/api/v1/patients/{patient.uuid}/devices/"
+    created = api.post(base, {"kind": "pulse_oximeter", "maker": "Masimo", "model_name": "MightySat",
+                              "serial": "MS-1", "body_site": "finger"}, format="json")
+    assert created.status_code == 201, created.content
+    device_id = created.json()["id"]
+    assert created.json()["temperature_offset_c"] == "0.0"
+    assert [d["id"] for d in api.get(base).json()["available"]] == [device_id]
+
+    started = hours_ago(2).isoformat()
+    assigned = api.post(f"{base}{device_id}/assign/", {"started_at": started}, format="json")
+    assert assigned.status_code == 201 and assigned.json()["assignments"][0]["device"]["id"] == device_id
+    again = api.post(f"{base}{device_id}/assign/", {"started_at": started}, format="json")
+    assert again.status_code == 400 and "started_at" in again.json()["fields"]
+
+    issued = api.post(f"{base}{device_id}/keys/")
+    assert issued.status_code == 201
+    key, prefix = issued.json()["key"], issued.json()["prefix"]
+    assert DeviceCredential.objects.get().key_hash == hash_key(key)
+    listed = api.get(base).json()["assignments"][0]["keys"]
+    assert listed[0]["prefix"] == prefix and "key" not in listed[0]
+    revoked = api.post(f"{base}{device_id}/keys/{prefix}/revoke/")
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+
+    ended = api.post(f"{base}{device_id}/end/", {}, format="json")
+    assert ended.status_code == 200 and ended.json()["assignments"][0]["ended_at"]
+    assert list(AuditEvent.objects.filter(patient_id=patient.pk, method="POST").order_by("pk")
+                .values_list("action", flat=True)) == [
+        "register_device", "assign_device", "assign_device", "issue_device_key", "revoke_device_key",
+        "unassign_device"]
+
+
+def test_the_api_is_for_staff_of_the_patients_teams(as_user, other_nurse, nurse, patient):
+    worn = DeviceAssignmentFactory(patient=patient, assigned_by=nurse, started_at=hours_ago(2))
+    base = f"/api/v1/patients/{patient.uuid}/devices/"
+    assert as_user(other_nurse).get(base).status_code == 404
+    assert as_user(other_nurse).post(f"{base}{worn.device.uuid}/keys/").status_code == 404
+    assert as_user(patient.user).get(base).status_code == 403
+    assert as_user(None).get(base).status_code == 401
+    assert not DeviceCredential.objects.exists()
+
+
+@pytest.mark.parametrize("body", [{"kind": "toaster"}, {"serial": ""}, {"expected_interval_seconds": "x"},
+                                  {"temperature_offset_c": "NaN"}, {"temperature_offset_c": 99}, {"extra": 1}])
+def test_bad_device_fields_are_400_naming_the_field(as_user, nurse, patient, body):
+    values = {"kind": "thermometer", "maker": "Braun", "model_name": "ThermoScan", "serial": "B-1",
+              "body_site": "tympanic", **body}
+    response = as_user(nurse).post(f"/api/v1/patients/{patient.uuid}/devices/", values, format="json")
+    assert response.status_code == 400 and set(body) <= set(response.json()["fields"])
