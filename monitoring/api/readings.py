@@ -15,6 +15,7 @@ import math
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import BaseAuthentication
@@ -25,6 +26,7 @@ from rest_framework.views import APIView
 from monitoring.api.fhir_readings import BundleShapeError, bundle_items
 from monitoring.services.readings import readings_ingest
 from tracker.api.parsers import DepthLimitedJSONParser
+from tracker.api.schema import ErrorSerializer
 from tracker.errors import NotAllowedError
 from tracker.models import DeviceCredential, ReadingType, ReadingUnit
 from tracker.models.tokens import hash_key
@@ -66,6 +68,15 @@ class DeviceAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request):
         return f'{self.keyword} realm="readings"'
+
+
+class DeviceKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "monitoring.api.readings.DeviceAuthentication"
+    name = "deviceKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "`Device <key>`: the key staff issued for the device (shown once)."}
 
 
 class IsDevice(BasePermission):
@@ -232,11 +243,11 @@ class ReadingBatchView(APIView):
             "measured_at. The body as a whole is refused (400 naming the field) only when it is not a batch."),
         request={"application/json": ReadingBatchInputSerializer, "application/fhir+json": {"type": "object"}},
         responses={202: ReadingBatchOutputSerializer,
-                   400: OpenApiResponse(description='Not a batch: {"type", "detail", "fields"}'),
-                   401: OpenApiResponse(description="No device key, or an unknown or revoked one."),
-                   403: OpenApiResponse(description="`device` is not the key's device."),
-                   413: OpenApiResponse(description=f"Body larger than {MAX_BODY_BYTES} bytes."),
-                   429: OpenApiResponse(description="Too many batches from this device.")},
+                   413: OpenApiResponse(response=ErrorSerializer,
+                                        description=f"Body larger than {MAX_BODY_BYTES} bytes."),
+                   415: OpenApiResponse(response=ErrorSerializer,
+                                        description="Content-Type neither application/json nor "
+                                                    "application/fhir+json.")},
         examples=[OpenApiExample("A batch", request_only=True, value={"readings": [
             {"type": "temperature", "value": 38.2, "unit": "Cel", "measured_at": "2026-12-02T10:00:00-05:00"}]}),
                   OpenApiExample("The answer", response_only=True, status_codes=["202"], value={

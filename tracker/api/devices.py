@@ -56,6 +56,14 @@ class EndInputSerializer(StrictSerializer):
     ended_at = BoundedDateTimeField(required=False, allow_null=True, help_text="Default: now.")
 
 
+class NoInputSerializer(StrictSerializer):
+    """An empty JSON object (or no body)."""
+
+
+def _no_input(request) -> None:
+    NoInputSerializer(data=request.data).is_valid(raise_exception=True)
+
+
 class DeviceSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="uuid", read_only=True)
 
@@ -174,9 +182,10 @@ class DeviceKeyIssueView(APIView):
 
     permission_classes = [IsStaffMember]
 
-    @extend_schema(request=None, responses={201: IssuedKeySerializer, 403: None, **ERROR_RESPONSES})
+    @extend_schema(request=NoInputSerializer, responses={201: IssuedKeySerializer, 403: None, **ERROR_RESPONSES})
     def post(self, request, id, device_id):
         patient = _patient(request, id, action="issue_device_key")
+        _no_input(request)
         credential, key = device_credential_issue(patient=patient, device=_worn_device(patient, device_id),
                                                   by=request.user)
         return Response({"key": key, "prefix": credential.prefix}, status=status.HTTP_201_CREATED)
@@ -187,9 +196,10 @@ class DeviceKeyRevokeView(APIView):
 
     permission_classes = [IsStaffMember]
 
-    @extend_schema(request=None, responses={200: CredentialSerializer, 403: None, **ERROR_RESPONSES})
+    @extend_schema(request=NoInputSerializer, responses={200: CredentialSerializer, 403: None, **ERROR_RESPONSES})
     def post(self, request, id, device_id, prefix):
         patient = _patient(request, id, action="revoke_device_key")
+        _no_input(request)
         device = _worn_device(patient, device_id)
         credential = (DeviceCredential.objects.select_related("device").filter(device=device, prefix=prefix)
                       .order_by("-created_at").first())
