@@ -162,7 +162,7 @@ class DeviceAssignmentFactory(factory.django.DjangoModelFactory):
     patient = factory.SubFactory(PatientFactory)
     device = factory.SubFactory(DeviceFactory, center=factory.SelfAttribute("..patient.center"))
     started_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=1))
-    assigned_by = factory.SubFactory(UserFactory)
+    assigned_by = factory.SubFactory(UserFactory, role=Role.NURSE)
 
 
 READING_UNITS = {1: 1, 2: 3, 3: 4, 4: 5, 5: 5}  # ReadingType -> the canonical ReadingUnit (Cel, /min, %, mm[Hg])

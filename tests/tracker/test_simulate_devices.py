@@ -12,12 +12,12 @@ import threading
 import pytest
 import time_machine
 from django.core.management import CommandError, call_command
-from tracker.models.users import hash_key
 
 from tests.factories import PatientFactory, UserFactory
 from tests.services import free_port
 from tracker.management.commands import simulate_devices
 from tracker.models import DeviceAssignment, DeviceCredential, Role
+from tracker.models.users import hash_key
 
 NOW = dt.datetime(2026, 2, 10, 15, 1, 30, tzinfo=dt.UTC)  # 10:01:30 in New York
 
