@@ -22,7 +22,6 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from tracker.models.users import hash_key
 
 from monitoring.api.fhir_readings import BundleShapeError, bundle_items
 from monitoring.services.readings import readings_ingest
@@ -30,6 +29,7 @@ from tracker.api.parsers import DepthLimitedJSONParser
 from tracker.api.schema import ErrorSerializer
 from tracker.errors import NotAllowedError
 from tracker.models import DeviceCredential, ReadingType, ReadingUnit
+from tracker.models.users import hash_key
 from tracker.readings import MAX_BATCH, ReadingInput, Refusal
 from tracker.security import RateThrottle
 

@@ -8,12 +8,12 @@ import zoneinfo
 
 import pytest
 from django.utils import timezone
-from tracker.models.users import hash_key
 
 from tests.factories import DeviceAssignmentFactory, DeviceFactory, PatientFactory, UserFactory
 from tracker.device_services import device_assign, device_credential_issue, device_unassign
 from tracker.errors import InputError, NotAllowedError
 from tracker.models import AuditEvent, Device, DeviceAssignment, DeviceCredential, Role
+from tracker.models.users import hash_key
 
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 pytestmark = pytest.mark.django_db
