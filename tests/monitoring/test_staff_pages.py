@@ -209,10 +209,10 @@ def test_patient_page_runs_the_same_queries_with_and_without_72_hours_of_device_
     patient = named(team_a, "Streams", start=dt.date(2025, 2, 10))
     client = signed_in(nurse)
     grow_history(patient, nurse, first=60, count=3)
-    without, _ = measure(client, detail_url(patient))
     patch = DeviceAssignmentFactory(patient=patient, started_at=NOW - dt.timedelta(days=4))
     oximeter = DeviceAssignmentFactory(patient=patient, started_at=NOW - dt.timedelta(days=4),
                                        device=DeviceFactory(kind="pulse_oximeter", center=patient.center))
+    without, _ = measure(client, detail_url(patient))  # the devices worn, no readings yet
     add_readings(patch, 1, [36.8] * 2160)  # every 2 minutes for 72 hours
     add_readings(oximeter, 2, [80] * 2160)
     add_readings(oximeter, 3, [97] * 2160)
