@@ -160,3 +160,26 @@ def dose_checkin_due(doses: Sequence[DoseFact], last_checkin_at: dt.datetime | N
     end = _after(dose.started_at, period_hours)
     since = max(dose.started_at, last_checkin_at) if last_checkin_at else dose.started_at
     return min(_after(since, interval_hours), end), end
+
+
+def dose_checkin_slot(doses: Sequence[DoseFact], last_checkin_at: dt.datetime | None, now: dt.datetime, *,
+                      interval_hours: int, period_hours: int,
+                      after: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime] | None:
+    """The next 12-hourly check-in slot to remind of (§8, policy), as (a check-in recorded after this answers it,
+    due by). Slots fall every `interval_hours` from the later of the dose's start and the last complete check-in,
+    within `period_hours` of the latest step-up or first full dose started by `now`; `after`: a slot already
+    handled (reminded or skipped while the patient was watched): the next one after it. None when no slot is
+    left in the period (the usual daily schedule applies again)."""
+    running = [d for d in doses if (d.step_up or d.step_code in FIRST_FULL_CODES)
+               and d.started_at <= now < _after(d.started_at, period_hours)]
+    if not running:
+        return None
+    dose = max(running, key=lambda d: d.started_at)
+    end = _after(dose.started_at, period_hours)
+    since = max(dose.started_at, last_checkin_at) if last_checkin_at else dose.started_at
+    since = since.astimezone(dt.UTC)
+    due = _after(since, interval_hours)
+    if after is not None:
+        while due <= after:
+            since, due = due, _after(due, interval_hours)
+    return (since, due) if due <= end else None
