@@ -1,11 +1,15 @@
 """Puts the patient's no-driving banner and due follow-up questions on every page about that patient
 (the patient's own pages, a caregiver's, and staff views of a patient). On a caregiver's pages about no one
 patient (choosing whom to check in for, the inbox), each of their patients' no-driving and stay-nearby windows
-gets a banner of its own that names the patient."""
+gets a banner of its own that names the patient.
+
+The windows after T-cell engager doses (clinical-rules §8) join them: no driving (during and after the step-up
+doses, while a continuous infusion runs, or after a neurologic finding) and tarlatamab's stay within 1 hour of
+care with a caregiver, each saying what opened it and until when, on the patient's clock."""
 
 from django.utils import timezone
 
-from monitoring.patient_pages import driving_extension
+from monitoring.patient_pages import dose_window_cards, driving_extension
 from monitoring.selectors import due_followups, next_checkin_expected, patient_windows
 from tracker.models import Role
 from tracker.selectors import patients_visible_to
@@ -13,7 +17,23 @@ from tracker.selectors import patients_visible_to
 MAX_NAMED = 20  # a caregiver cares for a few people; the banners stop short of a list
 
 EMPTY: dict[str, object] = {"banner_patient": None, "driving_window": None, "proximity_window": None, "due_followups": [],
-         "next_checkin_on": None, "driving_extension": None, "named_windows": []}
+         "next_checkin_on": None, "driving_extension": None, "named_windows": [], "dose_banners": []}
+
+_BANNER_KINDS = ("dose_nearby", "dose_driving")  # where to be first, then no driving
+
+
+def dose_banners(patient, now) -> list[dict]:
+    """The no-driving and stay-nearby windows after doses open now (clinical-rules §8): of each kind the one that
+    lasts longest (open-ended first), as dose_window_cards gives them. One query."""
+    best: dict[str, dict] = {}
+    for card in dose_window_cards(patient, now):
+        kind = card["kind"]
+        if kind not in _BANNER_KINDS:
+            continue
+        held = best.get(kind)
+        if held is None or (held["until"] is not None and (card["until"] is None or card["until"] > held["until"])):
+            best[kind] = card
+    return [best[kind] for kind in _BANNER_KINDS if kind in best]
 
 
 def _active(windows: list[dict], kind: str) -> dict | None:
@@ -29,9 +49,10 @@ def _named_windows(patients) -> list[dict]:
         windows = patient_windows(patient, timezone.localtime(now, patient.tz).date())
         driving, proximity = _active(windows, "driving"), _active(windows, "proximity")
         followups = list(due_followups(patient, now))
-        if driving or proximity or followups:
+        doses = dose_banners(patient, now)
+        if driving or proximity or followups or doses:
             named.append({"patient": patient, "driving_window": driving, "proximity_window": proximity,
-                          "due_followups": followups})
+                          "due_followups": followups, "dose_banners": doses})
     return named
 
 
@@ -62,6 +83,7 @@ def patient_monitoring(request) -> dict:
         "proximity_window": _active(windows, "proximity"),
         "due_followups": list(due_followups(patient, timezone.now())),
         "next_checkin_on": next_checkin_expected(patient),
+        "dose_banners": dose_banners(patient, timezone.now()),
         # Why the no-driving window is longer than the label's, when a neurologic finding extended it (§3).
         "driving_extension": driving_extension([w["window"] for w in windows], today),
     }
