@@ -78,6 +78,8 @@ def dose_windows_recompute(*, course_id: int) -> list[DoseWindow]:
             old = window.closes_at
             window.dose_id, window.opens_at, window.closes_at = spec.dose_key, spec.opens_at, spec.closes_at
             window.supervised, window.reason = spec.supervised, spec.reason
+            if old != spec.closes_at:
+                window.end_notified_at = None  # a new end: its notice is due again when it comes
             window.save()
             _event(window, WindowEvent.Kind.MOVED, old=old,
                    note=f"Dose {spec.dose_key} recorded or corrected (clinical-rules §8).")
