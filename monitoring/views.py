@@ -24,11 +24,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from monitoring import plain, selectors
 from monitoring.dashboard import PAGE_SIZE, DashboardFilters, dashboard_page
-from monitoring.models import AlertEvent, AlertStatus
+from monitoring.models import AlertEvent, AlertStatus, DoseWindow
 from monitoring.rules import Urgency
 from monitoring.rules.types import FEVER_C, has_fever
 from monitoring.selectors import policy_for_center
 from monitoring.services.alerts import alert_acknowledge, alert_log_call, alert_mark_seen, alert_resolve
+from monitoring.services.dose_windows import dose_window_clear
 from monitoring.staff import format_time, render_staff, request_zone, staff_page
 from monitoring.templatetags.staff_tags import tel_uri
 from monitoring.urgency import ALERT_LEVELS, COUNT_TEXTS, urgency_class, urgency_word
@@ -37,7 +38,7 @@ from tracker.dose_services import with_dose_flag
 from tracker.dose_views import dose_sections
 from tracker.errors import ApplicationError
 from tracker.http import SignedInRequest
-from tracker.models import CareTeam, Therapy
+from tracker.models import CareTeam, Role, Therapy
 from tracker.models.therapies import CourseStatus
 
 
@@ -283,6 +284,11 @@ def staff_patient_detail(request: SignedInRequest, patient_id) -> HttpResponse:
     patient = get_object_or_404(
         selectors.patients_visible_to(request.user).select_related("center", "care_team"), uuid=patient_id)
     audit(request, "view", patient=patient)
+    return _patient_page(request, patient)
+
+
+def _patient_page(request: SignedInRequest, patient, *, status: int = 200, clear: dict | None = None) -> HttpResponse:
+    """The staff patient page; `clear`: a refused clearance of a dose window (its window id, error and note)."""
     timeline = selectors.patient_timeline(patient)
     chart = timeline["chart"]
     policy = policy_for_center(patient.center)
@@ -306,4 +312,26 @@ def staff_patient_detail(request: SignedInRequest, patient_id) -> HttpResponse:
         "courses": courses, "dose_sections": doses, "zone": zone.key, "show_errors": False,
         "alerts": selectors.with_unseen(patient.alerts.exclude(status=AlertStatus.RESOLVED), request.user)
         .select_related("acknowledged_by").order_by("-urgency", "-opened_at"),
-    }, zone=zone)
+        "can_clear": request.user.role == Role.PHYSICIAN, "clear": clear or {},
+    }, zone=zone, status=status)
+
+
+@login_required
+@require_POST
+@staff_page
+def dose_window_clear_page(request: SignedInRequest, dose_window_id) -> HttpResponse:
+    """A physician records that the neurologic finding behind a reopened no-driving window after T-cell engager
+    doses has resolved, with a required note (clinical-rules §8); audited, a WindowEvent. Refused (the page again,
+    with the reason beside the form) for anyone else, without a note, or for a window no finding reopened."""
+    window = get_object_or_404(
+        DoseWindow.objects.filter(course__patient__in=selectors.patients_visible_to(request.user).values("pk"))
+        .select_related("course__patient__center", "course__patient__care_team"), uuid=dose_window_id)
+    patient = window.course.patient
+    audit(request, "clear_window", patient=patient)
+    note = request.POST.get("note", "")
+    try:
+        dose_window_clear(window=window, user=request.user, reason=note)
+    except ApplicationError as exc:
+        return _patient_page(request, patient, status=exc.status_code,
+                             clear={"window": window.pk, "error": exc.detail, "note": note})
+    return redirect(reverse("staff-patient-detail", args=[patient.uuid]) + "#dose-windows")

@@ -7,13 +7,14 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from monitoring.models import DoseWindow, DoseWindowKind, RemonitorRequest, WindowEvent
 from monitoring.rules import dose_windows as rules
 from monitoring.selectors import policy_for_center
 from tracker.dose_plans import DoseSchedule
 from tracker.dose_services import course_doses
-from tracker.errors import InputError, NotAllowedError
+from tracker.errors import ConflictError, InputError, NotAllowedError
 from tracker.models import CheckIn, Role, TreatmentCourse, User
 from tracker.models.doses import DoseSetting
 from tracker.models.therapies import CourseStatus
@@ -129,12 +130,20 @@ def dose_windows_after_findings(*, patient, checkin: CheckIn, findings) -> None:
 
 @transaction.atomic
 def dose_window_clear(*, window: DoseWindow, user: User, reason: str) -> DoseWindow:
-    """A physician records the neurologic finding resolved (or ends a no-driving window early), with a reason."""
+    """A physician records the neurologic finding behind a reopened no-driving window resolved, with a reason
+    (clinical-rules §8: no driving from any new neurologic symptom until it has resolved). Only such a window:
+    the others close with their doses' hours."""
     if user.role != Role.PHYSICIAN:
-        raise NotAllowedError("Only a physician can clear a patient to drive.")
+        raise NotAllowedError(gettext("Only a physician can clear a patient to drive."))
     if not reason.strip():
-        raise InputError("A clearance needs a reason.", fields={"reason": ["A clearance needs a reason."]})
+        message = gettext("A clearance needs a reason.")
+        raise InputError(message, fields={"reason": [message]})
     window = DoseWindow.objects.select_for_update().get(pk=window.pk)
+    if window.kind != DoseWindowKind.DRIVING or window.checkin_id is None:
+        raise ConflictError(gettext("Only a no-driving window reopened by a neurologic finding is cleared this way; "
+                                    "this one closes with its doses' hours."))
+    if window.cleared_at is not None or window.withdrawn_at is not None:
+        raise ConflictError(gettext("This window was cleared already."))
     window.cleared_at, window.cleared_by, window.clearance_reason = timezone.now(), user, reason.strip()
     window.save()
     _event(window, WindowEvent.Kind.CLEARED, old=window.closes_at, user=user, note=reason.strip())
