@@ -36,6 +36,16 @@ def _facts(course: TreatmentCourse, schedule: DoseSchedule) -> tuple[list[rules.
     return facts, versions
 
 
+def _restart_hours(schedule: DoseSchedule) -> int | None:
+    """How long a continuous infusion is monitored after an interruption of 4 h or more (clinical-rules §8): the
+    template's restart step (not in §8: policy, 48 h by default)."""
+    step = schedule.step(RESTART_STEP) if schedule.continuous_infusion else None
+    return step.monitor_hours if step else None
+
+
+RESTART_STEP = "infusion_restart"
+
+
 def _event(window: DoseWindow, kind: str, *, old: dt.datetime | None, note: str, user: User | None = None,
            checkin: CheckIn | None = None) -> None:
     WindowEvent.objects.create(dose_window=window, kind=kind, actor=user, checkin=checkin, old_closes_at=old,
@@ -59,7 +69,7 @@ def dose_windows_recompute(*, course_id: int) -> list[DoseWindow]:
     specs = rules.dose_windows(
         facts, last_step_up_code=step_ups[-1] if step_ups else None,
         continuous_infusion=schedule.continuous_infusion, driving_hours=policy.step_up_driving_hours,
-        remonitor_after=[r.raised_at for r in requests])
+        remonitor_after=[r.raised_at for r in requests], restart_monitor_hours=_restart_hours(schedule))
     current_of = {old: cur for cur, ids in versions.items() for old in ids}
     existing = {}
     for window in DoseWindow.objects.select_for_update().filter(course=course, dose__isnull=False,
