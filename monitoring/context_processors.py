@@ -7,8 +7,10 @@ The windows after T-cell engager doses (clinical-rules §8) join them: no drivin
 doses, while a continuous infusion runs, or after a neurologic finding) and tarlatamab's stay within 1 hour of
 care with a caregiver, each saying what opened it and until when, on the patient's clock."""
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from monitoring.models import DoseWindow
 from monitoring.patient_pages import dose_window_cards, driving_extension
 from monitoring.selectors import due_followups, next_checkin_expected, patient_windows
 from tracker.models import Role
@@ -24,7 +26,10 @@ _BANNER_KINDS = ("dose_nearby", "dose_driving")  # where to be first, then no dr
 
 def dose_banners(patient, now) -> list[dict]:
     """The no-driving and stay-nearby windows after doses open now (clinical-rules §8): of each kind the one that
-    lasts longest (open-ended first), as dose_window_cards gives them. One query."""
+    lasts longest (open-ended first), as dose_window_cards gives them. One query, none when the patient row was
+    loaded with `has_dose_banners` false (the patient lookup below answers it)."""
+    if not getattr(patient, "has_dose_banners", True):
+        return []
     best: dict[str, dict] = {}
     for card in dose_window_cards(patient, now):
         kind = card["kind"]
@@ -62,7 +67,10 @@ def patient_monitoring(request) -> dict:
         return EMPTY
     match = getattr(request, "resolver_match", None)
     patient_id = match.kwargs.get("patient_id") if match else None
-    visible = patients_visible_to(user).select_related("center")
+    # Whether any dose window for the banner is open, in the query that loads the patient: no query more for the
+    # great majority without one.
+    in_force = DoseWindow.objects.in_force(timezone.now()).filter(course__patient=OuterRef("pk"), kind__in=_BANNER_KINDS)
+    visible = patients_visible_to(user).select_related("center").annotate(has_dose_banners=Exists(in_force))
     if patient_id is not None:
         patient = visible.filter(uuid=patient_id).first()
     elif user.role in (Role.PATIENT, Role.CAREGIVER):

@@ -38,8 +38,10 @@ from tracker.dose_services import with_dose_flag
 from tracker.dose_views import dose_sections
 from tracker.errors import ApplicationError
 from tracker.http import SignedInRequest
-from tracker.models import CareTeam, Role, Therapy
+from tracker.models import CareTeam, Role, Therapy, TreatmentCourse
 from tracker.models.therapies import CourseStatus
+from tracker.questions import IL2_CODES
+from tracker.services import course_set_baseline_weight
 
 
 def _staff_alert(request: SignedInRequest, alert_id):
@@ -287,8 +289,10 @@ def staff_patient_detail(request: SignedInRequest, patient_id) -> HttpResponse:
     return _patient_page(request, patient)
 
 
-def _patient_page(request: SignedInRequest, patient, *, status: int = 200, clear: dict | None = None) -> HttpResponse:
-    """The staff patient page; `clear`: a refused clearance of a dose window (its window id, error and note)."""
+def _patient_page(request: SignedInRequest, patient, *, status: int = 200, clear: dict | None = None,
+                  baseline: dict | None = None) -> HttpResponse:
+    """The staff patient page; `clear`: a refused clearance of a dose window (its window id, error and note);
+    `baseline`: a refused baseline weight (its course id, error and the value typed)."""
     timeline = selectors.patient_timeline(patient)
     chart = timeline["chart"]
     policy = policy_for_center(patient.center)
@@ -299,7 +303,7 @@ def _patient_page(request: SignedInRequest, patient, *, status: int = 200, clear
                      "limit": _("Center limit"), "systolic": _("Systolic"), "diastolic": _("Diastolic")})
     readings = {name: any(v is not None for v in chart[name]) for name in ("temperature", "heart_rate", "spo2", "ice")}
     readings["bp"] = any(v is not None for v in chart["systolic"]) or any(v is not None for v in chart["diastolic"])
-    courses = list(with_dose_flag(patient.courses.select_related("therapy", "care_team")).order_by("-start_date"))
+    courses = list(with_dose_flag(patient.courses.select_related("therapy", "care_team", "baseline_weight_by")).order_by("-start_date"))
     zone = zoneinfo.ZoneInfo(patient.center.time_zone)
     with timezone.override(zone):  # the Doses section's times, like the page's, on the center's clock
         doses = dose_sections(patient, courses)
@@ -312,7 +316,8 @@ def _patient_page(request: SignedInRequest, patient, *, status: int = 200, clear
         "courses": courses, "dose_sections": doses, "zone": zone.key, "show_errors": False,
         "alerts": selectors.with_unseen(patient.alerts.exclude(status=AlertStatus.RESOLVED), request.user)
         .select_related("acknowledged_by").order_by("-urgency", "-opened_at"),
-        "can_clear": request.user.role == Role.PHYSICIAN, "clear": clear or {},
+        "can_clear": request.user.role == Role.PHYSICIAN, "clear": clear or {}, "baseline": baseline or {},
+        "il2_codes": IL2_CODES,
     }, zone=zone, status=status)
 
 
@@ -335,3 +340,24 @@ def dose_window_clear_page(request: SignedInRequest, dose_window_id) -> HttpResp
         return _patient_page(request, patient, status=exc.status_code,
                              clear={"window": window.pk, "error": exc.detail, "note": note})
     return redirect(reverse("staff-patient-detail", args=[patient.uuid]) + "#dose-windows")
+
+
+@login_required
+@require_POST
+@staff_page
+def course_baseline_weight_page(request: SignedInRequest, course_id) -> HttpResponse:
+    """Staff of the patient's team enter the weight before interleukin-2 that the weight-gain rule counts from
+    (clinical-rules §9); audited, who and when kept on the course. Bad input: the page again, the error beside
+    the field (400)."""
+    course = get_object_or_404(
+        TreatmentCourse.objects.filter(patient__in=selectors.patients_visible_to(request.user).values("pk"))
+        .select_related("therapy", "patient__center", "patient__care_team"), uuid=course_id)
+    patient = course.patient
+    audit(request, "set_baseline_weight", patient=patient)
+    value = request.POST.get("weight_kg", "")
+    try:
+        course_set_baseline_weight(course=course, weight_kg=value, user=request.user)
+    except ApplicationError as exc:
+        return _patient_page(request, patient, status=exc.status_code,
+                             baseline={"course": course.pk, "error": exc.detail, "value": value})
+    return redirect(reverse("staff-patient-detail", args=[patient.uuid]) + f"#course-{course.uuid}")

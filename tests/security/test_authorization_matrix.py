@@ -109,6 +109,8 @@ MATRIX: dict[str, dict[str, dict]] = {
     "alert-detail": {GET: STAFF_PAGE_OF_MARIA},
     # only a physician of her team records a neurologic finding resolved from the staff page (§8; a nurse and an
     # administrator see the page again with the refusal: 403)
+    # staff of her team enter a baseline weight (clinical-rules §9); her course is not interleukin-2: refused, 400
+    "course-baseline-weight": {GET: POST_ONLY_PAGE, POST: row(LOGIN, 404, 404, 404, 400, 404, 400, 400)},
     "dose-window-clear": {GET: POST_ONLY_PAGE, POST: row(LOGIN, 404, 404, 404, 403, 404, FOUND, 403)},
     "alert-action[acknowledge]": {GET: POST_ONLY_PAGE,
                                   POST: row(LOGIN, 404, 404, 404, FOUND, 404, FOUND, FOUND)},
@@ -210,6 +212,7 @@ def _post_body(key: str, records, user) -> dict:
         "api-window-clear": {"reason": "Neurology review: no deficits; cleared to drive."},
         "api-dose-window-clear": {"reason": "Neurology review: the finding has resolved."},
         "dose-window-clear": {"note": "Neurology review: the finding has resolved."},
+        "course-baseline-weight": {"weight_kg": "70.5"},
         "api-course-doses": {"step_code": "cycle 2 day 1", "setting": "infusion_center",
                              "started_at": (timezone.now() - dt.timedelta(hours=1)).isoformat()},
         "api-dose-corrections": {"reason": "Given at the infusion center", "setting": "infusion_center"},
