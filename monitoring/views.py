@@ -316,7 +316,10 @@ def _patient_page(request: SignedInRequest, patient, *, status: int = 200, clear
         "courses": courses, "dose_sections": doses, "zone": zone.key, "show_errors": False,
         "alerts": selectors.with_unseen(patient.alerts.exclude(status=AlertStatus.RESOLVED), request.user)
         .select_related("acknowledged_by").order_by("-urgency", "-opened_at"),
-        "can_clear": request.user.role == Role.PHYSICIAN, "clear": clear or {}, "baseline": baseline or {},
+        # Every name the template reads is set (an unresolved one would be logged with the page's data).
+        "can_clear": request.user.role == Role.PHYSICIAN,
+        "clear": clear or {"window": None, "error": "", "note": ""},
+        "baseline": baseline or {"course": None, "error": "", "value": ""},
         "il2_codes": IL2_CODES,
     }, zone=zone, status=status)
 
