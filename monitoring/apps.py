@@ -32,5 +32,6 @@ class MonitoringConfig(AppConfig):
 
         # The audit trail names the patient of an alert or window URL, also when the request was refused.
         for name, lookup in (("alert_id", patient_of_alert), ("alerts", patient_of_alert),
-                             ("windows", patient_of_window), ("dose-windows", patient_of_dose_window)):
+                             ("windows", patient_of_window), ("dose-windows", patient_of_dose_window),
+                             ("dose_window_id", patient_of_dose_window)):
             register_url_patient(name, lookup)

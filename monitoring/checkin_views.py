@@ -18,7 +18,14 @@ from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from monitoring.devices import patient_device_status
-from monitoring.patient_pages import dose_checkin_cadence, dose_window_cards, next_planned_dose, open_assessment
+from monitoring.patient_pages import (
+    dose_checkin_cadence,
+    dose_window_cards,
+    fourteen_days,
+    next_planned_dose,
+    open_assessment,
+    watch_text,
+)
 from monitoring.services import intake
 from monitoring.services.assessment import followup_fields_pending
 from tracker import selectors
@@ -47,13 +54,15 @@ def patient_home(request: SignedInRequest, patient_id) -> HttpResponse:
         "unit": patient.temperature_unit_shown,
         "today": today,
         "logged_today": today in logged,
-        "days": [(today - dt.timedelta(days=n), (today - dt.timedelta(days=n)) in logged) for n in range(14)],
+        "days": fourteen_days(today, logged, courses),
         "courses": courses,
         "checkins": selectors.latest_checkins(patient, limit=14),
     }
     # What to do after a check-in whose alert no one on the care team has acknowledged yet stays at the top
     # until then (the driving window's explanation comes from the context processor).
     context["open_assessment"] = open_assessment(patient)
+    for course in courses:  # in the patient's language (activated above); IL-2's with the center's limit
+        setattr(course, "watch_text", watch_text(course, patient))  # noqa: B010 (read by the template)
     # Windows keyed to each recorded dose (clinical-rules §8) and the next planned dose.
     has_doses = any(c.therapy.dose_schedule for c in courses)  # no query for a patient without a dose schedule
     context["dose_windows"] = dose_window_cards(patient) if has_doses else []

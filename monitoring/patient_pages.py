@@ -3,9 +3,11 @@ its alert (monitoring/checkin_views.py patient_home), and why the no-driving win
 longer than the label's (clinical-rules §3; the context processor adds it beside the banner's window)."""
 
 import datetime as dt
+from decimal import Decimal
 
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext
 
 from monitoring.models import AlertStatus, CheckinAssessment, DoseWindow, WindowKind
@@ -133,3 +135,44 @@ def dose_checkin_cadence(patient: Patient, checkins, now: dt.datetime | None = N
         return None
     return {"due_at": due[0], "overdue": due[0] <= now, "ends_at": due[1],
             "interval_hours": policy.dose_checkin_interval_hours}
+
+
+IL2_CODE = "aldesleukin"
+KG_TO_LB = Decimal("2.20462")
+
+
+def weight_gain_text(kg: float, unit: str) -> str:
+    """The IL-2 weight-gain limit as the patient reads weights: pounds first for a patient whose thermometer
+    shows °F (the check-in asks their weight in pounds then, templates/tracker/_weight_field.html)."""
+    value = Decimal(str(kg))
+    pounds = number_format((value * KG_TO_LB).quantize(Decimal("0.1")), 1)
+    kilos = number_format(value.quantize(Decimal("0.1")), 1).removesuffix(".0").removesuffix(",0")
+    pounds = pounds.removesuffix(".0").removesuffix(",0")
+    if unit == "F":
+        return gettext("%(lb)s lb (about %(kg)s kg)") % {"lb": pounds, "kg": kilos}
+    return gettext("%(kg)s kg (about %(lb)s lb)") % {"kg": kilos, "lb": pounds}
+
+
+def watch_text(course, patient: Patient, policy=None) -> str:
+    """The course's "what to watch for" text in the active language; interleukin-2's with the center's weight-gain
+    limit (clinical-rules §9, policy il2_weight_gain_kg) in the patient's unit rather than the default's 2 kg."""
+    from monitoring.selectors import policy_for_center
+    from tracker.catalogue import IL2_WATCH_WITH_LIMIT
+
+    if course.therapy.code != IL2_CODE:
+        return gettext(course.therapy.patient_summary)
+    policy = policy or policy_for_center(patient.center)
+    return gettext(IL2_WATCH_WITH_LIMIT) % {
+        "gain": weight_gain_text(policy.il2_weight_gain_kg, patient.temperature_unit_shown)}
+
+
+def fourteen_days(today: dt.date, logged: set, courses) -> list[tuple[dt.date, str]]:
+    """The last 14 local days, newest first, each "done" (a complete check-in), "missed", or "before" (before the
+    first course started: nothing was expected, not a gap)."""
+    first = min((c.start_date for c in courses), default=None)
+    days = []
+    for n in range(14):
+        day = today - dt.timedelta(days=n)
+        state = "done" if day in logged else "before" if first is None or day < first else "missed"
+        days.append((day, state))
+    return days

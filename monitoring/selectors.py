@@ -194,3 +194,55 @@ def patient_dose_windows(patient, now=None) -> list[dict]:
                    and (window.closes_at is None or now < window.closes_at))
         rows.append({"window": window, "step_name": step, "open": is_open})
     return rows
+
+
+
+def dose_checkin_facts(patients, now: dt.datetime, policies) -> dict[int, tuple[list, dt.datetime | None]]:
+    """What the 12-hourly check-ins after a dose (clinical-rules §8, policy) read, for many patients: patient id
+    -> (their current template doses of active courses started in the longest period, as rule DoseFacts; the
+    time of their last complete current check-in since then). Only patients with such doses. Two queries
+    whatever the number of patients (one when none has doses), none without patients."""
+    from monitoring.rules.dose_windows import DoseFact
+    from tracker.dose_plans import DoseSchedule
+    from tracker.models import DoseAdministration
+
+    patients = list(patients)
+    if not patients:
+        return {}
+    # A day more than the longest period: the reminders of a period's last slot are still being sent after it.
+    longest = max(policies[p.center_id].dose_checkin_period_hours for p in patients) + 24
+    since = now - dt.timedelta(hours=longest)
+    facts: dict[int, list[DoseFact]] = defaultdict(list)
+    schedules: dict[int, DoseSchedule | None] = {}
+    for dose in (DoseAdministration.objects.current()
+                 .filter(course__patient_id__in={p.pk for p in patients}, course__status=CourseStatus.ACTIVE,
+                         started_at__gt=since, started_at__lte=now)
+                 .select_related("course__therapy").order_by()):
+        therapy = dose.course.therapy
+        if therapy.pk not in schedules:
+            schedules[therapy.pk] = DoseSchedule.from_json(therapy.dose_schedule)
+        schedule = schedules[therapy.pk]
+        step = schedule.step(dose.step_code) if schedule else None
+        if step is not None:
+            facts[dose.course.patient_id].append(DoseFact(key=dose.pk, step_code=dose.step_code,
+                                                          started_at=dose.started_at, ended_at=dose.ended_at,
+                                                          step_up=step.step_up))
+    if not facts:
+        return {}
+    last = dict(CheckIn.objects.current()
+                .filter(patient_id__in=list(facts), is_complete=True, recorded_at__gt=since)
+                .order_by().values("patient_id").annotate(last=Max("recorded_at")).values_list("patient_id", "last"))
+    return {patient_id: (doses, last.get(patient_id)) for patient_id, doses in facts.items()}
+
+
+def dose_checkin_slot_of(patient, facts, now: dt.datetime, policy,
+                         after: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime] | None:
+    """The patient's next 12-hourly check-in slot (monitoring.rules.dose_windows.dose_checkin_slot) from
+    `facts` (dose_checkin_facts); None: the daily schedule."""
+    from monitoring.rules.dose_windows import dose_checkin_slot
+
+    found = facts.get(patient.pk)
+    if found is None:
+        return None
+    return dose_checkin_slot(found[0], found[1], now, interval_hours=policy.dose_checkin_interval_hours,
+                             period_hours=policy.dose_checkin_period_hours, after=after)

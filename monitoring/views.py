@@ -25,11 +25,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from monitoring import plain, selectors
 from monitoring.dashboard import PAGE_SIZE, DashboardFilters, dashboard_page
 from monitoring.devices import DEVICE_CHART_HOURS, device_chart_series, device_temperature_of, reading_age
-from monitoring.models import AlertEvent, AlertStatus
+from monitoring.models import AlertEvent, AlertStatus, DoseWindow
 from monitoring.rules import Urgency
 from monitoring.rules.types import FEVER_C, has_fever
 from monitoring.selectors import policy_for_center
 from monitoring.services.alerts import alert_acknowledge, alert_log_call, alert_mark_seen, alert_resolve
+from monitoring.services.dose_windows import dose_window_clear
 from monitoring.staff import format_time, render_staff, request_zone, staff_page
 from monitoring.templatetags.staff_tags import tel_uri
 from monitoring.urgency import ALERT_LEVELS, COUNT_TEXTS, urgency_class, urgency_word
@@ -39,8 +40,10 @@ from tracker.dose_services import with_dose_flag
 from tracker.dose_views import dose_sections
 from tracker.errors import ApplicationError
 from tracker.http import SignedInRequest
-from tracker.models import CareTeam, Therapy
+from tracker.models import CareTeam, Role, Therapy, TreatmentCourse
 from tracker.models.therapies import CourseStatus
+from tracker.questions import IL2_CODES
+from tracker.services import course_set_baseline_weight
 
 
 def _staff_alert(request: SignedInRequest, alert_id):
@@ -304,6 +307,13 @@ def staff_patient_detail(request: SignedInRequest, patient_id) -> HttpResponse:
     patient = get_object_or_404(
         selectors.patients_visible_to(request.user).select_related("center", "care_team"), uuid=patient_id)
     audit(request, "view", patient=patient)
+    return _patient_page(request, patient)
+
+
+def _patient_page(request: SignedInRequest, patient, *, status: int = 200, clear: dict | None = None,
+                  baseline: dict | None = None) -> HttpResponse:
+    """The staff patient page; `clear`: a refused clearance of a dose window (its window id, error and note);
+    `baseline`: a refused baseline weight (its course id, error and the value typed)."""
     timeline = selectors.patient_timeline(patient)
     chart = timeline["chart"]
     policy = policy_for_center(patient.center)
@@ -318,7 +328,7 @@ def staff_patient_detail(request: SignedInRequest, patient_id) -> HttpResponse:
     readings = {name: any(v is not None for v in chart[name]) or name in device
                 for name in ("temperature", "heart_rate", "spo2", "ice")}
     readings["bp"] = any(any(v is not None for v in chart[name]) or name in device for name in ("systolic", "diastolic"))
-    courses = list(with_dose_flag(patient.courses.select_related("therapy", "care_team")).order_by("-start_date"))
+    courses = list(with_dose_flag(patient.courses.select_related("therapy", "care_team", "baseline_weight_by")).order_by("-start_date"))
     zone = zoneinfo.ZoneInfo(patient.center.time_zone)
     with timezone.override(zone):  # the Doses section's times, like the page's, on the center's clock
         doses = dose_sections(patient, courses)
@@ -332,4 +342,51 @@ def staff_patient_detail(request: SignedInRequest, patient_id) -> HttpResponse:
         "courses": courses, "dose_sections": doses, "zone": zone.key, "show_errors": False, **devices,
         "alerts": selectors.with_unseen(patient.alerts.exclude(status=AlertStatus.RESOLVED), request.user)
         .select_related("acknowledged_by").order_by("-urgency", "-opened_at"),
-    }, zone=zone)
+        # Every name the template reads is set (an unresolved one would be logged with the page's data).
+        "can_clear": request.user.role == Role.PHYSICIAN,
+        "clear": clear or {"window": None, "error": "", "note": ""},
+        "baseline": baseline or {"course": None, "error": "", "value": ""},
+        "il2_codes": IL2_CODES,
+    }, zone=zone, status=status)
+
+
+@login_required
+@require_POST
+@staff_page
+def dose_window_clear_page(request: SignedInRequest, dose_window_id) -> HttpResponse:
+    """A physician records that the neurologic finding behind a reopened no-driving window after T-cell engager
+    doses has resolved, with a required note (clinical-rules §8); audited, a WindowEvent. Refused (the page again,
+    with the reason beside the form) for anyone else, without a note, or for a window no finding reopened."""
+    window = get_object_or_404(
+        DoseWindow.objects.filter(course__patient__in=selectors.patients_visible_to(request.user).values("pk"))
+        .select_related("course__patient__center", "course__patient__care_team"), uuid=dose_window_id)
+    patient = window.course.patient
+    audit(request, "clear_window", patient=patient)
+    note = request.POST.get("note", "")
+    try:
+        dose_window_clear(window=window, user=request.user, reason=note)
+    except ApplicationError as exc:
+        return _patient_page(request, patient, status=exc.status_code,
+                             clear={"window": window.pk, "error": exc.detail, "note": note})
+    return redirect(reverse("staff-patient-detail", args=[patient.uuid]) + "#dose-windows")
+
+
+@login_required
+@require_POST
+@staff_page
+def course_baseline_weight_page(request: SignedInRequest, course_id) -> HttpResponse:
+    """Staff of the patient's team enter the weight before interleukin-2 that the weight-gain rule counts from
+    (clinical-rules §9); audited, who and when kept on the course. Bad input: the page again, the error beside
+    the field (400)."""
+    course = get_object_or_404(
+        TreatmentCourse.objects.filter(patient__in=selectors.patients_visible_to(request.user).values("pk"))
+        .select_related("therapy", "patient__center", "patient__care_team"), uuid=course_id)
+    patient = course.patient
+    audit(request, "set_baseline_weight", patient=patient)
+    value = request.POST.get("weight_kg", "")
+    try:
+        course_set_baseline_weight(course=course, weight_kg=value, user=request.user)
+    except ApplicationError as exc:
+        return _patient_page(request, patient, status=exc.status_code,
+                             baseline={"course": course.pk, "error": exc.detail, "value": value})
+    return redirect(reverse("staff-patient-detail", args=[patient.uuid]) + f"#course-{course.uuid}")

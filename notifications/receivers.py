@@ -13,7 +13,7 @@ from notifications.services.accounts import invitation_notify, password_reset_no
 from notifications.services.enqueue import publish, publish_on_commit
 from notifications.services.reminders import reminder_reschedule
 from tracker.models import Patient, TreatmentCourse
-from tracker.signals import invitation_issued, password_reset_requested
+from tracker.signals import dose_corrected, dose_recorded, invitation_issued, password_reset_requested
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +67,17 @@ def on_course_saved(sender, instance, **kwargs) -> None:
     """A course started, ended or changed dates. The scan would not notice a course that ended, so without
     a broker this one is done here (course saves are rare staff actions, not the check-in path)."""
     _reschedule_after_commit(instance.patient_id, inline_if_broker_down=True)
+
+
+@receiver(dose_recorded, dispatch_uid="notifications.dose_recorded_reminders")
+@receiver(dose_corrected, dispatch_uid="notifications.dose_corrected_reminders")
+def on_dose_changed(sender, course_id: int, **kwargs) -> None:
+    """A step-up or first full dose starts 12-hourly check-ins (clinical-rules §8, policy): the reminders move
+    to its slots after commit (inline without a broker: a dose is a rare staff action, and the first slot is
+    only hours away)."""
+    patient_id = TreatmentCourse.objects.filter(pk=course_id).values_list("patient_id", flat=True).first()
+    if patient_id is not None:
+        _reschedule_after_commit(patient_id, inline_if_broker_down=True)
 
 
 @receiver(invitation_issued, dispatch_uid="notifications.invitation_issued")

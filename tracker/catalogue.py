@@ -22,16 +22,21 @@ from tracker.dose_plans import (
 CAR_T_SOURCE = "clinical-rules §1-§3 (US labels, June 2025 REMS removal)"
 ICI_SOURCE = "clinical-rules §4 (CTCAE v5; NCCN/SITC/ASCO)"
 
-CAR_T_WATCH = (
+# The patients' "what to watch for" texts are marked for translation (shown through gettext on the patient's page);
+# each is one whole msgid, so the Carvykti text repeats the CAR T one rather than adding to it.
+CAR_T_WATCH = gettext_noop(
     "Call your care team at once for a temperature of 38.0 °C (100.4 °F) or higher, chills, dizziness or "
     "fainting, trouble breathing, a racing heart, confusion, trouble speaking, shaking, unusual sleepiness, "
     "or a seizure. Do not drive until your care team says you may."
 )
-CARVYKTI_WATCH = CAR_T_WATCH + (
+CARVYKTI_WATCH = gettext_noop(
+    "Call your care team at once for a temperature of 38.0 °C (100.4 °F) or higher, chills, dizziness or "
+    "fainting, trouble breathing, a racing heart, confusion, trouble speaking, shaking, unusual sleepiness, "
+    "or a seizure. Do not drive until your care team says you may."
     " For about three months, also tell your team about smaller handwriting, slower movement, a change in "
     "personality, clumsiness, or numbness or drooping of the face."
 )
-ICI_WATCH = (
+ICI_WATCH = gettext_noop(
     "Side effects can start weeks or months after treatment. Tell your care team about diarrhea or more "
     "stools than usual, blood in the stool, belly pain, a rash, a new cough or shortness of breath, yellow "
     "skin or eyes, dark urine, a bad headache, changes in eyesight, strong thirst, or muscle weakness. "
@@ -121,13 +126,16 @@ def sync_catalogue(therapy_model) -> int:
 
 T_CELL_SOURCE = "clinical-rules §8 (US prescribing information; Crombie et al., Blood 2024)"
 T_CELL_LABEL_DATE = "late 2025 copy of the label"
-T_CELL_ENGAGER_WATCH = (
+T_CELL_ENGAGER_WATCH = gettext_noop(
     "The first doses are the riskiest: the hours and days after each step-up dose and the first full dose. Call "
     "your care team at once for a temperature of 38.0 °C (100.4 °F) or higher, chills, dizziness or fainting, "
     "trouble breathing, a racing heart, confusion, trouble speaking, shaking, or unusual sleepiness. Do not drive "
     "during the step-up doses and for 48 hours after the last one, nor while you have any new nerve symptom."
 )
-TCR_TIL_WATCH = CAR_T_WATCH + (
+TCR_TIL_WATCH = gettext_noop(
+    "Call your care team at once for a temperature of 38.0 °C (100.4 °F) or higher, chills, dizziness or "
+    "fainting, trouble breathing, a racing heart, confusion, trouble speaking, shaking, unusual sleepiness, "
+    "or a seizure. Do not drive until your care team says you may."
     " Low blood counts can last for weeks: any fever, bleeding or bruising, or signs of infection mean call at once."
 )
 DRIVING_UNVERIFIED = {
@@ -306,6 +314,14 @@ BEVACIZUMAB_WATCH = gettext_noop(
     "Reactions to the infusion mostly happen during it or within a day of it. In that time, call your care "
     "team at once for fever, chills, flushing, a rash, itching or dizziness; call 911 for trouble breathing. "
     "At any time, call your care team at once for bleeding, chest pain, or a sudden, severe headache."
+)
+# The patient's page shows IL-2's text with the center's weight-gain limit (policy il2_weight_gain_kg) in the
+# patient's unit (monitoring.patient_pages.watch_text); the catalogue keeps the default's wording.
+IL2_WATCH_WITH_LIMIT = gettext_noop(
+    "Weigh yourself every day, at the same time and on the same scale. Call your care team at once if you "
+    "have gained %(gain)s or more since treatment started, pass much less urine than usual, are "
+    "short of breath, or are confused or very drowsy. Call 911 if the top number of your blood pressure is "
+    "below 90 or your oxygen reading is below 90 %%."
 )
 IL2_WATCH = gettext_noop(
     "Weigh yourself every day, at the same time and on the same scale. Call your care team at once if you "

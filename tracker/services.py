@@ -12,7 +12,7 @@ from tracker.compiled import insert_row
 from tracker.errors import ConflictError, NotAllowedError
 from tracker.models import CheckIn, Patient, Role, User
 from tracker.models.checkins import Channel, EnteredRole
-from tracker.questions import CHOICE_FIELDS, CLINICAL_FIELDS, required_fields
+from tracker.questions import CHOICE_FIELDS, CLINICAL_FIELDS, IL2_CODES, required_fields
 
 BLANK_AS_EMPTY = {*CHOICE_FIELDS, "note"}
 
@@ -97,3 +97,32 @@ def checkin_amendment_values(*, original: CheckIn, entered_by: User, changes: di
     values = {name: getattr(original, name) for name in CLINICAL_FIELDS}
     values.update({name: value for name, value in changes.items() if name in CLINICAL_FIELDS})
     return original, values
+
+
+def course_set_baseline_weight(*, course, weight_kg: str, user: User):
+    """Staff enter the patient's weight before interleukin-2 (clinical-rules §9 capillary leak: the gain counts
+    from it); who and when are kept on the course. Bad input raises InputError naming `weight_kg`."""
+    from decimal import Decimal, InvalidOperation
+
+    from django.utils.translation import gettext
+
+    from tracker.errors import InputError
+    from tracker.models.checkins import WEIGHT_KG_MAX, WEIGHT_KG_MIN
+    from tracker.questions import parse_decimal_text
+
+    if not user.is_staff_member:
+        raise NotAllowedError(gettext("Only the care team enters a baseline weight."))
+    if course.therapy.code not in IL2_CODES:
+        message = gettext("A baseline weight is kept for interleukin-2 only.")
+        raise InputError(message, fields={"weight_kg": [message]})
+    try:
+        value = Decimal(parse_decimal_text(str(weight_kg))).quantize(Decimal("0.1"))
+    except (InvalidOperation, ValueError):
+        value = None
+    if value is None or not value.is_finite() or not WEIGHT_KG_MIN <= value <= WEIGHT_KG_MAX:
+        message = gettext("Type the weight in kilograms, between %(min)s and %(max)s, for example 70.5.") % {
+            "min": WEIGHT_KG_MIN, "max": WEIGHT_KG_MAX}
+        raise InputError(message, fields={"weight_kg": [message]})
+    course.baseline_weight_kg, course.baseline_weight_by, course.baseline_weight_at = value, user, timezone.now()
+    course.save(update_fields=["baseline_weight_kg", "baseline_weight_by", "baseline_weight_at"])
+    return course

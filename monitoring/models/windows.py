@@ -87,6 +87,8 @@ class DoseWindow(models.Model):
                                    related_name="+")
     clearance_reason = models.TextField(blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True, help_text="No current dose opens it any more.")
+    end_notified_at = models.DateTimeField(null=True, blank=True, help_text="When the patient and team were told "
+                                                                            "it ended (no-driving, stay-nearby).")
 
     objects = DoseWindowQuerySet.as_manager()
 

@@ -13,6 +13,11 @@ Kinds (each remembers the dose that opened it and a reason key, monitoring/dose_
   from the start of the infusion.
 - REMONITOR: after a grade 2 CRS or any ICANS (§8), the next dose started after the finding gets the step-up
   monitoring again: `REMONITOR_HOURS` from its start.
+- Continuous infusions (blinatumomab, §8: monitored "again after any interruption of 4 h or more"): a dose
+  (infusion start) that begins `INTERRUPTION_HOURS` or more after the previous one stopped gets MONITORING for
+  `restart_monitor_hours` from its start (the template's restart step: how long is not in §8, policy 48 h), unless
+  its own step has monitoring hours (a cycle 1 or 2 start). Staff no longer need to record the restart step for it;
+  one recorded as such keeps its own monitoring whatever the gap (the more monitoring).
 """
 
 from __future__ import annotations
@@ -35,10 +40,13 @@ STEP_UP_DRIVING_HOURS = 48
 # 48 h near a facility after the next dose; Tecvayli: 48 h in hospital after grade 2 ICANS).
 REMONITOR_HOURS = 48
 REMONITOR_CRS_MIN_GRADE = 2  # clinical-rules §8: "grade 2 CRS or any ICANS"
+# clinical-rules §8 (blinatumomab): monitored again after any interruption of 4 h or more.
+INTERRUPTION_HOURS = 4
 
 # Reason keys (rendered in the reader's language by monitoring/dose_window_messages.py).
 R_MONITOR_AFTER_DOSE = "monitor_after_dose"
 R_MONITOR_AFTER_END = "monitor_after_end"
+R_MONITOR_AFTER_INTERRUPTION = "monitor_after_interruption"
 R_DRIVING_STEP_UP = "driving_step_up"
 R_DRIVING_INFUSION = "driving_infusion_runs"
 R_NEARBY = "nearby_caregiver"
@@ -101,9 +109,11 @@ def _driving_runs(doses: Sequence[DoseFact]) -> list[list[DoseFact]]:
 
 def dose_windows(doses: Sequence[DoseFact], *, last_step_up_code: str | None, continuous_infusion: bool,
                  driving_hours: int = STEP_UP_DRIVING_HOURS,
-                 remonitor_after: Sequence[dt.datetime] = ()) -> list[WindowSpec]:
+                 remonitor_after: Sequence[dt.datetime] = (),
+                 restart_monitor_hours: int | None = None) -> list[WindowSpec]:
     """The windows the course's current doses (in time order) open. `remonitor_after`: times of the pending
-    grade >= 2 CRS / ICANS findings; each one's next dose gets REMONITOR_HOURS."""
+    grade >= 2 CRS / ICANS findings; each one's next dose gets REMONITOR_HOURS. `restart_monitor_hours`: for a
+    continuous infusion, the monitoring after an interruption of INTERRUPTION_HOURS or more."""
     hours = max(driving_hours, STEP_UP_DRIVING_HOURS)  # a center may lengthen, never shorten (§8)
     doses = sorted(doses, key=lambda d: d.started_at)
     specs: list[WindowSpec] = []
@@ -120,6 +130,14 @@ def dose_windows(doses: Sequence[DoseFact], *, last_step_up_code: str | None, co
                                     _after(dose.started_at, dose.nearby_hours), R_NEARBY))
         if continuous_infusion:
             specs.append(WindowSpec(DRIVING, dose.key, dose.started_at, dose.ended_at, R_DRIVING_INFUSION))
+    if continuous_infusion and restart_monitor_hours:
+        for before, dose in zip(doses, doses[1:], strict=False):
+            if dose.monitor_hours or before.ended_at is None:
+                continue  # its own monitoring; or no stop recorded before it
+            if dose.started_at - before.ended_at >= dt.timedelta(hours=INTERRUPTION_HOURS):
+                specs.append(WindowSpec(MONITORING, dose.key, dose.started_at,
+                                        _after(dose.started_at, restart_monitor_hours),
+                                        R_MONITOR_AFTER_INTERRUPTION, dose.supervised))
     if not continuous_infusion:
         for run in _driving_runs([d for d in doses if d.in_template]):
             last = run[-1]
@@ -160,3 +178,26 @@ def dose_checkin_due(doses: Sequence[DoseFact], last_checkin_at: dt.datetime | N
     end = _after(dose.started_at, period_hours)
     since = max(dose.started_at, last_checkin_at) if last_checkin_at else dose.started_at
     return min(_after(since, interval_hours), end), end
+
+
+def dose_checkin_slot(doses: Sequence[DoseFact], last_checkin_at: dt.datetime | None, now: dt.datetime, *,
+                      interval_hours: int, period_hours: int,
+                      after: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime] | None:
+    """The next 12-hourly check-in slot to remind of (§8, policy), as (a check-in recorded after this answers it,
+    due by). Slots fall every `interval_hours` from the later of the dose's start and the last complete check-in,
+    within `period_hours` of the latest step-up or first full dose started by `now`; `after`: a slot already
+    handled (reminded or skipped while the patient was watched): the next one after it. None when no slot is
+    left in the period (the usual daily schedule applies again)."""
+    running = [d for d in doses if (d.step_up or d.step_code in FIRST_FULL_CODES)
+               and d.started_at <= now < _after(d.started_at, period_hours)]
+    if not running:
+        return None
+    dose = max(running, key=lambda d: d.started_at)
+    end = _after(dose.started_at, period_hours)
+    since = max(dose.started_at, last_checkin_at) if last_checkin_at else dose.started_at
+    since = since.astimezone(dt.UTC)
+    due = _after(since, interval_hours)
+    if after is not None:
+        while due <= after:
+            since, due = due, _after(due, interval_hours)
+    return (since, due) if due <= end else None

@@ -143,10 +143,16 @@ def evaluation_context_on(day: dt.date, context: CheckinContext, *, recent: tupl
 
 
 def _baseline_weight(checkin: CheckIn, courses: list) -> float | None:
-    """clinical-rules §9 interleukin-2: the first weight reported on or after the start of the patient's
-    interleukin-2 course (this check-in's own if it is the first), in kg. No query without such a course."""
-    starts = [c.start_date for c in courses if c.therapy.therapy_class == TherapyClass.CYTOKINE
-              and c.therapy.code not in INTERFERON_PRODUCTS]
+    """clinical-rules §9 interleukin-2: the baseline weight staff entered on the interleukin-2 course (the
+    earliest course that has one), else the first weight reported on or after the start of the patient's
+    interleukin-2 course (this check-in's own if it is the first), in kg. No query without such a course, nor
+    when staff entered one."""
+    il2 = sorted((c for c in courses if c.therapy.therapy_class == TherapyClass.CYTOKINE
+                  and c.therapy.code not in INTERFERON_PRODUCTS), key=lambda c: c.start_date)
+    entered = next((c.baseline_weight_kg for c in il2 if c.baseline_weight_kg is not None), None)
+    if entered is not None:
+        return float(entered)
+    starts = [c.start_date for c in il2]
     if not starts:
         return None
     first = (CheckIn.objects.current().filter(patient_id=checkin.patient_id, local_date__gte=min(starts),

@@ -7,13 +7,14 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from monitoring.models import DoseWindow, DoseWindowKind, RemonitorRequest, WindowEvent
 from monitoring.rules import dose_windows as rules
 from monitoring.selectors import policy_for_center
 from tracker.dose_plans import DoseSchedule
 from tracker.dose_services import course_doses
-from tracker.errors import InputError, NotAllowedError
+from tracker.errors import ConflictError, InputError, NotAllowedError
 from tracker.models import CheckIn, Role, TreatmentCourse, User
 from tracker.models.doses import DoseSetting
 
@@ -32,6 +33,16 @@ def _facts(course: TreatmentCourse, schedule: DoseSchedule) -> tuple[list[rules.
             supervised=supervised, in_template=step is not None))
         versions[dose.pk] = {dose.pk, *(h.pk for h in view.history)}
     return facts, versions
+
+
+def _restart_hours(schedule: DoseSchedule) -> int | None:
+    """How long a continuous infusion is monitored after an interruption of 4 h or more (clinical-rules §8): the
+    template's restart step (not in §8: policy, 48 h by default)."""
+    step = schedule.step(RESTART_STEP) if schedule.continuous_infusion else None
+    return step.monitor_hours if step else None
+
+
+RESTART_STEP = "infusion_restart"
 
 
 def _event(window: DoseWindow, kind: str, *, old: dt.datetime | None, note: str, user: User | None = None,
@@ -57,7 +68,7 @@ def dose_windows_recompute(*, course_id: int) -> list[DoseWindow]:
     specs = rules.dose_windows(
         facts, last_step_up_code=step_ups[-1] if step_ups else None,
         continuous_infusion=schedule.continuous_infusion, driving_hours=policy.step_up_driving_hours,
-        remonitor_after=[r.raised_at for r in requests])
+        remonitor_after=[r.raised_at for r in requests], restart_monitor_hours=_restart_hours(schedule))
     current_of = {old: cur for cur, ids in versions.items() for old in ids}
     existing = {}
     for window in DoseWindow.objects.select_for_update().filter(course=course, dose__isnull=False,
@@ -77,6 +88,8 @@ def dose_windows_recompute(*, course_id: int) -> list[DoseWindow]:
             old = window.closes_at
             window.dose_id, window.opens_at, window.closes_at = spec.dose_key, spec.opens_at, spec.closes_at
             window.supervised, window.reason = spec.supervised, spec.reason
+            if old != spec.closes_at:
+                window.end_notified_at = None  # a new end: its notice is due again when it comes
             window.save()
             _event(window, WindowEvent.Kind.MOVED, old=old,
                    note=f"Dose {spec.dose_key} recorded or corrected (clinical-rules §8).")
@@ -122,12 +135,20 @@ def dose_windows_after_findings(*, courses, checkin: CheckIn, findings) -> None:
 
 @transaction.atomic
 def dose_window_clear(*, window: DoseWindow, user: User, reason: str) -> DoseWindow:
-    """A physician records the neurologic finding resolved (or ends a no-driving window early), with a reason."""
+    """A physician records the neurologic finding behind a reopened no-driving window resolved, with a reason
+    (clinical-rules §8: no driving from any new neurologic symptom until it has resolved). Only such a window:
+    the others close with their doses' hours."""
     if user.role != Role.PHYSICIAN:
-        raise NotAllowedError("Only a physician can clear a patient to drive.")
+        raise NotAllowedError(gettext("Only a physician can clear a patient to drive."))
     if not reason.strip():
-        raise InputError("A clearance needs a reason.", fields={"reason": ["A clearance needs a reason."]})
+        message = gettext("A clearance needs a reason.")
+        raise InputError(message, fields={"reason": [message]})
     window = DoseWindow.objects.select_for_update().get(pk=window.pk)
+    if window.kind != DoseWindowKind.DRIVING or window.checkin_id is None:
+        raise ConflictError(gettext("Only a no-driving window reopened by a neurologic finding is cleared this way; "
+                                    "this one closes with its doses' hours."))
+    if window.cleared_at is not None or window.withdrawn_at is not None:
+        raise ConflictError(gettext("This window was cleared already."))
     window.cleared_at, window.cleared_by, window.clearance_reason = timezone.now(), user, reason.strip()
     window.save()
     _event(window, WindowEvent.Kind.CLEARED, old=window.closes_at, user=user, note=reason.strip())

@@ -15,6 +15,12 @@ class ReminderState(models.Model):
     expected_on = models.DateField(help_text="The local date a check-in is expected.")
     stage = models.PositiveSmallIntegerField(choices=Stage.choices, default=Stage.WAITING)
     next_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # In the 72 h after a step-up or first full dose (clinical-rules §8, policy) check-ins are due every 12 h:
+    # the reminders then work on a slot (due by `dose_slot_at`; a complete check-in recorded after
+    # `dose_slot_from` answers it) instead of the local date `expected_on`.
+    dose_slot_from = models.DateTimeField(null=True, blank=True)
+    dose_slot_at = models.DateTimeField(null=True, blank=True, help_text="A 12-hourly check-in after a dose is "
+                                                                         "due by then; empty: the daily schedule.")
 
     def __str__(self) -> str:
         return f"Reminders for {self.patient_id}: {self.get_stage_display()} (expected {self.expected_on})"

@@ -1,4 +1,6 @@
-"""The morning digest per care team, and notices when a driving or stay-nearby window ends."""
+"""The morning digest per care team, and notices when a driving or stay-nearby window ends: the CAR T windows
+(clinical-rules §3, dates) and those after T-cell engager doses (§8, hour-precise: no driving, tarlatamab's stay
+within 1 hour of care)."""
 
 import datetime as dt
 import zoneinfo
@@ -8,7 +10,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from monitoring.dashboard import annotate_checkin_status
-from monitoring.models import Alert, AlertStatus, Window
+from monitoring.models import Alert, AlertStatus, DoseWindow, DoseWindowKind, Window
 from monitoring.rules.policy import parse_local_time
 from monitoring.selectors import policy_for_center
 from notifications.models import DigestRun, NotificationKind
@@ -59,8 +61,32 @@ def digests_send_due(*, now: dt.datetime | None = None) -> int:
     return sent
 
 
+# A dose window that ended longer ago than this gets no notice (the scan was down for longer, or the window
+# ended before notices existed): telling someone days later that a restriction ended helps no one. Policy.
+DOSE_WINDOW_END_NOTICE_WITHIN = dt.timedelta(hours=24)  # policy
+
+
+def _tell_window_end(patient: Patient, uuid, kind: str, now: dt.datetime) -> None:
+    """The notices that a window ended: the patient and caregivers on their channels, the team's nurse in-app."""
+    people = [u for u in [patient.user, *patient.caregivers.filter(is_active=True)] if u is not None]
+    for user in people:
+        for channel in patient_channels(user, patient):
+            notification_create(
+                dedup_key=f"window_end:{uuid}:user{user.pk}:{channel}", kind=NotificationKind.WINDOW_END,
+                channel=channel, patient=patient, recipient=user, language=user.preferred_language,
+                context={"for_patient": True, "window_kind": kind, "link": f"/patients/{patient.uuid}/"},
+            )
+    for user in on_call(patient.care_team, ChainRole.PRIMARY_NURSE, now):
+        notification_create(
+            dedup_key=f"window_end:{uuid}:user{user.pk}:inapp", kind=NotificationKind.WINDOW_END,
+            channel="inapp", patient=patient, recipient=user, language=user.preferred_language,
+            context={"for_patient": False, "window_kind": kind, "link": f"/patients/{patient.uuid}/"},
+        )
+
+
 def window_ends_notify(*, now: dt.datetime | None = None) -> int:
-    """Tell patient, caregivers and the team's nurse when a no-driving or stay-nearby window ends."""
+    """Tell patient, caregivers and the team's nurse when a no-driving or stay-nearby window ends (CAR T and
+    after T-cell engager doses), once each. Returns how many windows were told of."""
     now = now or timezone.now()
     notified = 0
     candidates = Window.objects.filter(end_notified_at__isnull=True, cleared_on__isnull=True,
@@ -74,19 +100,29 @@ def window_ends_notify(*, now: dt.datetime | None = None) -> int:
         with transaction.atomic():
             if not Window.objects.filter(pk=window.pk, end_notified_at__isnull=True).update(end_notified_at=now):
                 continue
-            people = [u for u in [patient.user, *patient.caregivers.filter(is_active=True)] if u is not None]
-            for user in people:
-                for channel in patient_channels(user, patient):
-                    notification_create(
-                        dedup_key=f"window_end:{window.uuid}:user{user.pk}:{channel}", kind=NotificationKind.WINDOW_END,
-                        channel=channel, patient=patient, recipient=user, language=user.preferred_language,
-                        context={"for_patient": True, "window_kind": window.kind, "link": f"/patients/{patient.uuid}/"},
-                    )
-            for user in on_call(patient.care_team, ChainRole.PRIMARY_NURSE, now):
-                notification_create(
-                    dedup_key=f"window_end:{window.uuid}:user{user.pk}:inapp", kind=NotificationKind.WINDOW_END,
-                    channel="inapp", patient=patient, recipient=user, language=user.preferred_language,
-                    context={"for_patient": False, "window_kind": window.kind, "link": f"/patients/{patient.uuid}/"},
-                )
+            _tell_window_end(patient, window.uuid, window.kind, now)
+            notified += 1
+    return notified + dose_window_ends_notify(now=now)
+
+
+def dose_window_ends_notify(*, now: dt.datetime) -> int:
+    """The no-driving and stay-nearby windows after doses (clinical-rules §8) that closed within the last
+    DOSE_WINDOW_END_NOTICE_WITHIN: told once each (claimed by a conditional UPDATE). One still covered by another
+    window of its kind in force for the patient (a neurologic finding, the next dose) is marked without a notice:
+    the restriction has not ended."""
+    notified = 0
+    kinds = (DoseWindowKind.DRIVING, DoseWindowKind.NEARBY)
+    candidates = (DoseWindow.objects.filter(
+        kind__in=kinds, end_notified_at__isnull=True, cleared_at__isnull=True, withdrawn_at__isnull=True,
+        course__status=CourseStatus.ACTIVE, closes_at__lte=now, closes_at__gt=now - DOSE_WINDOW_END_NOTICE_WITHIN)
+        .select_related("course__patient__center", "course__patient__care_team", "course__patient__user"))
+    for window in candidates:
+        patient = window.course.patient
+        with transaction.atomic():
+            if not DoseWindow.objects.filter(pk=window.pk, end_notified_at__isnull=True).update(end_notified_at=now):
+                continue
+            if DoseWindow.objects.in_force(now).filter(course__patient=patient, kind=window.kind).exists():
+                continue
+            _tell_window_end(patient, window.uuid, window.kind, now)
             notified += 1
     return notified

@@ -3,6 +3,12 @@ team's nurse. Daily through the CAR T daily period (clinical-rules §3), then ev
 Times are built in the patient's IANA zone, so daylight-saving changes neither skip nor repeat a day; the
 de-duplication key (patient, expected date, stage, recipient, channel) makes a repeated scan harmless.
 
+In the 72 h after a step-up or first full dose of a T-cell engager (clinical-rules §8, policies
+dose_checkin_interval_hours / dose_checkin_period_hours) check-ins are due every 12 h: the state then works on
+a slot (`dose_slot_at`, an exact time, in the de-duplication key instead of the date) with the same stages;
+a complete check-in after `dose_slot_from` answers it, and a missed or skipped slot moves to the next one.
+None while the patient is in hospital or kept for monitoring (a supervised dose window): that slot is skipped.
+
 The scan works in batches (`reminders_advance_due`): each batch claims up to BATCH_SIZE due rows with
 SELECT ... FOR UPDATE SKIP LOCKED (a concurrent scan skips them, so nothing is sent twice) and advances
 them in one transaction with a fixed number of queries, whatever the batch size. A batch that fails is
@@ -21,7 +27,13 @@ from django.utils import timezone
 
 from monitoring.models import DoseWindow, DoseWindowKind
 from monitoring.rules.policy import parse_local_time
-from monitoring.selectors import next_checkin_expected, next_checkins_expected, policy_for_center
+from monitoring.selectors import (
+    dose_checkin_facts,
+    dose_checkin_slot_of,
+    next_checkin_expected,
+    next_checkins_expected,
+    policy_for_center,
+)
 from notifications.models import ChainRole, NotificationKind, ReminderState
 from notifications.services.batches import batch_with_fallback, scan_in_batches
 from notifications.services.outbox import notifications_create_many
@@ -51,14 +63,35 @@ def reminder_reschedule(*, patient: Patient, now: dt.datetime | None = None) -> 
     """Work out the next local date a check-in is expected and when its first reminder is due."""
     now = now or timezone.now()
     policy = policy_for_center(patient.center)
+    slot = dose_checkin_slot_of(patient, dose_checkin_facts([patient], now, {patient.center_id: policy}), now,
+                                policy)
+    if slot is not None:
+        state, _ = ReminderState.objects.update_or_create(patient=patient, defaults=_slot_fields(patient, slot))
+        return state
     expected = next_checkin_expected(patient, now, policy)
     if expected is None:
-        ReminderState.objects.filter(patient=patient).update(next_due_at=None)
+        ReminderState.objects.filter(patient=patient).update(next_due_at=None, dose_slot_from=None,
+                                                             dose_slot_at=None)
         return None
     due = local_datetime(expected, policy.reminder_local_time, patient.tz)
     state, _ = ReminderState.objects.update_or_create(
-        patient=patient, defaults={"expected_on": expected, "stage": Stage.WAITING, "next_due_at": due})
+        patient=patient, defaults={"expected_on": expected, "stage": Stage.WAITING, "next_due_at": due,
+                                   "dose_slot_from": None, "dose_slot_at": None})
     return state
+
+
+def _slot_fields(patient: Patient, slot: tuple[dt.datetime, dt.datetime]) -> dict:
+    """A state working on a 12-hourly slot after a dose: reminded at the slot's time."""
+    since, due = slot
+    return {"expected_on": timezone.localtime(due, patient.tz).date(), "stage": Stage.WAITING, "next_due_at": due,
+            "dose_slot_from": since, "dose_slot_at": due}
+
+
+def _slot_key(state: ReminderState) -> str:
+    """What a reminder is for, in its de-duplication key: the local date, or the slot's time (UTC, no colons)."""
+    if state.dose_slot_at is None:
+        return str(state.expected_on)
+    return state.dose_slot_at.astimezone(dt.UTC).strftime("slot%Y-%m-%dT%H%MZ")
 
 
 # --- One batch of due rows ----------------------------------------------------------------------------------
@@ -78,12 +111,25 @@ def _logged_on_expected_date(states: list[ReminderState]) -> set[int]:
     return {state.pk for state in states if (state.patient_id, state.expected_on) in logged}
 
 
-def _reschedule_states(states: list[ReminderState], now: dt.datetime, cache: ScanCache) -> None:
-    """`reminder_reschedule` for locked states, in memory (the caller saves them)."""
-    patients = [state.patient for state in states]
+def _reschedule_states(states: list[ReminderState], now: dt.datetime, cache: ScanCache,
+                       slots: dict[int, tuple[dt.datetime, dt.datetime] | None]) -> None:
+    """`reminder_reschedule` for locked states, in memory (the caller saves them). `slots`: state id -> the
+    next 12-hourly slot after a dose (None or missing: the daily schedule)."""
+    daily = []
+    for state in states:
+        slot = slots.get(state.pk)
+        if slot is None:
+            state.dose_slot_from = state.dose_slot_at = None
+            daily.append(state)
+        else:
+            for name, value in _slot_fields(state.patient, slot).items():
+                setattr(state, name, value)
+    if not daily:
+        return
+    patients = [state.patient for state in daily]
     policies = cache.policies(p.center_id for p in patients)
     expected = next_checkins_expected(patients, now, policies)
-    for state in states:
+    for state in daily:
         patient = state.patient
         day = expected[patient.pk]
         if day is None:
@@ -93,7 +139,7 @@ def _reschedule_states(states: list[ReminderState], now: dt.datetime, cache: Sca
             state.next_due_at = local_datetime(day, policies[patient.center_id].reminder_local_time, patient.tz)
 
 
-def _patient_reminders(patient: Patient, expected_on: dt.date, stage: int, caregivers: list, preferences) -> list:
+def _patient_reminders(patient: Patient, expected_on: str, stage: int, caregivers: list, preferences) -> list:
     people = [u for u in [patient.user, *caregivers] if u is not None]
     rows = []
     for user in people:
@@ -107,7 +153,7 @@ def _patient_reminders(patient: Patient, expected_on: dt.date, stage: int, careg
     return rows
 
 
-def _nurse_notices(patient: Patient, expected_on: dt.date, nurses: list, preferences) -> list:
+def _nurse_notices(patient: Patient, expected_on: str, nurses: list, preferences) -> list:
     rows = []
     for user in nurses:
         for channel in channels_for(user, urgency=None, preferences=preferences):
@@ -127,12 +173,29 @@ def _advance_claimed(states: list[ReminderState], now: dt.datetime, cache: ScanC
     if not states:
         return {}
     policies = cache.policies(state.patient.center_id for state in states)
-    logged_ids = _logged_on_expected_date(states)
-    logged = [s for s in states if s.pk in logged_ids]
+    # The 12-hourly check-ins after a dose (clinical-rules §8, policy): two queries for the whole batch.
+    facts = dose_checkin_facts([s.patient for s in states], now, policies)
+
+    def next_slot(state: ReminderState, after: dt.datetime | None = None):
+        return dose_checkin_slot_of(state.patient, facts, now, policies[state.patient.center_id], after=after)
+
+    slot_states = [s for s in states if s.dose_slot_at is not None]
+    daily_states = [s for s in states if s.dose_slot_at is None]
+    logged_ids = _logged_on_expected_date(daily_states) if daily_states else set()
+    for state in slot_states:  # answered by a complete check-in since the slot's start (or no dose left)
+        last = facts[state.patient_id][1] if state.patient_id in facts else None
+        start = state.dose_slot_from or state.dose_slot_at
+        if state.patient_id not in facts or (last is not None and start is not None and last > start):
+            logged_ids.add(state.pk)
+    # A daily schedule whose patient is now in a 12-hourly period after a dose moves to its slots.
+    to_slots = {s.pk: slot for s in daily_states if s.pk not in logged_ids and s.stage == Stage.WAITING
+                and (slot := next_slot(s)) is not None}
+    logged = [s for s in states if s.pk in logged_ids or s.pk in to_slots]
     # In hospital or kept for monitoring after a dose (clinical-rules §8): no reminder and no missed-check-in
-    # notice for that day; the patient is expected again the next day (known from the claim: no query).
-    watched = [s for s in states if s.pk not in logged_ids and getattr(s, "under_watch", False)]
-    states_to_step = [s for s in states if s.pk not in logged_ids and s not in watched]
+    # notice for that day (or 12-hourly slot); the patient is expected again the next day (the next slot).
+    watched = [s for s in states if s.pk not in logged_ids and s.pk not in to_slots
+               and getattr(s, "under_watch", False)]
+    states_to_step = [s for s in states if s.pk not in logged_ids and s.pk not in to_slots and s not in watched]
     to_patient = [s for s in states_to_step if s.stage in (Stage.WAITING, Stage.FIRST_SENT)]
     to_nurse = [s for s in states_to_step if s.stage not in (Stage.WAITING, Stage.FIRST_SENT)]
 
@@ -150,36 +213,54 @@ def _advance_claimed(states: list[ReminderState], now: dt.datetime, cache: ScanC
 
     outcomes: dict[int, str] = {}
     rows: list[dict] = []
+    moved: list[ReminderState] = []  # slot states whose slot is over: on to the next slot (or the daily schedule)
+    slots: dict[int, tuple[dt.datetime, dt.datetime] | None] = dict(to_slots)
     for state in to_patient + to_nurse:
         patient = state.patient
         policy = policies[patient.center_id]
-        first = local_datetime(state.expected_on, policy.reminder_local_time, patient.tz)
+        if state.dose_slot_at is not None:
+            first = state.dose_slot_at
+        else:
+            first = local_datetime(state.expected_on, policy.reminder_local_time, patient.tz)
         second = first + dt.timedelta(minutes=policy.second_reminder_minutes)
+        key = _slot_key(state)
         if state.stage == Stage.WAITING:
-            rows += _patient_reminders(patient, state.expected_on, 1, caregivers[patient.pk], preferences)
+            rows += _patient_reminders(patient, key, 1, caregivers[patient.pk], preferences)
             state.stage, state.next_due_at = Stage.FIRST_SENT, second
             outcomes[state.pk] = "first reminder"
         elif state.stage == Stage.FIRST_SENT:
-            rows += _patient_reminders(patient, state.expected_on, 2, caregivers[patient.pk], preferences)
+            rows += _patient_reminders(patient, key, 2, caregivers[patient.pk], preferences)
             state.stage = Stage.SECOND_SENT
             state.next_due_at = second + dt.timedelta(minutes=policy.missed_checkin_nurse_minutes)
             outcomes[state.pk] = "second reminder"
         else:
-            rows += _nurse_notices(patient, state.expected_on, nurses[patient.care_team_id], preferences)
+            rows += _nurse_notices(patient, key, nurses[patient.care_team_id], preferences)
+            outcomes[state.pk] = "nurse told"
+            if state.dose_slot_at is not None:
+                slots[state.pk] = next_slot(state, after=state.dose_slot_at)
+                moved.append(state)
+                continue
             # Overdue patients are expected again the next day.
             state.expected_on = state.expected_on + dt.timedelta(days=1)
             state.stage = Stage.WAITING
             state.next_due_at = local_datetime(state.expected_on, policy.reminder_local_time, patient.tz)
-            outcomes[state.pk] = "nurse told"
     for state in watched:
+        outcomes[state.pk] = "under watch"
+        if state.dose_slot_at is not None:
+            slots[state.pk] = next_slot(state, after=state.dose_slot_at)
+            moved.append(state)
+            continue
         policy = policies[state.patient.center_id]
         state.expected_on = max(state.expected_on, timezone.localtime(now, state.patient.tz).date()) + dt.timedelta(days=1)
         state.stage = Stage.WAITING
         state.next_due_at = local_datetime(state.expected_on, policy.reminder_local_time, state.patient.tz)
-        outcomes[state.pk] = "under watch"
-    if logged:
-        _reschedule_states(logged, now, cache)
-        outcomes.update((state.pk, "logged") for state in logged)
+    for state in logged:
+        if state.pk not in to_slots and state.patient_id in facts:
+            slots[state.pk] = next_slot(state)
+    if logged or moved:
+        _reschedule_states(logged + moved, now, cache, slots)
+        outcomes.update((state.pk, "to 12-hourly check-ins" if state.pk in to_slots else "logged")
+                        for state in logged)
     notifications_create_many(rows)
     _save_states(states)
     return outcomes
@@ -189,16 +270,20 @@ def _save_states(states: list[ReminderState]) -> None:
     """Write expected_on, stage and next_due_at of many states in one UPDATE (three array parameters and
     the ids, rather than bulk_update's CASE per row and field; bulk_update on SQLite, the quick start)."""
     if connection.vendor != "postgresql":
-        ReminderState.objects.bulk_update(states, ["expected_on", "stage", "next_due_at"])
+        ReminderState.objects.bulk_update(states, ["expected_on", "stage", "next_due_at", "dose_slot_from",
+                                                   "dose_slot_at"])
         return
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {connection.ops.quote_name(ReminderState._meta.db_table)} AS s "  # noqa: S608
-            "SET expected_on = v.expected_on, stage = v.stage, next_due_at = v.next_due_at "
-            "FROM unnest(%s::bigint[], %s::date[], %s::smallint[], %s::timestamptz[]) "
-            "AS v(id, expected_on, stage, next_due_at) WHERE s.id = v.id",
+            "SET expected_on = v.expected_on, stage = v.stage, next_due_at = v.next_due_at, "
+            "dose_slot_from = v.dose_slot_from, dose_slot_at = v.dose_slot_at "
+            "FROM unnest(%s::bigint[], %s::date[], %s::smallint[], %s::timestamptz[], %s::timestamptz[], "
+            "%s::timestamptz[]) AS v(id, expected_on, stage, next_due_at, dose_slot_from, dose_slot_at) "
+            "WHERE s.id = v.id",
             [[s.pk for s in states], [s.expected_on for s in states], [int(s.stage) for s in states],
-             [s.next_due_at for s in states]])
+             [s.next_due_at for s in states], [s.dose_slot_from for s in states],
+             [s.dose_slot_at for s in states]])
 
 
 def _watched_windows(now: dt.datetime):

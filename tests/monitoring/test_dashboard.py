@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from monitoring.dashboard import PAGE_SIZE, ROW_FIELDS, DashboardFilters, dashboard_page
-from monitoring.models import Alert, AlertEvent, Window
+from monitoring.models import Alert, AlertEvent, DoseWindow, Window
 from monitoring.services.intake import checkin_amend, checkin_submit
 from monitoring.services.policy import policy_set
 from tests.factories import (
@@ -35,7 +35,16 @@ from tests.factories import (
 )
 from tests.monitoring.dashboard_reference import dashboard_patients_for_user
 from tests.monitoring.support import signed_in
-from tracker.models import CareTeamMembership, CheckIn, Device, DeviceAssignment, Patient, Reading, Therapy
+from tracker.models import (
+    CareTeamMembership,
+    CheckIn,
+    Device,
+    DeviceAssignment,
+    DoseAdministration,
+    Patient,
+    Reading,
+    Therapy,
+)
 from tracker.questions import YES_NO_QUESTIONS, required_fields
 from tracker.selectors import patient_question_groups
 
@@ -158,15 +167,18 @@ def named(team, last_name, therapy_code="yescarta", start=None, **kwargs):
 THERAPY_CYCLE = ("yescarta", "kymriah", "pembrolizumab", "carvykti", "nivolumab")
 
 
-def populate(team, nurse, *, first: int, count: int) -> None:
+def populate(team, nurse, *, first: int, count: int, doses: bool = False) -> None:
     """`count` patients of mixed therapies and days, three check-ins each (one incomplete), alerts of every
-    urgency on half of them (some acknowledged), no-driving windows on the CAR T courses."""
-    therapies = {code: Therapy.objects.get(code=code) for code in THERAPY_CYCLE}
+    urgency on half of them (some acknowledged), no-driving windows on the CAR T courses; with `doses`, every
+    sixth patient is on teclistamab with its step-up doses given and their windows open (clinical-rules §8)."""
+    therapies = {code: Therapy.objects.get(code=code) for code in (*THERAPY_CYCLE, "teclistamab")}
     patients = []
     for i in range(first, first + count):
         patient = PatientFactory(care_team=team, last_name=f"Ward{i:04d}", first_name="Pat")
-        CourseFactory(patient=patient, therapy=therapies[THERAPY_CYCLE[i % len(THERAPY_CYCLE)]],
-                      start_date=TODAY - dt.timedelta(days=i % 40))
+        code = "teclistamab" if doses and i % 6 == 5 else THERAPY_CYCLE[i % len(THERAPY_CYCLE)]
+        course = CourseFactory(patient=patient, therapy=therapies[code], start_date=TODAY - dt.timedelta(days=i % 40))
+        if code == "teclistamab":
+            given_doses(course, nurse)
         patients.append((i, patient))
     checkins = CheckIn.objects.bulk_create([
         CheckIn(patient=p, entered_by=p.user, entered_role="patient", channel="api",
@@ -211,6 +223,22 @@ def populate(team, nurse, *, first: int, count: int) -> None:
     assert Window.objects.filter(course__patient__in=[p for _, p in patients], kind="driving").exists()
 
 
+def given_doses(course, nurse) -> None:
+    """SU1 and SU2 given (SU2 yesterday), with the windows they open: monitoring, no driving, re-monitoring."""
+    su1, su2 = DoseAdministration.objects.bulk_create([
+        DoseAdministration(course=course, step_code=step, cycle=1, started_at=NOW - dt.timedelta(hours=hours),
+                           ended_at=NOW - dt.timedelta(hours=hours - 1), setting="infusion_center",
+                           recorded_by=nurse)
+        for step, hours in (("su1", 96), ("su2", 24))])
+    DoseWindow.objects.bulk_create([
+        DoseWindow(course=course, kind="dose_monitoring", dose=su2, reason="monitor_after_dose",
+                   opens_at=su2.started_at, closes_at=su2.started_at + dt.timedelta(hours=48)),
+        DoseWindow(course=course, kind="dose_driving", dose=su1, reason="driving_step_up", opens_at=su1.started_at),
+        DoseWindow(course=course, kind="dose_monitoring", dose=su1, reason="monitor_after_dose",
+                   opens_at=su1.started_at, closes_at=su1.started_at + dt.timedelta(hours=48)),
+    ])
+
+
 def measured(client, headers=None) -> tuple[int, str]:
     client.get(DASHBOARD, headers=headers or {})  # warm-up: per-process caches are not the list's cost
     with CaptureQueriesContext(connection) as queries:
@@ -220,10 +248,12 @@ def measured(client, headers=None) -> tuple[int, str]:
 
 
 def test_dashboard_page_runs_the_same_queries_for_5_and_for_200_patients(nurse, team_a):
+    """With doses and their windows for a sixth of the patients (T-cell engagers, clinical-rules §8)."""
     client = signed_in(nurse)
-    populate(team_a, nurse, first=0, count=5)
+    populate(team_a, nurse, first=0, count=5, doses=True)
     small, small_html = measured(client)
-    populate(team_a, nurse, first=5, count=195)
+    populate(team_a, nurse, first=5, count=195, doses=True)
+    assert DoseWindow.objects.values("course__patient").distinct().count() == 33
     large, large_html = measured(client)
     assert len(rows(small_html)) == 5
     assert len(rows(large_html)) == 200
@@ -239,9 +269,9 @@ def test_dashboard_page_runs_the_same_queries_for_5_and_for_200_patients(nurse, 
 
 def test_htmx_rows_partial_runs_the_same_queries_for_5_and_for_200_patients(nurse, team_a):
     client = signed_in(nurse)
-    populate(team_a, nurse, first=0, count=5)
+    populate(team_a, nurse, first=0, count=5, doses=True)
     small, small_html = measured(client, HTMX)
-    populate(team_a, nurse, first=5, count=195)
+    populate(team_a, nurse, first=5, count=195, doses=True)
     large, large_html = measured(client, HTMX)
     assert len(rows(small_html)) == 5
     assert len(rows(large_html)) == 200

@@ -105,4 +105,5 @@ def test_the_home_page_query_count_does_not_grow_with_doses_and_windows(grace, n
             dose_record(course=course, recorded_by=nurse, values={
                 "step_code": step, "started_at": start, "ended_at": start + dt.timedelta(minutes=5),
                 "setting": "inpatient", "kept_for_monitoring": True})
-    assert count() == before
+    # Not more (one fewer here: the no-driving window closed, so the banner reads no dose windows).
+    assert count() <= before

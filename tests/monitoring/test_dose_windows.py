@@ -168,6 +168,32 @@ def test_blinatumomab_no_driving_while_the_infusion_runs_and_a_correction_ends_i
     assert list(driving.events.values_list("kind", flat=True)) == ["created", "moved"]
 
 
+def test_blinatumomab_a_restart_4_real_hours_or_more_after_a_stop_opens_monitoring_again(engager, record):
+    """§8: monitored again after any interruption of 4 h or more; derived from the stop (the end of one infusion
+    record) and the next start, in real hours: across the DST change 3 h 15 min on the wall clock is 4 h 15 min."""
+    course = engager("blinatumomab")
+    record(course, "infusion_c1", ny(10, 20, 9), ny(10, 31, 12))  # cycle 1 (216 h monitored), stopped Saturday
+    short = record(course, "infusion_cycle", plus(ny(10, 31, 12), 3.99), ny(11, 1, 0, 30))  # a bag change
+    assert not any(w.dose == short for w in windows(course, DoseWindowKind.MONITORING))
+    restart = record(course, "infusion_cycle", ny(11, 1, 3, 45))  # EST: 4 h 15 min after 00:30 EDT
+    [again] = [w for w in windows(course, DoseWindowKind.MONITORING) if w.dose == restart]
+    assert again.reason == rules.R_MONITOR_AFTER_INTERRUPTION
+    assert again.opens_at == ny(11, 1, 3, 45) and again.closes_at == plus(ny(11, 1, 3, 45), 48)  # policy 48 h
+    assert open_at(course, plus(ny(11, 1, 3, 45), 47), DoseWindowKind.MONITORING)
+    assert not open_at(course, plus(ny(11, 1, 3, 45), 48), DoseWindowKind.MONITORING)
+
+
+@pytest.mark.parametrize(("gap_minutes", "opens"), [(239, False), (240, True)])
+def test_blinatumomab_the_interruption_rule_at_its_edge(gap_minutes, opens):
+    stop = dt.datetime(2026, 10, 21, 12, tzinfo=UTC)
+    doses = [rules.DoseFact(key=1, step_code="infusion_c1", started_at=stop - 48 * H, ended_at=stop,
+                            monitor_hours=216),
+             rules.DoseFact(key=2, step_code="infusion_cycle", started_at=stop + gap_minutes * dt.timedelta(minutes=1),
+                            ended_at=None, monitor_hours=None)]
+    specs = rules.dose_windows(doses, last_step_up_code=None, continuous_infusion=True, restart_monitor_hours=48)
+    assert any(s.dose_key == 2 and s.kind == rules.MONITORING for s in specs) is opens
+
+
 # --- corrections move the windows; neurologic findings; re-monitoring --------------------------------------
 
 def test_correcting_a_dose_time_moves_its_windows(engager, record, nurse, django_capture_on_commit_callbacks):

@@ -52,9 +52,10 @@ def test_a_batch_costs_the_same_queries_for_4_or_40_due_rows(team_a, nurse, n, d
     """Every kind of step in both: first, second, nurse, and logged (rescheduled)."""
     reachable(nurse)
     due_patients(team_a, n)
-    # Claim, policies, logged check, caregivers, on call (shifts, then members), preferences, reschedule
-    # (courses, last check-ins), notifications, their attempts, the states: 12, + savepoint and release here.
-    with time_machine.travel(NOW, tick=False), django_assert_max_num_queries(14):
+    # Claim, policies, doses in a 12-hourly check-in period (and those patients' last check-ins, when any has
+    # one), logged check, caregivers, on call (shifts, then members), preferences, reschedule (courses, last
+    # check-ins), notifications, their attempts, the states: 14, + savepoint and release here.
+    with time_machine.travel(NOW, tick=False), django_assert_max_num_queries(16):
         claimed, outcomes = reminders_advance_batch(now=NOW)
     assert len(claimed) == n
     assert set(outcomes.values()) == {"first reminder", "second reminder", "nurse told", "logged"}

@@ -114,6 +114,11 @@ MATRIX: dict[str, dict[str, dict]] = {
     "device-key-issue": {GET: POST_ONLY_PAGE, POST: row(LOGIN, 404, 404, 404, 200, 404, 200, 200)},
     "device-key-revoke": {GET: POST_ONLY_PAGE, POST: row(LOGIN, 404, 404, 404, FOUND, 404, FOUND, FOUND)},
     "alert-detail": {GET: STAFF_PAGE_OF_MARIA},
+    # only a physician of her team records a neurologic finding resolved from the staff page (§8; a nurse and an
+    # administrator see the page again with the refusal: 403)
+    # staff of her team enter a baseline weight (clinical-rules §9); her course is not interleukin-2: refused, 400
+    "course-baseline-weight": {GET: POST_ONLY_PAGE, POST: row(LOGIN, 404, 404, 404, 400, 404, 400, 400)},
+    "dose-window-clear": {GET: POST_ONLY_PAGE, POST: row(LOGIN, 404, 404, 404, 403, 404, FOUND, 403)},
     "alert-action[acknowledge]": {GET: POST_ONLY_PAGE,
                                   POST: row(LOGIN, 404, 404, 404, FOUND, 404, FOUND, FOUND)},
     "alert-action[resolve]": {GET: POST_ONLY_PAGE,
@@ -222,6 +227,8 @@ def _post_body(key: str, records, user) -> dict:
         "api-alert-calls": {"called": "patient", "outcome": "no_answer"},
         "api-window-clear": {"reason": "Neurology review: no deficits; cleared to drive."},
         "api-dose-window-clear": {"reason": "Neurology review: the finding has resolved."},
+        "dose-window-clear": {"note": "Neurology review: the finding has resolved."},
+        "course-baseline-weight": {"weight_kg": "70.5"},
         "api-course-doses": {"step_code": "cycle 2 day 1", "setting": "infusion_center",
                              "started_at": (timezone.now() - dt.timedelta(hours=1)).isoformat()},
         "api-dose-corrections": {"reason": "Given at the infusion center", "setting": "infusion_center"},
@@ -267,7 +274,8 @@ PARAMETER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 OBJECT_OF_SEGMENT = {"patients": "patient", "checkins": "checkin", "alerts": "alert", "windows": "window",
                      "courses": "course", "dose-windows": "dose_window"}
 OBJECT_OF_PARAMETER = {"patient_id": "patient", "checkin_id": "checkin", "alert_id": "alert", "dose_id": "dose",
-                       "course_id": "course", "device_id": "device"}
+                       "course_id": "course", "device_id": "device",
+                       "dose_window_id": "dose_window"}
 # Secrets in links (invitations, password resets): a value that is not valid, as a stranger would send.
 INVALID_SECRETS = {"token": "not-a-valid-token", "uidb64": "MQ"}
 

@@ -168,7 +168,7 @@ def test_home_page_today_is_the_patients_today(as_user, team_a, settings):
         page = client.get(f"/patients/{patient.uuid}/")
         assert page.context["today"] == dt.date(2026, 3, 8)
         assert page.context["logged_today"] is False
-        assert dict(page.context["days"])[dt.date(2026, 3, 7)] is True
+        assert dict(page.context["days"])[dt.date(2026, 3, 7)] == "done"
 
 
 def test_several_checkins_on_one_day_are_all_kept(as_user, team_a):

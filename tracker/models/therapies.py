@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -84,6 +85,14 @@ class TreatmentCourse(models.Model):
         help_text="When tocilizumab or steroids were given: after them, fever is no longer required for CRS (clinical-rules §1).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Interleukin-2 capillary leak (clinical-rules §9): the weight gain counts from this when staff entered it,
+    # else from the first weight the patient reported in the course. Who and when are kept (and an audit row).
+    baseline_weight_kg = models.DecimalField(
+        max_digits=4, decimal_places=1, null=True, blank=True,
+        help_text="Staff-entered weight before interleukin-2 (kg); empty: the first weight reported.")
+    baseline_weight_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                           related_name="+")
+    baseline_weight_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["patient", "status"])]
