@@ -513,8 +513,8 @@ def generate(args, anchor: dt.datetime) -> dict:
 
     from monitoring.models import Alert, AlertEvent, CheckinAssessment, Window, WindowEvent
     from monitoring.rules import Policy
-    from monitoring.rules.checkin_cadence import checkin_interval_days, next_expected_date
     from monitoring.rules.driving import driving_window_end, proximity_window_end
+    from monitoring.rules.engine import checkin_interval_days, next_expected_date
     from notifications.models import NotificationPreference, OnCallShift, PagingWebhook, ReminderState
     from tracker.models import (
         CaregiverLink,

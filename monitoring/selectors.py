@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from monitoring.models import Alert, AlertEvent, AlertStatus, AlertView, FollowUp, PolicySetting, Window, WindowKind
 from monitoring.rules import driving
-from monitoring.rules.checkin_cadence import checkin_interval_days, next_expected_date
+from monitoring.rules.engine import checkin_interval_days, next_expected_date
 from monitoring.rules.policy import Policy
 from tracker.models import Center, CheckIn, Patient, TreatmentCourse, User
 from tracker.models.therapies import CourseStatus, TherapyClass

@@ -13,7 +13,6 @@ from monitoring.urgency import (
     PATIENT_HEADINGS,
     URGENCY_CHOICES,
     urgency_class,
-    urgency_label,
 )
 
 from .events import EventRow
@@ -91,7 +90,8 @@ class Alert(models.Model):
 
     @property
     def urgency_label(self) -> str:
-        return urgency_label(self.urgency)
+        """"same-day": the stored level's label (monitoring.rules.Urgency)."""
+        return Urgency(self.urgency).label
 
     @property
     def urgency_class(self) -> str:
@@ -191,7 +191,8 @@ class CheckinAssessment(models.Model):
 
     @property
     def urgency_label(self) -> str:
-        return urgency_label(self.urgency)
+        """"same-day": the stored level's label (monitoring.rules.Urgency)."""
+        return Urgency(self.urgency).label
 
     @property
     def urgency_class(self) -> str:

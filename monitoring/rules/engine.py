@@ -1,15 +1,18 @@
-"""Entry points: evaluate a check-in, merge findings per condition, compose the patient instruction."""
+"""Entry points: evaluate a check-in, merge findings per condition, compose the patient instruction, and say when
+the next check-in is expected."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from .crs import evaluate_crs
 from .driving import driving_finding
 from .icans import evaluate_carvykti_late, evaluate_icans
 from .irae import INFUSION_REACTION_DAYS, diarrhea_grade, evaluate_irae
 from .messages import ALSO, Message, Translate, render_message
+from .policy import Policy
 from .profiles import Profiles, evaluate_profiles
 from .trends import evaluate_trends
 from .types import (
@@ -295,3 +298,26 @@ def followups(checkin: CheckinInput, ctx: EvaluationContext) -> list[FollowUp]:
             )
         )
     return found
+
+
+# --- How often a check-in is expected (pure): daily through the CAR T daily period (clinical-rules §3:
+# daily monitoring for at least the first 7 days; the tracker keeps it through the peak-risk window), then
+# every `checkin_interval_days` (center policy), which also applies to checkpoint inhibitors.
+
+
+def checkin_interval_days(car_t_days_since_infusion: Iterable[int], has_active_course: bool,
+                          policy: Policy) -> int | None:
+    """1 during the CAR T daily period, the policy interval otherwise; None without an active course."""
+    if not has_active_course:
+        return None
+    if any(0 <= days < policy.car_t_daily_checkin_days for days in car_t_days_since_infusion):
+        return 1
+    return policy.checkin_interval_days
+
+
+def next_expected_date(last_logged: date | None, today: date, interval_days: int) -> date:
+    """The local date the next check-in is expected: today when none is recent enough, else after the
+    interval from the last complete one (a day already logged moves the expectation on)."""
+    if last_logged is None or last_logged + timedelta(days=interval_days) <= today:
+        return today if last_logged != today else today + timedelta(days=interval_days)
+    return last_logged + timedelta(days=interval_days)
