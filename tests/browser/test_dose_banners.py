@@ -43,7 +43,7 @@ def test_a_physician_clears_the_reopened_no_driving_window_from_the_staff_page(l
     UserFactory(username="kim", role=Role.PHYSICIAN, teams=[course.care_team], first_name="Lee", last_name="Kim")
     checkin = CheckInFactory(patient=maria, recorded_at=timezone.now() - dt.timedelta(hours=5))
     icans = type("F", (), {"condition": "icans", "min_grade": 1})()
-    dose_windows_after_findings(patient=maria, checkin=checkin, findings=[icans])
+    dose_windows_after_findings(courses=[course], checkin=checkin, findings=[icans])
     reopened = DoseWindow.objects.get(course=course, checkin=checkin)
 
     staff = new_page(1366, 900)

@@ -41,7 +41,7 @@ def reopened(course):
     checkin = CheckInFactory(patient=course.patient, recorded_at=dt.datetime(2026, 11, 2, 12, tzinfo=NY))
     icans = type("F", (), {"condition": "icans", "min_grade": 1})()
     with time_machine.travel(checkin.recorded_at, tick=False):
-        dose_windows_after_findings(patient=course.patient, checkin=checkin, findings=[icans])
+        dose_windows_after_findings(courses=[course], checkin=checkin, findings=[icans])
     return DoseWindow.objects.get(course=course, checkin=checkin)
 
 
