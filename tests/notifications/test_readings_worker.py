@@ -1,22 +1,23 @@
 """Device readings graded by a real Celery prefork worker on a private Redis (clinical-rules §10): a batch of
-readings completing a sustained fever reaches the on-call nurse's phone through the loopback SMS provider, exactly
-as a typed fever does (tests/notifications/test_worker_integration.py)."""
+readings posted to the readings API with the device's key, completing a sustained fever, reaches the on-call
+nurse's phone through the loopback SMS provider, exactly as a typed fever does
+(tests/notifications/test_worker_integration.py)."""
 
 import datetime as dt
 import os
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
 from config.celery import app as celery_app
 from monitoring.models import Alert, StreamGrading
-from monitoring.signals import readings_stored
 from tests.factories import CareTeamFactory, CourseFactory, PatientFactory, UserFactory
-from tests.monitoring.stream_support import store, wear
+from tests.monitoring.stream_support import wear
 from tests.services import FakeOutside, PreforkWorker, RedisServer, wait_until
 from tracker.catalogue import sync_catalogue
-from tracker.models import Reading, Role, Therapy
+from tracker.models import DeviceCredential, Role, Therapy
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -72,15 +73,25 @@ def test_readings_completing_a_sustained_fever_reach_the_nurse_by_sms(outside, w
     CourseFactory(patient=patient)
     now = timezone.now()
     patch = wear(patient, started_at=now - dt.timedelta(hours=1))
-    store(patch, [37.4] * 5 + [38.3] * 4, start=now - dt.timedelta(minutes=30))  # 6 minutes of fever so far
-    readings_stored.send(sender=Reading, patients={patient.pk: now - dt.timedelta(minutes=30)})
+    _credential, key = DeviceCredential.issue(patch.device, created_by=nurse)
+    gateway = Client()
+
+    def post(values, start):
+        """A batch from the patch's phone gateway: a reading every 2 minutes from `start`."""
+        body = {"readings": [{"type": "temperature", "value": value, "unit": "Cel",
+                              "measured_at": (start + dt.timedelta(minutes=2 * i)).isoformat()}
+                             for i, value in enumerate(values)]}
+        answer = gateway.post("/api/v1/readings/", body, content_type="application/json",
+                              headers={"Authorization": f"Device {key}"})
+        assert answer.status_code == 202 and answer.json()["stored"] == len(values), answer.content
+
+    post([37.4] * 5 + [38.3] * 4, now - dt.timedelta(minutes=30))  # 6 minutes of fever so far
     wait_until(lambda: StreamGrading.objects.filter(pk=patient.pk, pending_since__isnull=True,
                                                    graded_at__isnull=False).exists(),
                timeout=60, what="the worker grading the first batch")
     assert not Alert.objects.filter(patient=patient).exists()
     # The next batch completes ten minutes above 38.0 °C with every expected reading.
-    since = store(patch, [38.4] * 3, start=now - dt.timedelta(minutes=12), received_at=timezone.now())
-    readings_stored.send(sender=Reading, patients={patient.pk: since})
+    post([38.4] * 3, now - dt.timedelta(minutes=12))
 
     wait_until(lambda: outside.json("/sms"), timeout=60, what="the nurse's SMS")
     sms = outside.json("/sms")
