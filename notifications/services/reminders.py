@@ -162,7 +162,9 @@ def _nurse_notices(patient: Patient, expected_on: str, nurses: list, preferences
             rows.append(dict(
                 dedup_key=f"missed:{patient.uuid}:{expected_on}:user{user.pk}:{channel}",
                 kind=NotificationKind.MISSED_CHECKIN, channel=channel, patient=patient, recipient=user,
-                language=user.preferred_language, context={"link": f"/patients/{patient.uuid}/"},
+                language=user.preferred_language,
+                # a 12-hourly check-in after a dose (clinical-rules §8) is said so, not "today's"
+                context={"link": f"/patients/{patient.uuid}/", "dose_slot": expected_on.startswith("slot")},
             ))
     return rows
 

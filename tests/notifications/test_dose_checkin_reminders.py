@@ -10,6 +10,7 @@ import zoneinfo
 import pytest
 import time_machine
 
+from notifications.channels import REGISTRY
 from notifications.models import Notification, ReminderState
 from notifications.services.reminders import reminder_reschedule, reminders_advance_batch, reminders_advance_due
 from tests.notifications.notif_support import add_caregiver, log_complete_checkin, new_patient, reachable
@@ -87,6 +88,11 @@ def test_a_step_up_dose_sends_reminders_every_12_real_hours_for_72_hours_across_
     # One row per slot, stage, person and channel: the slot's time is in the key.
     keys = set(Notification.objects.filter(patient=tecvayli, kind="reminder").values_list("dedup_key", flat=True))
     assert f"reminder:{tecvayli.uuid}:slot2026-11-01T1400Z:1:user{tecvayli.user_id}:inapp" in keys
+    # The nurse is told which check-in was missed: the 12-hourly one after a dose, not "today's".
+    notices = Notification.objects.filter(patient=tecvayli, kind="missed_checkin")
+    assert notices.exists() and all(n.context["dose_slot"] for n in notices)
+    notice = notices.first()
+    assert "72 hours after a dose" in REGISTRY[notice.channel]().render(notice, "body")
 
 
 def test_a_check_in_answers_the_slot_and_the_next_is_due_12_hours_after_it(tecvayli, give):
