@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from tracker import accounts, dose_views, enrolment_views, offline, passwords, views
+from tracker import accounts, device_views, dose_views, enrolment_views, offline, passwords, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -33,6 +33,16 @@ urlpatterns = [
     path("staff/courses/<uuid:course_id>/doses/", dose_views.course_doses_page, name="course-doses"),
     path("staff/courses/<uuid:course_id>/doses/<uuid:dose_id>/correct/", dose_views.dose_correction_page,
          name="dose-correction"),
+    # A patient's connected devices (clinical-rules §10): register, assign, end, keys (tracker/device_views.py);
+    # listed on the staff patient page.
+    path("staff/patients/<uuid:patient_id>/devices/", device_views.patient_devices_page, name="patient-devices"),
+    path("staff/patients/<uuid:patient_id>/devices/assign/", device_views.device_assign_view, name="device-assign"),
+    path("staff/patients/<uuid:patient_id>/devices/<uuid:device_id>/end/", device_views.device_unassign_view,
+         name="device-unassign"),
+    path("staff/patients/<uuid:patient_id>/devices/<uuid:device_id>/keys/", device_views.device_key_issue_view,
+         name="device-key-issue"),
+    path("staff/patients/<uuid:patient_id>/devices/<uuid:device_id>/keys/<str:prefix>/revoke/",
+         device_views.device_key_revoke_view, name="device-key-revoke"),
     path("", include("monitoring.urls")),  # the patient's home, check-in and result pages; staff pages
     path("", include("notifications.urls")),  # /health/, /health/ready/
     path("api/v1/", include("tracker.api.urls")),

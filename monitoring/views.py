@@ -33,6 +33,7 @@ from monitoring.staff import format_time, render_staff, request_zone, staff_page
 from monitoring.templatetags.staff_tags import tel_uri
 from monitoring.urgency import ALERT_LEVELS, COUNT_TEXTS, urgency_class, urgency_word
 from tracker.audit import audit
+from tracker.device_views import device_section
 from tracker.dose_services import with_dose_flag
 from tracker.dose_views import dose_sections
 from tracker.errors import ApplicationError
@@ -297,13 +298,14 @@ def staff_patient_detail(request: SignedInRequest, patient_id) -> HttpResponse:
     zone = zoneinfo.ZoneInfo(patient.center.time_zone)
     with timezone.override(zone):  # the Doses section's times, like the page's, on the center's clock
         doses = dose_sections(patient, courses)
+        devices = device_section(patient)
     return render_staff(request, "monitoring/patient_detail.html", {
         "patient": patient, "timeline": timeline["entries"], "chart_data": chart, "readings": readings,
         "policy": policy, "contacts": _contacts(patient),
         "windows": selectors.patient_windows(patient),
         "dose_windows": selectors.patient_dose_windows(patient)
         if any(c.therapy.dose_schedule for c in courses) else [],
-        "courses": courses, "dose_sections": doses, "zone": zone.key, "show_errors": False,
+        "courses": courses, "dose_sections": doses, "zone": zone.key, "show_errors": False, **devices,
         "alerts": selectors.with_unseen(patient.alerts.exclude(status=AlertStatus.RESOLVED), request.user)
         .select_related("acknowledged_by").order_by("-urgency", "-opened_at"),
     }, zone=zone)

@@ -10,6 +10,9 @@ SCHEDULE = {
     "Window end notices": ("notifications.tasks.window_ends_notify_task", 900),
     # Idempotency keys older than IDEMPOTENCY_KEY_HOURS (tracker/idempotency.py).
     "Purge expired idempotency keys": ("notifications.tasks.idempotency_purge_task", 3600),
+    # Device readings (clinical-rules §10): the coming days' partitions, then five-minute summaries of the raw
+    # readings older than READINGS_RETENTION_DAYS and their partitions dropped (tracker/reading_storage.py).
+    "Reading partitions": ("notifications.tasks.reading_partitions_maintain_task", 3600),
     # Proves a worker can take a task from the broker and write to the database (queue health reads it).
     "Worker heartbeat": ("notifications.tasks.worker_heartbeat_task", 30),
 }

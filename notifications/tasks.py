@@ -88,6 +88,14 @@ def idempotency_purge_task() -> int:
     return idempotency_purge()
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+@task_recorded
+def reading_partitions_maintain_task() -> dict:
+    from tracker.reading_storage import reading_partitions_maintain
+
+    return reading_partitions_maintain()
+
+
 # Each scan above records its last success and failure (task_recorded). The heartbeat records only that a
 # worker took it from the broker and wrote to the database; a late one is dropped, not run twice.
 @shared_task(bind=True, expires=60)

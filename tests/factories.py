@@ -10,6 +10,8 @@ from tracker.models import (
     CareTeamMembership,
     Center,
     CheckIn,
+    Device,
+    DeviceAssignment,
     Patient,
     Role,
     Therapy,
@@ -133,3 +135,27 @@ class AlertFactory(factory.django.DjangoModelFactory):
     first_checkin = factory.SubFactory(CheckInFactory, patient=factory.SelfAttribute("..patient"),
                                        recorded_at=factory.SelfAttribute("..opened_at"))
     last_checkin = factory.SelfAttribute("first_checkin")
+
+
+class DeviceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Device
+
+    center = factory.SubFactory(CenterFactory)
+    kind = "temperature_patch"
+    maker = "BlueSpark"
+    model_name = "TempTraq"
+    serial = factory.Sequence(lambda n: f"TT-{n:05d}")
+    body_site = "axillary"
+
+
+class DeviceAssignmentFactory(factory.django.DjangoModelFactory):
+    """A device worn by `patient` since `started_at` (default: a day ago), assigned by a nurse of the patient's team."""
+
+    class Meta:
+        model = DeviceAssignment
+
+    patient = factory.SubFactory(PatientFactory)
+    device = factory.SubFactory(DeviceFactory, center=factory.SelfAttribute("..patient.center"))
+    started_at = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=1))
+    assigned_by = factory.SubFactory(UserFactory, role=Role.NURSE)

@@ -179,6 +179,9 @@ REST_FRAMEWORK = {
         "login": env.str("RATE_LIMIT_LOGIN", default="10/min"),
         "checkin": env.str("RATE_LIMIT_CHECKIN", default="30/min"),
         "amend": env.str("RATE_LIMIT_AMEND", default="30/min"),
+        # Batches of device readings per device key (a patch sends one every 2 minutes; a phone catching up
+        # after a day offline sends a few dozen at once).
+        "readings": env.str("RATE_LIMIT_READINGS", default="120/min"),
         # "Forgot your password?": requests per client address (429), and per email address asked for (beyond
         # it nothing more is sent, with the same answer: no account enumeration).
         "password_reset": env.str("RATE_LIMIT_PASSWORD_RESET", default="10/hour"),
@@ -286,6 +289,9 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 API_TOKEN_DAYS = env.int("API_TOKEN_DAYS", default=30)
 # A retried write with the same Idempotency-Key gets the first answer for this long (clients are promised 24 h).
 IDEMPOTENCY_KEY_HOURS = max(env.int("IDEMPOTENCY_KEY_HOURS", default=48), 24)
+# Device readings (clinical-rules §10): raw readings are kept this many days, then only their five-minute
+# summaries (tracker/reading_storage.py; policy). At least 2, so yesterday's late readings are never dropped.
+READINGS_RETENTION_DAYS = max(env.int("READINGS_RETENTION_DAYS", default=30), 2)
 REQUIRE_STAFF_2FA = env.bool("REQUIRE_STAFF_2FA", default=False)
 OTP_TOTP_ISSUER = "CAR T Tracker"
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)

@@ -1,10 +1,12 @@
 from django.urls import path
 
-from monitoring.api import checkins, views
+from monitoring.api import checkins, readings, views
 
 urlpatterns = [
     path("checkins/", checkins.CheckInListCreateView.as_view(), name="api-checkins"),
     path("checkins/<uuid:id>/amend/", checkins.CheckInAmendView.as_view(), name="api-checkin-amend"),
+    # Device readings (clinical-rules §10): signed in with the device's key, not a person's.
+    path("readings/", readings.ReadingBatchView.as_view(), name="api-readings"),
     path("alerts/", views.AlertListView.as_view(), name="api-alerts"),
     path("alerts/<uuid:id>/", views.AlertDetailView.as_view(), name="api-alert-detail"),
     path("alerts/<uuid:id>/acknowledge/", views.AlertAcknowledgeView.as_view(), name="api-alert-acknowledge"),

@@ -246,6 +246,7 @@ def test_each_scan_task_records_its_success(healthy):
         tasks.window_ends_notify_task()
         tasks.outbox_sweep_task()
         tasks.idempotency_purge_task()
+        tasks.reading_partitions_maintain_task()
     recorded = dict(TaskHeartbeat.objects.values_list("task", "last_success_at"))
     assert {task for task, at in recorded.items() if at == later} == set(EVERY) - {HEARTBEAT_TASK}
 

@@ -1,5 +1,6 @@
 """Shared by the authorization matrix and the API fuzzer: the roles, and team A's records (Maria's fever
-check-in, the alert it raised, her no-driving window) that fill the URLs' path parameters."""
+check-in, the alert it raised, her no-driving window, the temperature patch she wears and its key) that fill the
+URLs' path parameters."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -10,7 +11,17 @@ from rest_framework.test import APIClient
 
 from monitoring.models import Alert, DoseWindow, Window
 from tests.monitoring.support import CAR_T_NORMAL
-from tracker.models import ApiToken, CheckIn, DoseAdministration, Patient, TreatmentCourse, User
+from tracker.models import (
+    ApiToken,
+    CheckIn,
+    Device,
+    DeviceAssignment,
+    DeviceCredential,
+    DoseAdministration,
+    Patient,
+    TreatmentCourse,
+    User,
+)
 
 PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory
 FEVER = {**CAR_T_NORMAL, "temperature": "38.2"}  # clinical-rules §1: fever after CAR T → an urgent alert
@@ -48,6 +59,10 @@ class TeamARecords:
     course: TreatmentCourse
     dose: DoseAdministration
     dose_window: DoseWindow
+    device: Device  # worn by Maria since yesterday, with a key
+    device_key: str
+    device_key_prefix: str
+    free_device: Device  # of her center, worn by nobody
 
 
 def team_a_records(patient) -> TeamARecords:
@@ -62,6 +77,14 @@ def team_a_records(patient) -> TeamARecords:
         course=course, step_code="infusion", setting="inpatient", recorded_by=recorder,
         started_at=dt.datetime.combine(course.start_date, dt.time(10), tzinfo=patient.tz),
         ended_at=min(timezone.now(), dt.datetime.combine(course.start_date, dt.time(10, 30), tzinfo=patient.tz)))
+    # Her temperature patch (clinical-rules §10), worn since yesterday, and a spare one of the center.
+    device = Device.objects.create(center=patient.center, kind="temperature_patch", maker="BlueSpark",
+                                   model_name="TempTraq", serial="TT-MARIA", body_site="axillary")
+    DeviceAssignment.objects.create(device=device, patient=patient, started_at=timezone.now() - dt.timedelta(days=1),
+                                    assigned_by=recorder)
+    credential, device_key = DeviceCredential.issue(device, created_by=recorder)
+    free_device = Device.objects.create(center=patient.center, kind="pulse_oximeter", maker="Masimo",
+                                        model_name="MightySat", serial="MS-SPARE", body_site="finger")
     return TeamARecords(
         patient=patient,
         checkin=checkin,
@@ -72,6 +95,10 @@ def team_a_records(patient) -> TeamARecords:
         # A no-driving window a neurologic finding opened (clinical-rules §8), for the clearance URL.
         dose_window=DoseWindow.objects.create(course=course, kind="dose_driving", checkin=checkin,
                                               reason="driving_neuro_finding", opens_at=checkin.recorded_at),
+        device=device,
+        device_key=device_key,
+        device_key_prefix=credential.prefix,
+        free_device=free_device,
     )
 
 

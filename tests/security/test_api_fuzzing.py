@@ -59,7 +59,7 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-RATES = {"login": "100000/min", "checkin": "100000/min", "amend": "100000/min"}
+RATES = {"login": "100000/min", "checkin": "100000/min", "amend": "100000/min", "readings": "100000/min"}
 
 # The operations to fuzz, from the same generator the schema view uses (no database needed at collection).
 # `test_the_served_schema_has_exactly_the_fuzzed_operations` keeps this list honest against GET /api/schema/.
@@ -149,6 +149,26 @@ def _with_real_values(real: dict, query_fields: set[str], body_fields: set[str])
     return put
 
 
+def _other_parameters(path: str, records) -> dict:
+    """Team A's values for the path parameters after `{id}`: her dose, her patch, its key's prefix."""
+    parameters = {}
+    if "{dose_id}" in path:
+        parameters["dose_id"] = str(records.dose.uuid)
+    if "{device_id}" in path:
+        parameters["device_id"] = str(records.device.uuid)
+    if "{prefix}" in path:
+        parameters["prefix"] = records.device_key_prefix
+    return parameters
+
+
+# Device readings are sent with a device's key, not a person's token (monitoring/api/readings.py).
+DEVICE_PATHS = {"/api/v1/readings/"}
+
+
+def auth_for(path: str, records, auth: dict) -> dict:
+    return {"Authorization": f"Device {records.device_key}"} if path in DEVICE_PATHS else auth
+
+
 def _branches(operation, records, real: dict):
     """(label, generation mode, fixed path parameters, strategy transform): positive and negative data,
     each with generated values and, when the operation names a record (an `{id}` in the path, a `patient`
@@ -161,8 +181,7 @@ def _branches(operation, records, real: dict):
         record = RECORD_OF_SEGMENT.get(segment)
         assert record is not None, f"{operation.path}: no team A record for its {{id}}; add one to RECORD_OF_SEGMENT"
         fixed = {"id": str(getattr(records, record).uuid)}
-        if "{dose_id}" in operation.path:
-            fixed["dose_id"] = str(records.dose.uuid)
+        fixed.update(_other_parameters(operation.path, records))
     query_fields, body_fields = _input_fields(operation.method, operation.path)
     named = (query_fields | body_fields) & set(REAL_FIELDS)
     if fixed or named:
@@ -223,6 +242,7 @@ def fuzz_branch(operation, mode, parameters, transform, auth: dict, failures: di
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
 def test_api_operation_survives_fuzzing_and_matches_its_schema(fuzz_target, method, path):
     schema, records, real, auth = fuzz_target
+    auth = auth_for(path, records, auth)
     operation = schema[path][method]
     failures: dict[tuple, str] = {}
     for label, mode, parameters, transform in _branches(operation, records, real):
@@ -300,15 +320,13 @@ def _path_parameters(path: str, records) -> dict:
     if "{id}" not in path:
         return {}
     segment = path.split("{id}")[0].rstrip("/").rsplit("/", 1)[-1]
-    parameters = {"id": str(getattr(records, RECORD_OF_SEGMENT[segment]).uuid)}
-    if "{dose_id}" in path:
-        parameters["dose_id"] = str(records.dose.uuid)
-    return parameters
+    return {"id": str(getattr(records, RECORD_OF_SEGMENT[segment]).uuid), **_other_parameters(path, records)}
 
 
 @pytest.mark.parametrize(("method", "path"), WRITES, ids=[f"{m} {p}" for m, p in WRITES])
 def test_deeply_nested_json_is_400_as_the_schema_says(fuzz_target, method, path):
     schema, records, _real, auth = fuzz_target
+    auth = auth_for(path, records, auth)
     operation = schema[path][method]
     failures: dict[tuple, str] = {}
     for label, body in (("nested lists", _deep(TOO_DEEP)), ("nested in a field", {"note": _deep(TOO_DEEP)}),

@@ -106,6 +106,13 @@ MATRIX: dict[str, dict[str, dict]] = {
     # Doses of Maria's course: record one, correct one (staff of her team; the form's success goes back to her page)
     "course-doses": {GET: STAFF_PAGE_OF_MARIA, POST: row(LOGIN, 404, 404, 404, FOUND, 404, FOUND, FOUND)},
     "dose-correction": {GET: STAFF_PAGE_OF_MARIA, POST: row(LOGIN, 404, 404, 404, FOUND, 404, FOUND, FOUND)},
+    # Maria's devices (clinical-rules §10): register one for her center, assign the spare one, end the patch she
+    # wears, issue its key (shown on a page of its own), revoke the key (staff of her team; success: back to her page)
+    "patient-devices": {GET: STAFF_PAGE_OF_MARIA, POST: row(LOGIN, 404, 404, 404, FOUND, 404, FOUND, FOUND)},
+    "device-assign": {GET: POST_ONLY_PAGE, POST: row(LOGIN, 404, 404, 404, FOUND, 404, FOUND, FOUND)},
+    "device-unassign": {GET: POST_ONLY_PAGE, POST: row(LOGIN, 404, 404, 404, FOUND, 404, FOUND, FOUND)},
+    "device-key-issue": {GET: POST_ONLY_PAGE, POST: row(LOGIN, 404, 404, 404, 200, 404, 200, 200)},
+    "device-key-revoke": {GET: POST_ONLY_PAGE, POST: row(LOGIN, 404, 404, 404, FOUND, 404, FOUND, FOUND)},
     "alert-detail": {GET: STAFF_PAGE_OF_MARIA},
     "alert-action[acknowledge]": {GET: POST_ONLY_PAGE,
                                   POST: row(LOGIN, 404, 404, 404, FOUND, 404, FOUND, FOUND)},
@@ -147,7 +154,16 @@ MATRIX: dict[str, dict[str, dict]] = {
                          POST: row(401, 403, 403, 403, 201, 404, 201, 201)},
     "api-dose-corrections": {GET: STAFF_POST_ONLY_API,
                              POST: row(401, 403, 403, 403, 201, 404, 201, 201)},
+    # Maria's devices: the page's actions (the URL names the patch she wears: assigning it again is 400, overlap)
+    "api-patient-devices": {GET: row(401, 403, 403, 403, 200, 404, 200, 200),
+                            POST: row(401, 403, 403, 403, 201, 404, 201, 201)},
+    "api-device-assign": {GET: STAFF_POST_ONLY_API, POST: row(401, 403, 403, 403, 400, 404, 400, 400)},
+    "api-device-end": {GET: STAFF_POST_ONLY_API, POST: row(401, 403, 403, 403, 200, 404, 200, 200)},
+    "api-device-keys": {GET: STAFF_POST_ONLY_API, POST: row(401, 403, 403, 403, 201, 404, 201, 201)},
+    "api-device-key-revoke": {GET: STAFF_POST_ONLY_API, POST: row(401, 403, 403, 403, 200, 404, 200, 200)},
     # --- API: monitoring ------------------------------------------------------------------------------------
+    # Device readings: a device's key only (tests/monitoring/test_readings_api.py); a person's token is 401
+    "api-readings": {GET: everyone(401), POST: everyone(401)},
     "api-alerts": {GET: row(401, 403, 403, 403, 200, 200, 200, 200)},
     "api-alert-detail": {GET: row(401, 403, 403, 403, 200, 404, 200, 200)},
     "api-alert-acknowledge": {GET: STAFF_POST_ONLY_API,
@@ -213,6 +229,22 @@ def _post_body(key: str, records, user) -> dict:
             records, timezone.now() - dt.timedelta(hours=1))},
         "dose-correction": {"step_code": "infusion", "setting": "infusion_center", "reason": "Given at the center",
                             "started_at": _center_clock(records, records.dose.started_at)},
+        "patient-devices": {"register-kind": "thermometer", "register-maker": "Braun", "register-model_name": "IRT",
+                            "register-serial": "B-1", "register-body_site": "tympanic",
+                            "register-expected_interval_seconds": "3600"},
+        "device-assign": {"assign-device": str(records.free_device.uuid),
+                          "assign-started_at": _center_clock(records, timezone.now() - dt.timedelta(hours=1))},
+        "device-unassign": {},
+        "device-key-issue": {},
+        "device-key-revoke": {},
+        "api-patient-devices": {"kind": "thermometer", "maker": "Braun", "model_name": "IRT", "serial": "B-1",
+                                "body_site": "tympanic"},
+        "api-device-assign": {"started_at": (timezone.now() - dt.timedelta(hours=1)).isoformat()},
+        "api-device-end": {},
+        "api-device-keys": {},
+        "api-device-key-revoke": {},
+        "api-readings": {"readings": [{"type": "temperature", "value": 37.0, "unit": "Cel",
+                                       "measured_at": timezone.now().isoformat()}]},
     }[key]
 
 
@@ -235,7 +267,7 @@ PARAMETER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 OBJECT_OF_SEGMENT = {"patients": "patient", "checkins": "checkin", "alerts": "alert", "windows": "window",
                      "courses": "course", "dose-windows": "dose_window"}
 OBJECT_OF_PARAMETER = {"patient_id": "patient", "checkin_id": "checkin", "alert_id": "alert", "dose_id": "dose",
-                       "course_id": "course"}
+                       "course_id": "course", "device_id": "device"}
 # Secrets in links (invitations, password resets): a value that is not valid, as a stranger would send.
 INVALID_SECRETS = {"token": "not-a-valid-token", "uidb64": "MQ"}
 
@@ -249,6 +281,8 @@ def url_for(key: str, records) -> str:
             return _variant(key)
         if name in INVALID_SECRETS:
             return INVALID_SECRETS[name]
+        if name == "prefix":  # a device key's first characters (not a secret: the page lists them)
+            return records.device_key_prefix
         if name == "id":
             segment = route[:match.start()].rstrip("/").rsplit("/", 1)[-1]
             obj = OBJECT_OF_SEGMENT.get(segment)
