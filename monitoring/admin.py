@@ -6,9 +6,11 @@ from monitoring.models import (
     AlertEvent,
     AlertView,
     CheckinAssessment,
+    DeviceSilence,
     DoseWindow,
     FollowUp,
     PolicySetting,
+    StreamGrading,
     Window,
     WindowEvent,
 )
@@ -59,6 +61,28 @@ class CheckinAssessmentAdmin(ReadOnlyAdmin):
     list_filter = ["urgency"]
     search_fields = ["checkin__uuid", "checkin__patient__mrn"]
     raw_id_fields = ["checkin"]
+
+
+@admin.register(StreamGrading)
+class StreamGradingAdmin(ReadOnlyAdmin):
+    """How far each patient's device readings are graded (clinical-rules §10); a row waiting more than a minute
+    is graded by the sweep."""
+
+    list_display = ["patient", "pending_since", "requested_at", "received_through", "graded_at"]
+    list_select_related = ["patient"]
+    search_fields = ["patient__mrn", "patient__last_name"]
+    raw_id_fields = ["patient"]
+
+
+@admin.register(DeviceSilence)
+class DeviceSilenceAdmin(ReadOnlyAdmin):
+    """Silences of streaming devices worn in a risk period (clinical-rules §10)."""
+
+    list_display = ["assignment", "patient", "stage", "silent_since", "opened_at", "ended_at", "end_reason"]
+    list_select_related = ["assignment__device", "patient"]
+    list_filter = ["stage", "end_reason"]
+    search_fields = ["patient__mrn", "patient__last_name", "assignment__device__serial"]
+    raw_id_fields = ["assignment", "patient", "alert"]
 
 
 class PolicySettingForm(forms.ModelForm):

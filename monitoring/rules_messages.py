@@ -51,6 +51,9 @@ MESSAGES = [
     gettext_noop('You have a fever (38.0 °C / 100.4 °F or higher). After your cell therapy your blood counts can stay low for a long time, so any fever needs a call to your care team right away, day or night.'),
     gettext_noop('Thank you. Numbness or tingling in the hands or feet will be reviewed at your next visit. Tell your care team sooner if it gets worse or makes it hard to walk or hold things.'),
     gettext_noop("Painful blisters, eye pain, eyes that hurt in the light, confusion or extreme drowsiness can mean an infection with the treatment's virus. Call your care team now, day or night. Keep the injection sites covered."),
+    gettext_noop('Your oxygen monitor has shown a low oxygen level for several minutes. Call 911 or go to the emergency department now, then call your care team.'),
+    gettext_noop('Your monitoring device has stopped sending readings. Check that it is on your skin and switched on, and that your phone is near you with Bluetooth on. Your care team will call you today.'),
+    gettext_noop('Your monitoring device has sent no readings for a long time. Check that it is on and that your phone is near you, and call your care team now, day or night.'),
 ]
 
 STAFF_MESSAGES = [
@@ -177,4 +180,10 @@ STAFF_MESSAGES = [
     gettext_noop('very drowsy'),
     gettext_noop('painful blisters'),
     gettext_noop('eye pain or light sensitivity'),
+    gettext_noop('Device readings from {first} to {last} ({readings} readings, coverage {coverage} %) from {device}'),
+    gettext_noop('Device reading at {last} from {device}'),
+    gettext_noop('Device readings from {first} to {last} ({readings} readings, coverage {coverage} %) from {device}, its offset of {offset:+.1f} °C applied'),
+    gettext_noop('No reading from {device} since {since} ({minutes} min; center limit {limit} min)'),
+    gettext_noop('SpO2 {spo2} % < {limit} %, sustained {minutes} min'),
+    gettext_noop('SpO2 {spo2} % < {limit} % (center limit), sustained {minutes} min'),
 ]

@@ -6,6 +6,9 @@ SCHEDULE = {
     "Sweep the notification outbox": ("notifications.tasks.outbox_sweep_task", 15),
     "Escalate unacknowledged alerts": ("notifications.tasks.alerts_escalate_due_task", 30),
     "Check-in reminders": ("notifications.tasks.reminders_advance_due_task", 60),
+    # clinical-rules §10: streaming devices silent in a risk period; readings no grading task graded.
+    "Device silence scan": ("notifications.tasks.device_silence_scan_task", 60),
+    "Grade missed device readings": ("notifications.tasks.readings_grade_missed_task", 60),
     "Morning digests": ("notifications.tasks.digests_send_due_task", 300),
     "Window end notices": ("notifications.tasks.window_ends_notify_task", 900),
     # Idempotency keys older than IDEMPOTENCY_KEY_HOURS (tracker/idempotency.py).

@@ -1,12 +1,14 @@
-"""Hooks from lower layers (the table in tracker/signals.py): an alert changed and a check-in was recorded
-(both sent after commit), a treatment course was saved, invitations and password resets."""
+"""Hooks from lower layers (the table in tracker/signals.py): an alert changed, a check-in was recorded and
+device readings were stored (all sent after commit), a treatment course was saved, invitations and password
+resets."""
 
 import logging
 
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from monitoring.signals import alert_changed, checkin_recorded
+from monitoring.services.stream_grading import readings_request_grading
+from monitoring.signals import alert_changed, checkin_recorded, readings_stored
 from notifications.services.accounts import invitation_notify, password_reset_notify
 from notifications.services.enqueue import publish, publish_on_commit
 from notifications.services.reminders import reminder_reschedule
@@ -44,6 +46,20 @@ def on_checkin_recorded(sender, patient_id: int, moves_reminders: bool, **kwargs
     if moves_reminders:
         publish("notifications.tasks.reminder_reschedule_task", patient_id,
                 what=f"the reminder reschedule of patient {patient_id}")
+
+
+@receiver(readings_stored, dispatch_uid="notifications.readings_stored")
+def on_readings_stored(sender, patients: dict, **kwargs) -> None:
+    """A batch of device readings was stored (already after commit): each patient's marker remembers from when
+    readings wait for grading, then a worker grades them (clinical-rules §10). If the broker is down, or the
+    task is lost, the readings sweep grades them within a minute or two (`readings_grade_missed_task`)."""
+    try:
+        readings_request_grading(patients=patients)
+    except Exception:  # the sweep finds readings received after the last grading even without the marker
+        logger.exception("Could not mark the readings of %s patients for grading", len(patients))
+    for patient_id, since in sorted(patients.items()):
+        publish("notifications.tasks.readings_grade_task", patient_id, since.isoformat(),
+                what=f"grading the readings of patient {patient_id}")
 
 
 @receiver(post_save, sender=TreatmentCourse, dispatch_uid="notifications.course_reminders")

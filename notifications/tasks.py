@@ -9,7 +9,7 @@ import logging
 
 from celery import shared_task
 
-from notifications.services import alerts, delivery, digest, reminders, sweep
+from notifications.services import alerts, delivery, device_silence, digest, reminders, sweep
 from notifications.services.delivery import with_db_retry
 from notifications.services.health import heartbeat_record, task_recorded
 
@@ -60,6 +60,35 @@ def _reschedule(patient_id: int) -> str:
         return "no patient"
     state = reminders.reminder_reschedule(patient=patient)
     return "rescheduled" if state else "no active course"
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def readings_grade_task(patient_id: int, since_iso: str) -> int:
+    """Grade a patient's device readings from `since_iso` on (clinical-rules §10), after a batch was stored.
+    Idempotent: a task run twice, or a sweep that got there first, opens nothing twice. Returns the findings."""
+    import datetime as dt
+
+    from monitoring.services.stream_grading import readings_grade
+
+    since = dt.datetime.fromisoformat(since_iso)
+    return with_db_retry(lambda: readings_grade(patient_id=patient_id, since=since).findings,
+                         what=f"grading the readings of patient {patient_id}")
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+@task_recorded
+def readings_grade_missed_task() -> int:
+    """Every minute: grade readings no task graded (a lost task or signal). Returns the patients graded."""
+    from monitoring.services.stream_grading import readings_grade_missed
+
+    return readings_grade_missed()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+@task_recorded
+def device_silence_scan_task() -> dict:
+    """Every minute: streaming devices silent in a risk period (clinical-rules §10), in batches."""
+    return device_silence.device_silence_scan()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

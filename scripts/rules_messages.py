@@ -13,10 +13,10 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitoring.rules import crs, driving, engine, icans, irae, messages, profiles, trends  # noqa: E402
+from monitoring.rules import crs, driving, engine, icans, irae, messages, profiles, streams, trends  # noqa: E402
 
 TARGET = ROOT / "monitoring" / "rules_messages.py"
-RULE_MODULES = (crs, icans, irae, trends, driving, profiles)
+RULE_MODULES = (crs, icans, irae, trends, driving, profiles, streams)
 
 
 def messages_for_patients() -> list[str]:

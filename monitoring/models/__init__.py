@@ -1,8 +1,9 @@
 """What the clinic watches: graded alerts with their events, each check-in's assessment, center policy,
-no-driving and stay-nearby windows, and scheduled follow-up questions."""
+no-driving and stay-nearby windows, scheduled follow-up questions, and what grading device readings keeps."""
 
 from .alerts import Alert, AlertEvent, AlertStatus, AlertView, CheckinAssessment
 from .policy import PolicySetting
+from .streams import DeviceSilence, StreamGrading
 from .windows import DoseWindow, DoseWindowKind, FollowUp, RemonitorRequest, Window, WindowEvent, WindowKind
 
 __all__ = [
@@ -11,11 +12,13 @@ __all__ = [
     "AlertStatus",
     "AlertView",
     "CheckinAssessment",
+    "DeviceSilence",
     "DoseWindow",
     "DoseWindowKind",
     "FollowUp",
     "PolicySetting",
     "RemonitorRequest",
+    "StreamGrading",
     "Window",
     "WindowEvent",
     "WindowKind",

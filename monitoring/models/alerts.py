@@ -47,9 +47,14 @@ class Alert(models.Model):
     patient_instruction = models.TextField()
     rule_ids = models.JSONField(default=list)
     sources = models.JSONField(default=list)
-    evidence = models.JSONField(default=list, help_text="One entry per check-in that added to this alert.")
-    first_checkin = models.ForeignKey("tracker.CheckIn", on_delete=models.PROTECT, related_name="+")
-    last_checkin = models.ForeignKey("tracker.CheckIn", on_delete=models.PROTECT, related_name="+")
+    evidence = models.JSONField(
+        default=list, help_text="One entry per check-in that added to this alert, or per stretch of device readings "
+                                "(clinical-rules §10: the readings' times and the device) or device silence.")
+    # Empty for an alert raised by device readings only (clinical-rules §10): its evidence names the readings.
+    first_checkin = models.ForeignKey("tracker.CheckIn", null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="+")
+    last_checkin = models.ForeignKey("tracker.CheckIn", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
     opened_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
@@ -109,6 +114,8 @@ class AlertEvent(EventRow):
         ACKNOWLEDGED = "acknowledged", _("Acknowledged")
         RESOLVED = "resolved", _("Resolved")
         CALL = "call", _("Phone call")
+        # Closed by the tracker, not by a person: a silent device sends readings again (clinical-rules §10).
+        DEVICE_BACK = "device_back", _("Device back: readings resumed")
 
     class CallWith(models.TextChoices):
         # "Nora Quinn called the caregiver" (pgettext: Spanish says "llamó al cuidador").

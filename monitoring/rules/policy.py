@@ -168,6 +168,44 @@ class Policy:
         "same-day", "center policy: urgency of trend alerts (none/routine/same-day/urgent/emergency)", POLICY
     )
 
+    # --- §10 readings from connected devices ---
+    stream_fever_minutes: int = _setting(
+        10,
+        "clinical-rules §10: a fever from a continuous stream must last at least 10 minutes (center policy)",
+        POLICY,
+    )
+    stream_coverage_percent: int = _setting(
+        80,
+        "clinical-rules §10: at least 80 % of a device's expected readings present over the sustained minutes "
+        "(center policy)",
+        POLICY,
+    )
+    stream_spo2_emergency_minutes: int = _setting(
+        5, "clinical-rules §10: SpO2 < 90 % sustained 5 minutes is an emergency", GUIDELINE
+    )
+    stream_spo2_low_minutes: int = _setting(
+        10,
+        "clinical-rules §10: SpO2 below the center limit (< 92 %) graded as §4 pneumonitis after this many "
+        "minutes (center policy; the document gives no number)",
+        POLICY,
+    )
+    stream_vitals_minutes: int = _setting(
+        10,
+        "center policy: a streamed heart rate above, or systolic BP below, the §1 limits counts after this many "
+        "sustained minutes (clinical-rules gives no number)",
+        POLICY,
+    )
+    device_silence_minutes: int = _setting(
+        30,
+        "clinical-rules §10: a streaming device silent this long in a risk period: same-day task for the nurse "
+        "and a reminder to the patient (center policy)",
+        POLICY,
+    )
+    device_silence_urgent_minutes: int = _setting(
+        120, "clinical-rules §10: a streaming device silent this long in a risk period is urgent (center policy)",
+        POLICY,
+    )
+
     # --- Check-in times: how far back a reported reading may be dated ---
     checkin_max_age_hours: int = _setting(
         72,

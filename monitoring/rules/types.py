@@ -247,6 +247,8 @@ CONDITION_TITLES = {
     "neuropathy": "Numbness or tingling on an immunomodulatory drug",
     "tvec_herpes": "Possible herpes virus infection after T-VEC",
     "bcg_infection": "Possible BCG infection after bladder BCG",
+    "low_oxygen": "Low oxygen on a pulse oximeter",
+    "device_silence": "A monitoring device stopped sending readings",
 }
 
 

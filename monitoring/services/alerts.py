@@ -75,12 +75,61 @@ def _notify_on_commit(alert: Alert, kind: str) -> None:
     transaction.on_commit(_send, robust=True)
 
 
-def alert_record_finding(*, patient, finding: Finding, checkin: CheckIn, policy: Policy, now=None) -> Alert:
-    """Open an alert for the finding's condition, or add the finding to the one already open.
+def _device_entry(finding: Finding, device: dict, now: dt.datetime) -> dict:
+    """The evidence entry of device readings (clinical-rules §10): the readings' times, how many, their coverage
+    and the device, or a device's silence; dated by the last reading (the silence: when it was found)."""
+    values = finding.to_dict()["evidence"]
+    entry = {name: _jsonable_time(value) for name, value in device.items()}
+    return {
+        "device": entry, "recorded_at": entry.get("last_measured_at") or now.isoformat(),
+        "urgency": Urgency(finding.urgency).label, "rule_id": finding.rule_id, "source": finding.source,
+        "rationale": finding.staff_rationale, "rationale_messages": _rationale_messages(finding), "values": values,
+    }
 
-    The caller holds a lock on the patient row, so two check-ins cannot race to open the same alert."""
+
+def _jsonable_time(value):
+    return value.isoformat() if isinstance(value, dt.datetime) else value
+
+
+def _continues(previous: dict, entry: dict) -> bool:
+    """The entry goes on from the alert's latest one: the same rule on the same device, over readings that
+    overlap or follow on from it (a fever still going), or the same silence. It then replaces it: a stream
+    graded every few minutes, or graded twice, does not add an entry each time."""
+    old, new = previous.get("device"), entry["device"]
+    if not isinstance(old, dict) or old.get("stream_rule") != new.get("stream_rule") \
+            or old.get("device") != new.get("device"):
+        return False
+    if "silent_since" in new:
+        return old.get("silent_since") == new["silent_since"]
+    old_last, new_first = old.get("last_measured_at") or "", new.get("first_measured_at") or ""
+    return bool(old_last and new_first) and dt.datetime.fromisoformat(new_first) <= dt.datetime.fromisoformat(old_last)
+
+
+def _merged(previous: dict, entry: dict) -> dict:
+    old, new = previous["device"], entry["device"]
+    if "first_measured_at" in old and "first_measured_at" in new:
+        new = {**new, "first_measured_at": min(old["first_measured_at"], new["first_measured_at"],
+                                               key=dt.datetime.fromisoformat),
+               "last_measured_at": max(old["last_measured_at"], new["last_measured_at"], key=dt.datetime.fromisoformat),
+               "readings": max(old.get("readings") or 0, new.get("readings") or 0)}
+    return {**entry, "device": new, "recorded_at": new.get("last_measured_at") or entry["recorded_at"]}
+
+
+def alert_record_finding(*, patient, finding: Finding, policy: Policy, checkin: CheckIn | None = None,
+                         device: dict | None = None, now=None) -> Alert:
+    """Open an alert for the finding's condition, or add the finding to the one already open. The evidence is
+    a check-in, or `device`: what device readings showed (clinical-rules §10: `device`, `stream_rule`,
+    `first_measured_at`, `last_measured_at`, `readings`, `coverage_percent`; a silence: `silent_since`). Device
+    evidence that goes on from the alert's latest entry replaces it, and adds an event only when it makes the
+    alert more urgent: grading the same readings twice changes nothing a person sees.
+
+    The caller holds a lock on the patient row, so two check-ins (or a check-in and a batch of readings) cannot
+    race to open the same alert."""
+    if (checkin is None) == (device is None):
+        raise ValueError("alert evidence is a check-in or device readings")
     now = now or timezone.now()
     urgency = int(finding.urgency)
+    entry = _evidence_entry(finding, checkin) if checkin is not None else _device_entry(finding, device or {}, now)
     alert = Alert.objects.filter(patient=patient, condition=finding.condition).exclude(
         status=AlertStatus.RESOLVED).first()
     delay = escalation_delay(urgency, policy)
@@ -90,7 +139,7 @@ def alert_record_finding(*, patient, finding: Finding, checkin: CheckIn, policy:
             grading_system=finding.grading_system, title=finding.title, rationale=finding.staff_rationale,
             rationale_messages=[_rationale_messages(finding)],
             patient_instruction=_instruction_text(finding), rule_ids=[finding.rule_id], sources=[finding.source],
-            evidence=[_evidence_entry(finding, checkin)], first_checkin=checkin, last_checkin=checkin,
+            evidence=[entry], first_checkin=checkin, last_checkin=checkin,
             opened_at=now, updated_at=now, next_escalation_at=now + delay if delay else None,
         )
         AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.OPENED, at=now, new_status=AlertStatus.OPEN,
@@ -99,11 +148,21 @@ def alert_record_finding(*, patient, finding: Finding, checkin: CheckIn, policy:
         return alert
 
     old_status, old_urgency = alert.status, alert.urgency
+    previous = alert.evidence[-1] if alert.evidence else None
+    if checkin is None and previous is not None and _continues(previous, entry):
+        alert.evidence = [*alert.evidence[:-1], _merged(previous, entry)]
+        if urgency <= old_urgency and (finding.min_grade or 0) <= (alert.min_grade or 0):
+            alert.updated_at = now
+            alert.save(update_fields=["evidence", "updated_at"])
+            return alert
+    else:
+        alert.evidence = [*alert.evidence, entry]
     alert.rationale_messages = _rationale_history(finding, alert)
-    alert.evidence = [*alert.evidence, _evidence_entry(finding, checkin)]
     alert.rule_ids = sorted({*alert.rule_ids, finding.rule_id})
     alert.sources = sorted({*alert.sources, finding.source})
-    alert.last_checkin = checkin
+    if checkin is not None:
+        alert.last_checkin = checkin
+        alert.first_checkin = alert.first_checkin or checkin
     alert.updated_at = now
     if (finding.min_grade or 0) > (alert.min_grade or 0):
         alert.min_grade = finding.min_grade
@@ -173,6 +232,26 @@ def alert_resolve(*, alert: Alert, user: User, note: str) -> Alert:
                               old_status=old_status, new_status=AlertStatus.RESOLVED,
                               old_urgency=locked.urgency, new_urgency=locked.urgency, note=note)
     alert_mark_seen(alert=locked, user=user, at=now)
+    _notify_on_commit(locked, "resolved")
+    return locked
+
+
+def alert_close_device_back(*, alert: Alert, note: str, now=None) -> Alert:
+    """Close a device-silence alert because readings resumed (clinical-rules §10 "A 'device back' event closes
+    the silence alert"): resolved by the tracker, not by a person, with a `device_back` event. The caller holds
+    the patient's lock."""
+    now = now or timezone.now()
+    locked = Alert.objects.select_for_update().get(pk=alert.pk)
+    if locked.status == AlertStatus.RESOLVED:
+        return locked
+    old_status = locked.status
+    locked.status, locked.resolved_at, locked.resolved_by = AlertStatus.RESOLVED, now, None
+    locked.resolution_note, locked.next_escalation_at, locked.updated_at = note, None, now
+    locked.save(update_fields=["status", "resolved_at", "resolved_by", "resolution_note", "next_escalation_at",
+                               "updated_at"])
+    AlertEvent.objects.create(alert=locked, kind=AlertEvent.Kind.DEVICE_BACK, at=now, old_status=old_status,
+                              new_status=AlertStatus.RESOLVED, old_urgency=locked.urgency,
+                              new_urgency=locked.urgency, note=note)
     _notify_on_commit(locked, "resolved")
     return locked
 

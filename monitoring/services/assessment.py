@@ -100,8 +100,16 @@ def _recent(checkin: CheckIn, hours: int) -> Recent:
 
 
 def evaluation_context(checkin: CheckIn, context: CheckinContext, recent: Recent) -> EvaluationContext:
+    courses = [c for c in context.courses if c.start_date <= checkin.local_date]
+    return evaluation_context_on(checkin.local_date, context, recent=recent.inputs,
+                                 baseline_weight_kg=_baseline_weight(checkin, courses))
+
+
+def evaluation_context_on(day: dt.date, context: CheckinContext, *, recent: tuple[CheckinInput, ...] = (),
+                          baseline_weight_kg: float | None = None) -> EvaluationContext:
+    """What the rules know of the patient on a local date: therapies and days since them, the center's policy,
+    the no-driving window (a check-in's, and device readings' measured on that date: clinical-rules §10)."""
     patient, policy = context.patient, context.policy
-    day = checkin.local_date
     courses = [c for c in context.courses if c.start_date <= day]
     therapies = tuple(
         TherapyContext(
@@ -127,10 +135,10 @@ def evaluation_context(checkin: CheckIn, context: CheckinContext, recent: Recent
             c.therapy.therapy_class in cell_classes and c.tocilizumab_or_steroids_on
             and c.tocilizumab_or_steroids_on <= day for c in courses
         ),
-        recent=recent.inputs,
+        recent=recent,
         policy=policy,
         driving_window_active=window_active,
-        baseline_weight_kg=_baseline_weight(checkin, courses),
+        baseline_weight_kg=baseline_weight_kg,
     )
 
 

@@ -17,6 +17,8 @@ class NotificationKind(models.TextChoices):
     WINDOW_END = "window_end", _("Window ended")
     INVITATION = "invitation", _("Invitation to set a password")
     PASSWORD_RESET = "password_reset", _("Password reset")
+    # To a patient and their caregivers: a worn device stopped sending readings (clinical-rules §10).
+    DEVICE_SILENCE = "device_silence", _("Device not sending readings")
 
 
 class NotificationStatus(models.TextChoices):

@@ -16,6 +16,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -93,7 +94,12 @@ class DeviceAssignment(models.Model):
 
     class Meta:
         ordering = ["device", "-started_at"]
-        indexes = [models.Index(fields=["patient", "-started_at"], name="assignment_by_patient")]
+        indexes = [
+            models.Index(fields=["patient", "-started_at"], name="assignment_by_patient"),
+            # The silence scan (clinical-rules §10): open assignments by when their device was last heard from.
+            models.Index(Coalesce("last_received_at", "started_at"), name="assignment_silence",
+                         condition=models.Q(ended_at__isnull=True)),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["device"], condition=models.Q(ended_at__isnull=True),
                                     name="device_one_open_assignment"),
