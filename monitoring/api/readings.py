@@ -29,7 +29,7 @@ from tracker.api.parsers import DepthLimitedJSONParser
 from tracker.api.schema import ErrorSerializer
 from tracker.errors import NotAllowedError
 from tracker.models import DeviceCredential, ReadingType, ReadingUnit
-from tracker.models.tokens import hash_key
+from tracker.models.users import hash_key
 from tracker.readings import MAX_BATCH, ReadingInput, Refusal
 from tracker.security import RateThrottle
 

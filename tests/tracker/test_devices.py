@@ -13,7 +13,7 @@ from tests.factories import DeviceAssignmentFactory, DeviceFactory, PatientFacto
 from tracker.device_services import device_assign, device_credential_issue, device_unassign
 from tracker.errors import InputError, NotAllowedError
 from tracker.models import AuditEvent, Device, DeviceAssignment, DeviceCredential, Role
-from tracker.models.tokens import hash_key
+from tracker.models.users import hash_key
 
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 pytestmark = pytest.mark.django_db
