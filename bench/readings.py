@@ -55,6 +55,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import ingest as ingest_bench  # noqa: E402
 from alert_latency import (  # noqa: E402
     ROOT,
     Gunicorn,
@@ -66,13 +67,14 @@ from alert_latency import (  # noqa: E402
     shut_down,
 )
 from common import clone_database, drop_database, load_average, machine_line, pct, table  # noqa: E402
-from ingest import KeepAlive, checkin_requests, closed_loop, drain  # noqa: E402
+from ingest import CpuMeter, KeepAlive, checkin_requests, closed_loop, drain  # noqa: E402
 
 from tests.services import FakeOutside, RedisServer, wait_until  # noqa: E402
 
 DB_INGEST = "car_t_rbench_ingest"
 DB_SILENCE = "car_t_rbench_silence"
 DB_DAY = "car_t_rbench_day"
+ingest_bench.DB_NAME = DB_INGEST  # whose PostgreSQL backends ingest.CpuMeter counts
 OUT = ROOT / "var" / "bench" / "readings.json"
 
 BATCH = 60  # readings per batch, 1 minute apart: an hour of a patch
@@ -385,6 +387,16 @@ def latency_summary(samples: list[float]) -> dict:
             "max": round(max(samples), 3)}
 
 
+def server_cpu(cpu: dict, requests: int) -> dict:
+    """CPU ms per request by process (ingest.CpuMeter), the server's sum (all but the load client), and what two
+    cores given to the server alone would serve at that cost; the machine's busy share and other sessions'."""
+    per = {k: round(cpu[k] / max(1, requests) * 1e3, 2) for k in ("gunicorn", "postgres", "celery", "redis", "client")}
+    server = sum(per[k] for k in ("gunicorn", "postgres", "celery", "redis"))
+    return {"ms_per_request": per, "server_ms": round(server, 2),
+            "two_dedicated_cores_rps": round(2000 / server, 1) if server else None,
+            "machine_busy_percent": round(cpu["machine"] * 100), "others_percent": round(cpu["others"] * 100)}
+
+
 # ---------------------------------------------------------------------------------------------- parts in subprocesses
 
 
@@ -659,7 +671,8 @@ def ingest_parts(env: dict, logs: Path, redis_server, outside, duration: float, 
 
     prober = threading.Thread(target=fire_during_ingest, daemon=True)
     prober.start()
-    ingest = batch_loop(web.port, "ingest", feeds, duration)
+    meter = CpuMeter(web, worker, redis_server.process.pid)
+    ingest = meter.run(batch_loop, web.port, "ingest", feeds, duration)
     backlog = grading_backlog(broker)
     prober.join()
     loaded = fever_collect(probe.get("t0s", {}), data["nurse"], outside, timeout=600)
@@ -673,8 +686,8 @@ def ingest_parts(env: dict, logs: Path, redis_server, outside, duration: float, 
     drain(broker, timeout=120)
 
     print(f"comparator: check-ins at concurrency {CONCURRENCY} for {duration:.0f} s ...", flush=True)
-    checkins = closed_loop(web.port, "check-ins", CONCURRENCY, duration, checkin_requests(web.port, checkin_tokens),
-                           201)
+    checkins = meter.run(closed_loop, web.port, "check-ins", CONCURRENCY, duration,
+                         checkin_requests(web.port, checkin_tokens), 201)
     drain(broker, timeout=300)
 
     with connection.cursor() as cursor:
@@ -685,7 +698,7 @@ def ingest_parts(env: dict, logs: Path, redis_server, outside, duration: float, 
         "batches_s": round(ingest.batches_s, 1), "p50_ms": round(pct(ingest.latencies, 50) * 1e3, 1),
         "p95_ms": round(pct(ingest.latencies, 95) * 1e3, 1), "errors": dict(ingest.errors),
         "threads_out_of_batches": ingest.exhausted, "grading_tasks_waiting_at_end": backlog,
-        "grading_drain_s": round(drain_s, 1),
+        "grading_drain_s": round(drain_s, 1), "cpu": server_cpu(ingest.cpu, len(ingest.latencies)),
     }
     out["replay"] = {
         "seconds": round(replay.elapsed, 1), "batches": len(replay.latencies), "readings": replay.received,
@@ -697,7 +710,7 @@ def ingest_parts(env: dict, logs: Path, redis_server, outside, duration: float, 
     out["checkins"] = {
         "seconds": round(checkins.elapsed, 1), "requests": len(checkins.latencies), "rps": round(checkins.rps, 1),
         "p50_ms": round(pct(checkins.latencies, 50) * 1e3, 1), "p95_ms": round(pct(checkins.latencies, 95) * 1e3, 1),
-        "errors": dict(checkins.errors),
+        "errors": dict(checkins.errors), "cpu": server_cpu(checkins.cpu, len(checkins.latencies)),
         "readings_s_per_checkin_s": round(ingest.readings_s / checkins.rps, 1) if checkins.rps else None,
         "batches_s_per_checkin_s": round(ingest.batches_s / checkins.rps, 2) if checkins.rps else None,
     }
@@ -729,8 +742,16 @@ def report(results: dict) -> None:
             ["  replay: rows added; duplicate batch p50 / p95 ms",
              f"{rep['rows_added']}; {rep['p50_ms']} / {rep['p95_ms']}", "0 rows",
              "yes" if rep["nothing_stored_twice"] else "NO"],
+            ["  server CPU ms per batch (web + db + worker + redis)", ing["cpu"]["server_ms"], "", ""],
+            ["  readings/s on 2 dedicated cores at that CPU", round(ing["cpu"]["two_dedicated_cores_rps"] * BATCH),
+             f">= {TARGET_READINGS_S}", "yes" if ing["cpu"]["two_dedicated_cores_rps"] * BATCH >= TARGET_READINGS_S
+             else "NO"],
             ["  check-ins/s (conc 8); p50 / p95 ms", f"{chk['rps']}; {chk['p50_ms']} / {chk['p95_ms']}", "", ""],
-            ["  readings/s per check-in/s", chk["readings_s_per_checkin_s"], "", ""],
+            ["  server CPU ms per check-in", chk["cpu"]["server_ms"], "", ""],
+            ["  readings/s per check-in/s (measured; by CPU)", f"{chk['readings_s_per_checkin_s']}; "
+             f"{round(chk['cpu']['server_ms'] / ing['cpu']['server_ms'] * BATCH, 1)}", "", ""],
+            ["  machine busy; other sessions' share (ingest)", f"{ing['cpu']['machine_busy_percent']} %; "
+                                                                f"{ing['cpu']['others_percent']} %", "", ""],
         ]
         for label, key in (("idle", "idle"), ("during ingest", "during_ingest")):
             d = results["detection"][key]
