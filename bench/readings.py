@@ -674,9 +674,9 @@ def ingest_parts(env: dict, logs: Path, redis_server, outside, duration: float, 
     meter = CpuMeter(web, worker, redis_server.process.pid)
     ingest = meter.run(batch_loop, web.port, "ingest", feeds, duration)
     backlog = grading_backlog(broker)
+    drain_s = drain_timed(broker, timeout=900)  # what the worker still had to do when the load stopped
     prober.join()
     loaded = fever_collect(probe.get("t0s", {}), data["nurse"], outside, timeout=600)
-    drain_s = drain_timed(broker, timeout=900)
     rows_after = Reading.objects.count()
 
     print(f"replay: the same {len(ingest.latencies)} batches again (at most {duration:.0f} s) ...", flush=True)
