@@ -60,6 +60,7 @@ from alert_latency import (  # noqa: E402
     ROOT,
     Gunicorn,
     PreforkWorker,
+    cpu_seconds,
     make_data,
     migrate,
     production_env,
@@ -672,9 +673,11 @@ def ingest_parts(env: dict, logs: Path, redis_server, outside, duration: float, 
     prober = threading.Thread(target=fire_during_ingest, daemon=True)
     prober.start()
     meter = CpuMeter(web, worker, redis_server.process.pid)
+    worker_cpu = cpu_seconds(worker.process.pid)
     ingest = meter.run(batch_loop, web.port, "ingest", feeds, duration)
     backlog = grading_backlog(broker)
     drain_s = drain_timed(broker, timeout=900)  # what the worker still had to do when the load stopped
+    worker_cpu = cpu_seconds(worker.process.pid) - worker_cpu  # the grading of every batch, queued ones too
     prober.join()
     loaded = fever_collect(probe.get("t0s", {}), data["nurse"], outside, timeout=600)
     rows_after = Reading.objects.count()
@@ -699,7 +702,12 @@ def ingest_parts(env: dict, logs: Path, redis_server, outside, duration: float, 
         "p95_ms": round(pct(ingest.latencies, 95) * 1e3, 1), "errors": dict(ingest.errors),
         "threads_out_of_batches": ingest.exhausted, "grading_tasks_waiting_at_end": backlog,
         "grading_drain_s": round(drain_s, 1), "cpu": server_cpu(ingest.cpu, len(ingest.latencies)),
+        "celery_ms_per_batch_until_drained": round(worker_cpu / max(1, len(ingest.latencies)) * 1e3, 2),
     }
+    cpu = out["ingest"]["cpu"]
+    cpu["server_ms_until_drained"] = round(cpu["server_ms"] - cpu["ms_per_request"]["celery"]
+                                           + out["ingest"]["celery_ms_per_batch_until_drained"], 2)
+    cpu["two_dedicated_cores_rps"] = round(2000 / cpu["server_ms_until_drained"], 1)
     out["replay"] = {
         "seconds": round(replay.elapsed, 1), "batches": len(replay.latencies), "readings": replay.received,
         "stored": replay.stored, "duplicates": replay.duplicates, "rows_added": rows_replayed - rows_after,
@@ -742,14 +750,15 @@ def report(results: dict) -> None:
             ["  replay: rows added; duplicate batch p50 / p95 ms",
              f"{rep['rows_added']}; {rep['p50_ms']} / {rep['p95_ms']}", "0 rows",
              "yes" if rep["nothing_stored_twice"] else "NO"],
-            ["  server CPU ms per batch (web + db + worker + redis)", ing["cpu"]["server_ms"], "", ""],
+            ["  server CPU ms per batch (web + db + worker + redis)", f"{ing['cpu']['server_ms']} during the "
+             f"load; {ing['cpu']['server_ms_until_drained']} with the queued grading", "", ""],
             ["  readings/s on 2 dedicated cores at that CPU", round(ing["cpu"]["two_dedicated_cores_rps"] * BATCH),
              f">= {TARGET_READINGS_S}", "yes" if ing["cpu"]["two_dedicated_cores_rps"] * BATCH >= TARGET_READINGS_S
              else "NO"],
             ["  check-ins/s (conc 8); p50 / p95 ms", f"{chk['rps']}; {chk['p50_ms']} / {chk['p95_ms']}", "", ""],
             ["  server CPU ms per check-in", chk["cpu"]["server_ms"], "", ""],
             ["  readings/s per check-in/s (measured; by CPU)", f"{chk['readings_s_per_checkin_s']}; "
-             f"{round(chk['cpu']['server_ms'] / ing['cpu']['server_ms'] * BATCH, 1)}", "", ""],
+             f"{round(chk['cpu']['server_ms'] / ing['cpu']['server_ms_until_drained'] * BATCH, 1)}", "", ""],
             ["  machine busy; other sessions' share (ingest)", f"{ing['cpu']['machine_busy_percent']} %; "
                                                                 f"{ing['cpu']['others_percent']} %", "", ""],
         ]
