@@ -96,6 +96,20 @@ def partitions_ensure(*, days_ahead: int = DAYS_AHEAD, today: dt.date | None = N
     return report
 
 
+def partitions_ensure_after_migrate(sender=None, using: str = "default", plan=None, **kwargs) -> None:
+    """post_migrate: ensure the partitions when the readings table is partitioned (not after migrating back)."""
+    from django.db import connections
+
+    if connections[using].vendor != "postgresql" or connections[using].alias != connection.alias:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass(%s))",
+                       [TABLE])
+        if not cursor.fetchone()[0]:
+            return
+    partitions_ensure()
+
+
 def partitions() -> list[str]:
     """The day partitions of the readings table, oldest first (empty on SQLite)."""
     if not is_partitioned():

@@ -207,6 +207,8 @@ SPECTACULAR_SETTINGS = {
         "AlertStatusEnum": "monitoring.models.alerts.AlertStatus",
         "CallWithEnum": "monitoring.models.alerts.CallWith",
         "CallOutcomeEnum": "monitoring.models.alerts.CallOutcome",
+        "DeviceKindEnum": "tracker.models.devices.DeviceKind",
+        "BodySiteEnum": "tracker.models.devices.BodySite",
     },
 }
 

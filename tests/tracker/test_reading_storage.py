@@ -131,3 +131,18 @@ def test_the_hourly_task_is_scheduled_and_runs_the_upkeep(eager_tasks):
     assert task.task == "notifications.tasks.reading_partitions_maintain_task" and task.interval.every == 3600
     result = reading_partitions_maintain_task.delay().get()
     assert set(result) == {"created", "blocked", "default_rows", "summarised", "dropped", "deleted"}
+
+
+def test_every_migrate_makes_the_coming_days_partitions():
+    from django.apps import apps
+    from django.db.models.signals import post_migrate
+
+    today = timezone.now().astimezone(dt.UTC).date()
+    last = reading_storage.partition_name(today + dt.timedelta(days=reading_storage.DAYS_AHEAD))
+    reading_storage.partitions_ensure()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {last}")
+    assert last not in reading_storage.partitions()
+    post_migrate.send(sender=apps.get_app_config("tracker"), app_config=apps.get_app_config("tracker"),
+                      verbosity=0, interactive=False, using="default", apps=apps, plan=[])
+    assert last in reading_storage.partitions()
