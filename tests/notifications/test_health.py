@@ -247,6 +247,8 @@ def test_each_scan_task_records_its_success(healthy):
         tasks.outbox_sweep_task()
         tasks.idempotency_purge_task()
         tasks.reading_partitions_maintain_task()
+        tasks.device_silence_scan_task()
+        tasks.readings_grade_missed_task()
     recorded = dict(TaskHeartbeat.objects.values_list("task", "last_success_at"))
     assert {task for task, at in recorded.items() if at == later} == set(EVERY) - {HEARTBEAT_TASK}
 

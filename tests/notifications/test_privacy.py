@@ -190,6 +190,21 @@ def test_invitation_and_password_reset_messages_carry_a_link_but_no_phi(world, c
             assert f"{django_settings.SITE_URL}/accounts/" in text, (channel, text)
 
 
+def test_device_silence_messages_carry_a_link_but_no_phi(world, run, outbound):
+    """clinical-rules §10: the patient's patch stopped sending; the reminder goes by SMS and to the caregiver."""
+    from notifications.services.device_silence import device_silence_scan
+    from tests.monitoring.stream_support import wear
+
+    put_on = timezone.now() - dt.timedelta(hours=1)
+    wear(world, started_at=put_on)
+    run(put_on + dt.timedelta(minutes=30), device_silence_scan)
+    messages = [(c, t) for c, t in outbound.messages() if not c.startswith("webhook")]  # the nurses' page
+    assert {c for c, _ in messages} >= {"sms", "email subject", "email body"}
+    assert_no_phi(messages, world)
+    assert_link([(c, t) for c, t in messages if "patch" in t.lower()], f"/patients/{world.uuid}/")
+
+
 def test_every_kind_was_covered_above():
     assert {k.value for k in NotificationKind} == {
-        "alert", "escalation", "reminder", "missed_checkin", "digest", "window_end", "invitation", "password_reset"}
+        "alert", "escalation", "reminder", "missed_checkin", "digest", "window_end", "invitation", "password_reset",
+        "device_silence"}

@@ -180,3 +180,15 @@ def test_a_gap_inside_a_run_needs_fresh_coverage():
     stream = Series(TEMPERATURE, "p", (Point(T0, 38.5), *(Point(T0 + timedelta(minutes=m), 38.5)
                                                             for m in range(20, 25))), expected_interval_seconds=60)
     assert not evaluate_streams([stream], CAR_T)
+
+
+@pytest.mark.parametrize(("minutes", "urgency"), [(29, None), (30, Urgency.SAME_DAY), (119, Urgency.SAME_DAY),
+                                                  (120, Urgency.URGENT)])
+def test_device_silence_edges(minutes, urgency):
+    """§10: 30 minutes same-day, 2 h urgent (center policy)."""
+    from monitoring.rules.streams import device_silence
+
+    found = device_silence("patch #1", T0, T0 + timedelta(minutes=minutes, seconds=59), Policy())
+    assert (found.urgency if found else None) == urgency
+    if found:
+        assert found.condition == "device_silence" and found.evidence["silent_minutes"] == minutes
