@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
-BENCHMARKS = ["rules.py", "alert_latency.py", "ingest.py", "datagen.py", "dashboard.py", "scans.py"]
+BENCHMARKS = ["rules.py", "alert_latency.py", "ingest.py", "datagen.py", "dashboard.py", "scans.py", "readings.py"]
 
 
 def main() -> int:

@@ -1,0 +1,106 @@
+"""bench/readings.py's helpers do what its figures rely on, without running anything heavy: the ingest batches
+never repeat a reading (so the ingest phase stores every one and the replay none), the fever batches become a
+sustained fever only with the completing batch (clinical-rules §10), and the dashboard query it times returns
+each patient's latest temperature."""
+
+import datetime as dt
+import json
+import random
+
+from django.db import connection
+from django.utils import timezone
+
+from bench.readings import (
+    BATCH,
+    FEVER_C,
+    FEVER_MINUTES,
+    LATEST_SQL,
+    body,
+    device_request,
+    fever_batches,
+    quiet_batch,
+    round_robin,
+    storage,
+)
+from monitoring.rules.streams import TEMPERATURE, Point, Series, sustained_run
+from tests.factories import DeviceFactory, PatientFactory
+from tracker.models import Reading, ReadingType, ReadingUnit
+
+START = dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.UTC)
+
+
+def series(readings: list[dict]) -> Series:
+    points = tuple(Point(dt.datetime.fromisoformat(r["measured_at"]), r["value"]) for r in readings)
+    return Series(TEMPERATURE, "bench patch", points, expected_interval_seconds=60)
+
+
+def sustained(readings: list[dict]):
+    return sustained_run(series(readings), lambda v: v >= FEVER_C, FEVER_MINUTES, 80)
+
+
+def test_a_threads_batches_never_repeat_a_reading_and_stay_below_fever():
+    rng = random.Random(1)
+    devices, hours = 7, 5
+    seen = set()
+    for device, hour in round_robin(devices, hours):
+        batch = quiet_batch(START, hour, rng)
+        assert len(batch) == BATCH
+        for reading in batch:
+            key = (device, reading["measured_at"])
+            assert key not in seen
+            seen.add(key)
+            assert reading["value"] < FEVER_C
+    assert len(seen) == devices * hours * BATCH
+    times = sorted({dt.datetime.fromisoformat(m) for _, m in seen})
+    assert times[0] == START and times[-1] == START + dt.timedelta(minutes=hours * BATCH - 1)
+    assert all(b - a == dt.timedelta(minutes=1) for a, b in zip(times, times[1:], strict=False))
+
+
+def test_round_robin_sends_every_devices_hours_in_order():
+    order = list(round_robin(3, 2))
+    assert order == [(0, 0), (1, 0), (2, 0), (0, 1), (1, 1), (2, 1)]
+
+
+def test_the_fever_is_sustained_only_with_the_completing_batch():
+    end = START + dt.timedelta(hours=2)
+    previous, completing = fever_batches(end, random.Random(2))
+    assert len(previous) == BATCH
+    assert sustained(previous) is None
+    run = sustained(previous + completing)
+    assert run is not None
+    assert (run.last - run.first) >= dt.timedelta(minutes=FEVER_MINUTES)
+    assert run.last == end
+    assert all(r["value"] < FEVER_C for r in previous[:-5])
+    measured = [r["measured_at"] for r in previous + completing]
+    assert len(set(measured)) == len(measured)
+
+
+def test_a_device_request_is_the_batch_the_api_takes():
+    payload = body(quiet_batch(START, 0, random.Random(3)))
+    raw = device_request(8000, "dev_key", payload)
+    head, _, sent = raw.partition(b"\r\n\r\n")
+    assert b"Authorization: Device dev_key" in head
+    assert f"Content-Length: {len(payload)}".encode() in head
+    assert json.loads(sent)["readings"][0]["unit"] == "Cel"
+
+
+def test_the_latest_temperature_query_returns_each_patients_newest_reading(db):
+    now = timezone.now().replace(microsecond=0)
+    first, second, without = PatientFactory(), PatientFactory(), PatientFactory()
+    device = DeviceFactory()
+    rows = [Reading(patient=p, type=ReadingType.TEMPERATURE, measured_at=now - dt.timedelta(minutes=m), device=device,
+                    value=36.0 + m / 10, unit=ReadingUnit.CEL, utc_offset_minutes=0, received_at=now)
+            for p in (first, second) for m in (30, 5, 50)]
+    rows.append(Reading(patient=second, type=ReadingType.HEART_RATE, measured_at=now, device=device, value=80,
+                        unit=ReadingUnit.PER_MIN, utc_offset_minutes=0, received_at=now))
+    Reading.objects.bulk_create(rows)
+    with connection.cursor() as cursor:
+        cursor.execute(LATEST_SQL, {"ids": [first.pk, second.pk, without.pk], "type": ReadingType.TEMPERATURE,
+                                    "now": now, "since": now - dt.timedelta(days=1),
+                                    "until": now + dt.timedelta(minutes=5)})
+        latest = {pk: (value, age) for pk, value, _, age in cursor.fetchall()}
+        sizes = storage(cursor)
+    assert latest[first.pk] == (36.5, dt.timedelta(minutes=5))
+    assert latest[second.pk] == (36.5, dt.timedelta(minutes=5))
+    assert latest[without.pk] == (None, None)
+    assert sizes["rows"] == 7 and sizes["partitions"] >= 2 and sizes["bytes_per_row"] > 0
