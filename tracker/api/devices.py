@@ -12,13 +12,14 @@ from decimal import Decimal
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tracker import selectors
 from tracker.api.doses import IsStaffMember
+from tracker.api.schema import ErrorSerializer
 from tracker.api.serializers import BoundedDateTimeField, StrictSerializer
 from tracker.api.views import ERROR_RESPONSES
 from tracker.audit import audit
@@ -58,6 +59,10 @@ class EndInputSerializer(StrictSerializer):
 
 class NoInputSerializer(StrictSerializer):
     """An empty JSON object (or no body)."""
+
+
+# The key actions read their (empty) body to refuse anything in it, so a body that is not JSON is refused too.
+NOT_JSON = {415: OpenApiResponse(response=ErrorSerializer, description="A body that is not JSON.")}
 
 
 def _no_input(request) -> None:
@@ -182,7 +187,8 @@ class DeviceKeyIssueView(APIView):
 
     permission_classes = [IsStaffMember]
 
-    @extend_schema(request=NoInputSerializer, responses={201: IssuedKeySerializer, 403: None, **ERROR_RESPONSES})
+    @extend_schema(request=NoInputSerializer,
+                   responses={201: IssuedKeySerializer, 403: None, **ERROR_RESPONSES, **NOT_JSON})
     def post(self, request, id, device_id):
         patient = _patient(request, id, action="issue_device_key")
         _no_input(request)
@@ -196,7 +202,8 @@ class DeviceKeyRevokeView(APIView):
 
     permission_classes = [IsStaffMember]
 
-    @extend_schema(request=NoInputSerializer, responses={200: CredentialSerializer, 403: None, **ERROR_RESPONSES})
+    @extend_schema(request=NoInputSerializer,
+                   responses={200: CredentialSerializer, 403: None, **ERROR_RESPONSES, **NOT_JSON})
     def post(self, request, id, device_id, prefix):
         patient = _patient(request, id, action="revoke_device_key")
         _no_input(request)
