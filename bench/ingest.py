@@ -313,10 +313,15 @@ def drain(broker, timeout: float = 120) -> None:
 
     busy = (NotificationStatus.PENDING, NotificationStatus.SENDING)
     try:
-        wait_until(lambda: broker.llen("celery") == 0 and not Notification.objects.filter(status__in=busy).exists(),
+        wait_until(lambda: queued(broker) == 0 and not Notification.objects.filter(status__in=busy).exists(),
                    timeout=timeout, interval=0.2, what="the worker to drain the queue")
     except AssertionError as exc:
-        print(f"  warning: {exc} ({broker.llen('celery')} tasks queued)", file=sys.stderr)
+        print(f"  warning: {exc} ({queued(broker)} tasks queued)", file=sys.stderr)
+
+
+def queued(broker, queues: tuple[str, ...] = ("celery", "readings")) -> int:
+    """Tasks waiting in the broker: the default queue and the device readings' (config/settings CELERY_TASK_QUEUES)."""
+    return sum(broker.llen(queue) for queue in queues)
 
 
 def probe_alerts(port: int, patients: list[tuple[int, str]], rate: float, seconds: float) -> tuple[dict, list]:

@@ -515,8 +515,9 @@ def run_part(part: str, *args: str) -> dict:
 # ---------------------------------------------------------------------------------------------- main
 
 
-def grading_backlog(broker) -> int:
-    return broker.llen("celery")
+def grading_backlog(broker) -> dict[str, int]:
+    """Tasks still queued: the ordinary readings' grading (`readings`) and everything else (`celery`)."""
+    return {queue: broker.llen(queue) for queue in ("celery", "readings")}
 
 
 def drain_timed(broker, timeout: float) -> float:

@@ -38,6 +38,16 @@ def policies_for_centers(center_ids: Iterable[int]) -> dict[int, Policy]:
     return {center_id: Policy(**named) for center_id, named in values.items()}
 
 
+def policies_of_patients(patient_ids: Iterable[int]) -> list[Policy]:
+    """The policies of the patients' centers in one query, with the published defaults first (a center without
+    settings has them)."""
+    values: dict[int, dict] = defaultdict(dict)
+    for row in PolicySetting.objects.filter(center__in=Patient.objects.filter(pk__in=list(patient_ids))
+                                            .values("center_id")).values("center_id", "name", "value"):
+        values[row["center_id"]][row["name"]] = PolicySetting(name=row["name"], value=row["value"]).typed_value()
+    return [Policy(), *(Policy(**named) for named in values.values())]
+
+
 def window_status(window: Window, today: dt.date) -> driving.WindowStatus:
     return driving.window_status(window.ends_on, today, window.cleared_on)
 

@@ -4,6 +4,7 @@ resets."""
 
 import logging
 
+from django.conf import settings
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -49,17 +50,20 @@ def on_checkin_recorded(sender, patient_id: int, moves_reminders: bool, **kwargs
 
 
 @receiver(readings_stored, dispatch_uid="notifications.readings_stored")
-def on_readings_stored(sender, patients: dict, **kwargs) -> None:
+def on_readings_stored(sender, patients: dict, urgent: frozenset = frozenset(), **kwargs) -> None:
     """A batch of device readings was stored (already after commit): each patient's marker remembers from when
-    readings wait for grading, then a worker grades them (clinical-rules §10). If the broker is down, or the
-    task is lost, the readings sweep grades them within a minute or two (`readings_grade_missed_task`)."""
+    readings wait for grading, then a worker grades them (clinical-rules §10): on the `readings` queue, or on the
+    default queue, ahead of that backlog, for the `urgent` patients (a reading past a limit). If the broker is
+    down, or the task is lost, the readings sweep grades them within a minute or two
+    (`readings_grade_missed_task`)."""
     try:
         readings_request_grading(patients=patients)
     except Exception:  # the sweep finds readings received after the last grading even without the marker
         logger.exception("Could not mark the readings of %s patients for grading", len(patients))
     for patient_id, since in sorted(patients.items()):
         publish("notifications.tasks.readings_grade_task", patient_id, since.isoformat(),
-                what=f"grading the readings of patient {patient_id}")
+                what=f"grading the readings of patient {patient_id}",
+                queue=settings.CELERY_TASK_DEFAULT_QUEUE if patient_id in urgent else settings.READINGS_QUEUE)
 
 
 @receiver(post_save, sender=TreatmentCourse, dispatch_uid="notifications.course_reminders")

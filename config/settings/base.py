@@ -7,6 +7,7 @@ The defaults here are safe ones: DEBUG is off and there is no usable secret key.
 from pathlib import Path
 
 import environ
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -225,6 +226,8 @@ if REDIS_URL:
         "socket_timeout": env.float("BROKER_SOCKET_TIMEOUT", default=2.0),
         "socket_connect_timeout": env.float("BROKER_CONNECT_TIMEOUT", default=1.0),
         "health_check_interval": 10,
+        # A worker takes from its queues in the order of CELERY_TASK_QUEUES, not in turn: alert work first.
+        "queue_order_strategy": "priority",
     }
 else:
     CELERY_BROKER_URL = "filesystem://"
@@ -235,6 +238,15 @@ else:
         "control_folder": str(CELERY_FILESYSTEM_DIR / "control"),  # kombu's default is ./control in the checkout
         "store_processed": False,
     }
+# Two queues, and every worker takes from both unless started with -Q: `celery` (the default) carries everything
+# a person waits for (check-in grading and alerts, notifications, escalations, scans, and the grading of device
+# readings that hold a value past a limit); `readings` carries the grading of ordinary device readings, which
+# under a heavy ingest can be minutes of work. With Redis a worker always empties `celery` first
+# ("queue_order_strategy" above), so a fever's grading and its SMS never wait behind that backlog; a backlog
+# shows in the health check (`readings_grading`).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+READINGS_QUEUE = "readings"
+CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(READINGS_QUEUE))
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -272,6 +284,8 @@ DASHBOARD_POLL_SECONDS = env.int("DASHBOARD_POLL_SECONDS", default=10)
 HEALTH_ALERT_GRACE_SECONDS = env.int("HEALTH_ALERT_GRACE_SECONDS", default=120)  # past an escalation, or unnotified
 HEALTH_WORKER_STALE_SECONDS = env.int("HEALTH_WORKER_STALE_SECONDS", default=120)  # the heartbeat runs every 30 s
 HEALTH_SCAN_STALE_INTERVALS = env.int("HEALTH_SCAN_STALE_INTERVALS", default=4)  # x each scan's interval
+# Device readings asked for grading longer ago than this are a problem (operational, not clinical).
+HEALTH_READINGS_GRADING_SECONDS = env.int("HEALTH_READINGS_GRADING_SECONDS", default=300)
 HEALTH_TOKEN = env_secret("HEALTH_TOKEN", default="")  # `Authorization: Bearer <it>` gets /health/'s messages
 
 LOGGING = {

@@ -19,6 +19,8 @@ class StreamGrading(models.Model):
     pending_since = models.DateTimeField(null=True, blank=True,
                                          help_text="Grade from this measured_at: asked for, not yet graded.")
     requested_at = models.DateTimeField(null=True, blank=True, help_text="When grading was last asked for.")
+    waiting_since = models.DateTimeField(
+        null=True, blank=True, help_text="When grading was first asked for and not yet done: the queue health's lag.")
     received_through = models.DateTimeField(
         null=True, blank=True, help_text="The newest reading received of the patient's devices when last graded.")
     graded_at = models.DateTimeField(null=True, blank=True)

@@ -220,6 +220,22 @@ def find_runs(series: Sequence[Series], ctx: EvaluationContext) -> Runs:
     )
 
 
+def beyond_limit(kind: str, value: float, policy: Policy, *, temperature_offset_c: float = 0.0) -> bool:
+    """One reading past a limit a stream rule grades: temperature >= 38.0 °C (§1, §10; the device's offset
+    applied), SpO2 below the center limit or 90 % (§4, §10), heart rate above and systolic BP below the center's
+    limits (§1). Not a finding (the rules want it sustained), but the grading of a batch that holds one goes
+    ahead of the ordinary readings: it may be the batch that completes a fever."""
+    if kind == TEMPERATURE:
+        return value + temperature_offset_c >= FEVER_C - EPS
+    if kind == SPO2:
+        return value < max(policy.spo2_min, SPO2_EMERGENCY_BELOW)
+    if kind == HEART_RATE:
+        return value > policy.heart_rate_max
+    if kind == SYSTOLIC:
+        return value < policy.systolic_bp_min
+    return False
+
+
 def _when(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC"
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Max, OuterRef, Q, Subquery
+from django.db.models import Case, F, Max, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from monitoring.models import Alert, AlertStatus, StreamGrading
@@ -80,18 +80,20 @@ def readings_request_grading(*, patients: dict[int, dt.datetime], now: dt.dateti
             if marker.pending_since is None or since < marker.pending_since:
                 marker.pending_since = since
             marker.requested_at = now
-            marker.save(update_fields=["pending_since", "requested_at"])
+            marker.waiting_since = marker.waiting_since or now
+            marker.save(update_fields=["pending_since", "requested_at", "waiting_since"])
         return
     table = connection.ops.quote_name(StreamGrading._meta.db_table)
     ids, sinces = zip(*sorted(patients.items()), strict=True)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (patient_id, pending_since, requested_at) "  # noqa: S608
-            "SELECT id, since, %s FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, since) "
+            f"INSERT INTO {table} (patient_id, pending_since, requested_at, waiting_since) "  # noqa: S608
+            "SELECT id, since, %s, %s FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, since) "
             "ON CONFLICT (patient_id) DO UPDATE SET "
             "pending_since = LEAST(COALESCE(" + table + ".pending_since, EXCLUDED.pending_since), "
-            "EXCLUDED.pending_since), requested_at = EXCLUDED.requested_at",
-            [now, list(ids), list(sinces)])
+            "EXCLUDED.pending_since), requested_at = EXCLUDED.requested_at, "
+            "waiting_since = COALESCE(" + table + ".waiting_since, EXCLUDED.waiting_since)",
+            [now, now, list(ids), list(sinces)])
 
 
 def _series(rows: list[tuple]) -> list[Series]:
@@ -162,9 +164,13 @@ def _graded(patient_id: int, marker: Mapping[str, Any] | None, received: dt.date
     """Clear the marker, unless a newer request came in meanwhile (it is then graded by its own task)."""
     unchanged = Q(requested_at=marker["requested_at"]) if marker and marker["requested_at"] else Q(
         requested_at__isnull=True)
-    values = {"received_through": received, "graded_at": now}
-    if StreamGrading.objects.filter(unchanged, pk=patient_id).update(pending_since=None, requested_at=None, **values):
+    values: dict[str, Any] = {"received_through": received, "graded_at": now}
+    if StreamGrading.objects.filter(unchanged, pk=patient_id).update(pending_since=None, requested_at=None,
+                                                                      waiting_since=None, **values):
         return
+    if marker and marker["requested_at"]:  # what is left waits since about then (the queue health's lag)
+        values["waiting_since"] = Case(When(pending_since__isnull=False, then=Value(marker["requested_at"])),
+                                       default=None)
     if not StreamGrading.objects.filter(pk=patient_id).update(**values):
         StreamGrading.objects.create(patient_id=patient_id, **values)
 

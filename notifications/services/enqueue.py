@@ -25,16 +25,21 @@ def broker_marked_down() -> bool:
     return time.monotonic() < _broker_down_until
 
 
-def publish(task_name: str, *args, what: str) -> bool:
+def publish(task_name: str, *args, what: str, queue: str | None = None) -> bool:
     """Send the task registered as `task_name` (notifications/tasks.py, registered in every process by
-    NotificationsConfig.ready) now. Services name the task and never import the task module: the tasks
-    import the services. True if the broker took it; False (logged) if it is down or was recently."""
+    NotificationsConfig.ready) now, to `queue` (default: the default queue, see CELERY_TASK_QUEUES). Services
+    name the task and never import the task module: the tasks import the services. True if the broker took
+    it; False (logged) if it is down or was recently."""
     global _broker_down_until
     if broker_marked_down():
         logger.warning("Broker unavailable (recent failure); %s waits for the scans", what)
         return False
     try:
-        current_app.tasks[task_name].delay(*args)
+        task = current_app.tasks[task_name]
+        if queue:
+            task.apply_async(args, queue=queue)
+        else:
+            task.apply_async(args)
     except BROKER_ERRORS as exc:
         _broker_down_until = time.monotonic() + BROKER_RETRY_SECONDS
         logger.warning("Broker unavailable; %s waits for the scans: %r", what, exc)

@@ -1,6 +1,6 @@
 """Queue health: is the tracker telling people what it should, when it should?
 
-`queue_health()` runs every check and answers in a fixed number of queries whatever the data size (seven with
+`queue_health()` runs every check and answers in a fixed number of queries whatever the data size (eight with
 the database up; none of the checks reads patient data, and the report carries counts, ages and task names
 only). `manage.py queue_health`, the admin's queue-health page and `GET /health/` all show it.
 
@@ -24,7 +24,7 @@ from django.db import DatabaseError, connection
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
-from monitoring.models import Alert, AlertStatus
+from monitoring.models import Alert, AlertStatus, StreamGrading
 from notifications.beat_schedule import HEARTBEAT_TASK, SCHEDULE
 from notifications.models import Notification, NotificationStatus, TaskHeartbeat
 from notifications.services.alerts import alerts_missing_notifications
@@ -33,7 +33,7 @@ from notifications.services.sweep import stuck_notifications
 logger = logging.getLogger(__name__)
 
 CHECKS = ("database", "broker", "beat", "worker", "scans", "overdue_escalations", "stuck_notifications",
-          "failed_notifications", "alerts_without_notification")
+          "failed_notifications", "alerts_without_notification", "readings_grading")
 DB_CHECKS = CHECKS[2:]  # measured in the database; not measured when it cannot be reached
 WORKER_PING = "worker_ping"  # only when asked for a node (the worker container's health check)
 BROKER_TIMEOUT_SECONDS = 1
@@ -163,7 +163,7 @@ def _worker_ping(node: str) -> dict:
 
 
 def _from_database(now: dt.datetime, wanted: list[str]) -> dict:
-    """The database checks, one query each (at most six)."""
+    """The database checks, one query each (at most seven)."""
     checks = {}
     try:
         if "beat" in wanted:
@@ -180,6 +180,8 @@ def _from_database(now: dt.datetime, wanted: list[str]) -> dict:
             checks.update(_notifications(now, wanted))
         if "alerts_without_notification" in wanted:
             checks["alerts_without_notification"] = _alerts_without_notification(now)
+        if "readings_grading" in wanted:
+            checks["readings_grading"] = _readings_grading(now)
     except DatabaseError as exc:
         message = f"Not measured: a query failed ({type(exc).__name__})."
         return {name: checks.get(name) or _check(False, message) for name in wanted}
@@ -325,6 +327,25 @@ def _alerts_without_notification(now: dt.datetime) -> dict:
     if found["count"]:
         return _check(True, f"{_plural(found['count'], 'alert is', 'alerts are')} being notified now.", **numbers)
     return _check(True, "Every open alert's current step has its notifications.", **numbers)
+
+
+def _readings_grading(now: dt.datetime) -> dict:
+    """Device readings waiting for grading (clinical-rules §10): how many patients, and since when the oldest.
+    Readings past a limit are graded ahead of the rest (the default queue); the ordinary ones wait on the
+    `readings` queue, which a heavy ingest or too few workers can leave behind."""
+    limit = settings.HEALTH_READINGS_GRADING_SECONDS
+    found = StreamGrading.objects.filter(pending_since__isnull=False).aggregate(
+        waiting=Count("pk"), oldest=Min("waiting_since"))
+    age = _seconds(now - found["oldest"]) if found["oldest"] else 0
+    numbers = {"waiting": found["waiting"], "oldest_seconds": age, "limit_seconds": limit}
+    if age > limit:
+        return _check(False, f"Device readings of {_plural(found['waiting'], 'patient', 'patients')} wait for "
+                             f"grading, the oldest for {_duration(age)}: the workers are not keeping up with the "
+                             "readings, or none takes from the `readings` queue.", **numbers)
+    if found["waiting"]:
+        return _check(True, f"Device readings of {_plural(found['waiting'], 'patient', 'patients')} are being "
+                            f"graded (the oldest asked {_duration(age)} ago).", **numbers)
+    return _check(True, "No device readings wait for grading.", **numbers)
 
 
 def _seconds(delta: dt.timedelta) -> int:

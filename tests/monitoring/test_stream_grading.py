@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from monitoring.models import Alert, AlertEvent, AlertStatus, StreamGrading
+from monitoring.services import stream_grading
 from monitoring.services.alerts import alert_resolve
 from monitoring.services.intake import checkin_submit
 from monitoring.services.stream_grading import (
@@ -228,6 +229,29 @@ def test_the_marker_keeps_the_earliest_time_asked_for(patient, at_now):
     readings_request_grading(patients={patient.pk: START})
     readings_request_grading(patients={patient.pk: START + dt.timedelta(minutes=20)})
     assert StreamGrading.objects.get(pk=patient.pk).pending_since == START
+
+
+def test_a_request_that_arrives_during_grading_stays_waiting_since_the_graded_one(patient, patch):
+    """The queue health's lag: a newer request that came in while a grading ran is left waiting, measured from
+    the request that grading covered (never from later, so a backlog is not understated)."""
+    asked, newer, graded = NOW - dt.timedelta(minutes=3), NOW - dt.timedelta(minutes=2), NOW
+    readings_request_grading(patients={patient.pk: START}, now=asked)
+    assert StreamGrading.objects.get(pk=patient.pk).waiting_since == asked
+    real_close = stream_grading.silence_close_resumed
+
+    def newer_request_meanwhile(*, patient, now):  # after the grading read the marker and the readings
+        readings_request_grading(patients={patient.pk: START + dt.timedelta(minutes=5)}, now=newer)
+        return real_close(patient=patient, now=now)
+
+    with time_machine.travel(graded, tick=False), pytest.MonkeyPatch.context() as mp:
+        mp.setattr(stream_grading, "silence_close_resumed", newer_request_meanwhile)
+        readings_grade(patient_id=patient.pk, since=START)
+    marker = StreamGrading.objects.get(pk=patient.pk)
+    assert (marker.pending_since, marker.requested_at, marker.waiting_since) == (START, newer, asked)
+    with time_machine.travel(graded, tick=False):
+        readings_grade(patient_id=patient.pk, since=START)
+    marker.refresh_from_db()
+    assert (marker.pending_since, marker.requested_at, marker.waiting_since) == (None, None, None)
 
 
 def test_the_receiver_marks_and_hands_the_grading_to_a_worker(patient, patch, at_now, eager_tasks):

@@ -89,7 +89,7 @@ def test_all_well_every_check_passes(healthy):
 
 def test_the_health_check_costs_the_same_queries_for_an_empty_and_a_busy_tracker(
         healthy, team_a, nurse, django_assert_num_queries, settings):
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         queue_health()
     overdue = healthy - dt.timedelta(seconds=settings.HEALTH_ALERT_GRACE_SECONDS + 60)
     open_alerts(team_a, 12, next_escalation_at=overdue)
@@ -98,7 +98,7 @@ def test_the_health_check_costs_the_same_queries_for_an_empty_and_a_busy_tracker
         make_notification(recipient=nurse, status="failed")
         make_notification(recipient=nurse, status="sending", claimed_at=healthy - dt.timedelta(hours=1))
     TaskHeartbeat.objects.update(last_success_at=healthy - dt.timedelta(hours=3))
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         report = queue_health()
     assert set(report["problems"]) == {"worker", "scans", "overdue_escalations", "stuck_notifications",
                                        "failed_notifications"}
@@ -341,6 +341,27 @@ def test_an_alert_nobody_was_told_about_is_a_problem_after_the_grace(healthy, as
         check = queue_health()["checks"]["alerts_without_notification"]
     assert (check["ok"], check["late"]) == (False, 1)
     assert "1 open alert has had nobody told" in check["message"]
+
+
+def test_device_readings_waiting_too_long_for_grading_are_a_problem(healthy, team_a, settings):
+    """The marker remembers when grading was first asked for while the readings wait: a steady stream that keeps
+    asking does not hide a backlog, and grading clears it."""
+    from monitoring.services.stream_grading import readings_grade, readings_request_grading
+
+    patient = new_patient(team_a)
+    measured = healthy - dt.timedelta(minutes=2)
+    readings_request_grading(patients={patient.pk: measured}, now=healthy)
+    check = queue_health()["checks"]["readings_grading"]
+    assert (check["ok"], check["waiting"], check["oldest_seconds"]) == (True, 1, 0)
+    later = healthy + dt.timedelta(seconds=settings.HEALTH_READINGS_GRADING_SECONDS + 30)
+    with travel(later):
+        readings_request_grading(patients={patient.pk: measured + dt.timedelta(minutes=1)}, now=later)  # asks again
+        check = queue_health()["checks"]["readings_grading"]
+        assert (check["ok"], check["waiting"]) == (False, 1)
+        assert "Device readings of 1 patient wait for grading" in check["message"]
+        readings_grade(patient_id=patient.pk, since=measured, now=later)
+        check = queue_health()["checks"]["readings_grading"]
+    assert (check["ok"], check["waiting"], check["message"]) == (True, 0, "No device readings wait for grading.")
 
 
 # --- HTTP ------------------------------------------------------------------------------------------------------

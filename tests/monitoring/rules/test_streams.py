@@ -9,12 +9,14 @@ import pytest
 
 from monitoring.rules import EvaluationContext, Policy, TherapyContext, Urgency, f_to_c
 from monitoring.rules.streams import (
+    DIASTOLIC,
     HEART_RATE,
     SPO2,
     SYSTOLIC,
     TEMPERATURE,
     Point,
     Series,
+    beyond_limit,
     evaluate_streams,
     sustained_run,
 )
@@ -192,3 +194,21 @@ def test_device_silence_edges(minutes, urgency):
     assert (found.urgency if found else None) == urgency
     if found:
         assert found.condition == "device_silence" and found.evidence["silent_minutes"] == minutes
+
+
+@pytest.mark.parametrize(("kind", "value", "policy", "offset", "beyond"), [
+    (TEMPERATURE, 37.9, Policy(), 0.0, False),
+    (TEMPERATURE, 38.0, Policy(), 0.0, True),  # §1 fever >= 38.0 °C
+    (TEMPERATURE, 37.5, Policy(), 0.5, True),  # the device's offset (policy) applied, as grading does
+    (SPO2, 92, Policy(), 0.0, False),
+    (SPO2, 91, Policy(), 0.0, True),  # §4 below the center limit (92)
+    (SPO2, 93, Policy(spo2_min=94), 0.0, True),
+    (SPO2, 89, Policy(spo2_min=88), 0.0, True),  # §10 < 90 % whatever the center's limit
+    (HEART_RATE, 100, Policy(), 0.0, False),
+    (HEART_RATE, 101, Policy(), 0.0, True),  # §1 > 100/min
+    (SYSTOLIC, 90, Policy(), 0.0, False),
+    (SYSTOLIC, 89, Policy(), 0.0, True),  # §1 < 90 mmHg
+    (DIASTOLIC, 40, Policy(), 0.0, False),  # no rule grades it alone
+])
+def test_a_single_reading_past_a_limit_puts_its_batch_ahead(kind, value, policy, offset, beyond):
+    assert beyond_limit(kind, value, policy, temperature_offset_c=offset) is beyond
