@@ -247,6 +247,8 @@ else:
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 READINGS_QUEUE = "readings"
 CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(READINGS_QUEUE))
+# The readings' hourly upkeep (new day partitions, roll-up, an index rebuilt) is bulk work too.
+CELERY_TASK_ROUTES = {"notifications.tasks.reading_partitions_maintain_task": {"queue": READINGS_QUEUE}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -97,3 +97,15 @@ def test_every_worker_takes_from_both_queues_alert_work_first():
     assert [queue.name for queue in app.conf.task_queues] == [settings.CELERY_TASK_DEFAULT_QUEUE,
                                                               settings.READINGS_QUEUE]
     assert app.conf.broker_transport_options["queue_order_strategy"] == "priority"
+
+
+@pytest.mark.parametrize(("task", "queue"), [
+    ("notifications.tasks.reading_partitions_maintain_task", "readings"),  # bulk upkeep: partitions, roll-up, REINDEX
+    ("notifications.tasks.readings_grade_missed_task", "celery"),  # the sweep that catches lost grading
+    ("notifications.tasks.alert_notify_now_task", "celery"),
+    ("notifications.tasks.device_silence_scan_task", "celery"),
+])
+def test_what_beat_and_the_services_send_lands_on_its_queue(task, queue):
+    from config.celery import app
+
+    assert app.amqp.router.route({}, task, (), {})["queue"].name == queue

@@ -130,7 +130,7 @@ def test_the_hourly_task_is_scheduled_and_runs_the_upkeep(eager_tasks):
     task = PeriodicTask.objects.get(name="Reading partitions")
     assert task.task == "notifications.tasks.reading_partitions_maintain_task" and task.interval.every == 3600
     result = reading_partitions_maintain_task.delay().get()
-    assert set(result) == {"created", "blocked", "default_rows", "summarised", "dropped", "deleted"}
+    assert set(result) == {"created", "blocked", "default_rows", "summarised", "dropped", "deleted", "packed"}
 
 
 def test_every_migrate_makes_the_coming_days_partitions():
@@ -146,3 +146,37 @@ def test_every_migrate_makes_the_coming_days_partitions():
     post_migrate.send(sender=apps.get_app_config("tracker"), app_config=apps.get_app_config("tracker"),
                       verbosity=0, interactive=False, using="default", apps=apps, plan=[])
     assert last in reading_storage.partitions()
+
+
+def index_size(partition: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_relation_size(indexrelid) FROM pg_index WHERE indrelid = %s::regclass "
+                       "AND indisprimary", [partition])
+        return cursor.fetchone()[0]
+
+
+def test_a_finished_days_index_is_rebuilt_once_six_hours_after_the_day(patient):
+    """Time-major arrival leaves the primary key's pages half full; rebuilt, the finished day's index is smaller,
+    its readings unchanged and still deduplicated."""
+    day = dt.date(2027, 3, 1)
+    name = reading_storage.partition_name(day)
+    start = dt.datetime(2027, 3, 1, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        reading_storage.partitions_ensure()
+        assignments = [DeviceAssignmentFactory(started_at=start - dt.timedelta(days=1)) for _ in range(20)]
+    with connection.cursor() as cursor:  # every patient's reading of a minute, then the next minute
+        cursor.execute(
+            "INSERT INTO tracker_reading (patient_id, type, measured_at, device_id, value, unit, utc_offset_minutes, "
+            "received_at) SELECT p, 1, t, d, 37.0, 1, 0, t FROM generate_series(%s::timestamptz, %s::timestamptz, "
+            "interval '1 minute') AS t, unnest(%s::bigint[], %s::bigint[]) AS a(p, d) ORDER BY t",
+            [start, start + dt.timedelta(hours=23, minutes=59), [a.patient_id for a in assignments],
+             [a.device_id for a in assignments]])
+    before, rows = index_size(name), Reading.objects.count()
+    day_end = start + dt.timedelta(days=1)
+    almost = day_end + reading_storage.PACK_AFTER - dt.timedelta(minutes=1)
+    assert name not in reading_storage.partitions_pack(now=almost, limit=100)  # (earlier days may be packed)
+    assert reading_storage.partitions_pack(now=day_end + reading_storage.PACK_AFTER, limit=100)[-1] == name
+    assert index_size(name) < before * 0.8, (index_size(name), before)
+    assert reading_storage.partitions_pack(now=day_end + dt.timedelta(days=1), limit=100) == []  # once
+    assert Reading.objects.count() == rows
+    assert store(assignments[0].device, [start], received_at=day_end).stored == 0
