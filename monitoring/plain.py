@@ -57,6 +57,11 @@ RULE_PHRASES = {
     "trend.heart_rate_climbing": gettext_lazy("Heart rate climbing over several check-ins"),
     "trend.symptom_worsening": gettext_lazy("A symptom worse day after day"),
     "driving.drove_in_window": gettext_lazy("Drove during the no-driving window"),
+    # Device readings (clinical-rules §10): the two conditions only devices raise.
+    "stream.spo2_below_90": gettext_lazy("Low oxygen on a pulse oximeter: below 90 %"),
+    "stream.spo2_low": gettext_lazy("Low oxygen on a pulse oximeter"),
+    "stream.device_silence_urgent": gettext_lazy("A monitoring device has sent no readings for a long time"),
+    "stream.device_silence": gettext_lazy("A monitoring device stopped sending readings"),
 }
 
 # What merge_findings (monitoring/rules/engine.py) appends to a folded-in finding's rationale.
@@ -77,21 +82,28 @@ def plain_rationale(text: str) -> str:
     return _RULE_TAG.sub("", text or "").strip()
 
 
-def alert_rationale(alert) -> str:
-    """Why the alert fired, latest finding first, in the reader's language (the active one): its message keys
-    translated, or its stored English text for an alert stored before the keys existed (kept as the earliest
-    entry when later findings added keys). Without the rules' tags either way."""
+def _clock(zone=None):
+    """How a rationale's moments read (device readings' times, clinical-rules §10): the center's clock (the
+    active time zone unless `zone` is given) with the zone's abbreviation, date parts in the active language,
+    "12 Feb 14:05 EST", as every other time staff read."""
+    return lambda moment: format_time(moment, "datetime", zone)
+
+
+def alert_rationale(alert, zone=None) -> str:
+    """Why the alert fired, latest finding first, in the reader's language (the active one) and on the center's
+    clock: its message keys translated, or its stored English text for an alert stored before the keys existed
+    (kept as the earliest entry when later findings added keys). Without the rules' tags either way."""
     if alert.rationale_messages:
-        return plain_rationale(render_history(alert.rationale_messages, translate=_))
+        return plain_rationale(render_history(alert.rationale_messages, translate=_, format_time=_clock(zone)))
     return plain_rationale(alert.rationale)
 
 
-def finding_rationale(stored: dict) -> str:
-    """Why one finding (an alert's evidence entry, or an assessment's finding) fired, in the reader's language;
-    its stored text when it has no message keys."""
+def finding_rationale(stored: dict, zone=None) -> str:
+    """Why one finding (an alert's evidence entry, or an assessment's finding) fired, in the reader's language
+    and on the center's clock; its stored text when it has no message keys."""
     messages = stored.get("rationale_messages")
     if messages:
-        return plain_rationale(render_rationale(messages, translate=_))
+        return plain_rationale(render_rationale(messages, translate=_, format_time=_clock(zone)))
     return plain_rationale(stored.get("rationale") or stored.get("staff_rationale") or "")
 
 
@@ -160,7 +172,7 @@ def _specificity(rule: str) -> tuple[int, str]:
     order = ("crs.fever_with_", "crs.after_tocilizumab_", "icans.seizure_prolonged", "icans.seizure",
              "icans.focal_weakness", "icans.consciousness", "icans.ice_6", "icans.capd_9", "irae.pneumonitis_emergency",
              "irae.infusion_reaction_breathing", "irae.endocrine_urgent", "irae.rash_blisters", "crs.fever",
-             "irae.fever")
+             "irae.fever", "stream.spo2_below_90", "stream.device_silence_urgent")
     for n, prefix in enumerate(order):
         if rule.startswith(prefix):
             return (n, rule)

@@ -62,13 +62,14 @@ def _alert_page(request: HttpRequest, alert, *, status: int = 200, **extra) -> H
     """The alert page: what it is in plain words, why (rule ids and sources behind "Why"), whom to call, the
     call log, its history as sentences, who was notified; every time on the patient's center's clock."""
     patient = alert.patient
+    zone = zoneinfo.ZoneInfo(patient.center.time_zone)
     events = list(alert.events.select_related("actor", "checkin"))
     context = {
         "alert": alert, "patient": patient, "headline": plain.alert_headline_of(alert),
-        "rationale": plain.alert_rationale(alert), "rules": plain.why_rules(alert),
+        "rationale": plain.alert_rationale(alert, zone), "rules": plain.why_rules(alert),
         "events": events, "calls": [e for e in events if e.kind == AlertEvent.Kind.CALL],
         "contacts": _contacts(patient), "call_with": AlertEvent.CallWith.choices,
-        "call_outcomes": AlertEvent.CallOutcome.choices, "evidence": _evidence(alert),
+        "call_outcomes": AlertEvent.CallOutcome.choices, "evidence": _evidence(alert, zone),
         "notifications": alert.notifications.select_related("recipient").order_by("created_at", "pk"),
         "error": "", "note": "", "failed_action": "", "therapy": _therapy_day(patient),
         "device_temperature": device_temperature_of(patient, timezone.now()), **extra,
@@ -76,8 +77,7 @@ def _alert_page(request: HttpRequest, alert, *, status: int = 200, **extra) -> H
     # Every name the template reads is set (an unresolved one is logged with the page's data at DEBUG).
     context["fields"] = {"called": [], "outcome": [], "note": [], **extra.get("fields", {})}
     context["call"] = {"called": "", "outcome": "", "note": "", **extra.get("call", {})}
-    return render_staff(request, "monitoring/alert_detail.html", context, zone=zoneinfo.ZoneInfo(patient.center.time_zone),
-                        status=status)
+    return render_staff(request, "monitoring/alert_detail.html", context, zone=zone, status=status)
 
 
 def _therapy_day(patient) -> dict | None:
@@ -92,13 +92,14 @@ def _therapy_day(patient) -> dict | None:
             "peak": course.therapy.is_car_t and 0 <= day <= PEAK_RISK_LAST_DAY}
 
 
-def _evidence(alert) -> list[dict]:
-    """Each check-in that added to the alert, newest first, in words: when, how urgent, what it showed."""
+def _evidence(alert, zone) -> list[dict]:
+    """Each check-in (or stretch of device readings) that added to the alert, newest first, in words: when, how
+    urgent, what it showed, its times on the center's clock (`zone`)."""
     entries = []
     for entry in reversed(alert.evidence or []):
         at = parse_datetime(entry.get("recorded_at") or "")
         entries.append({"at": at, "urgency": entry.get("urgency", ""),
-                        "text": plain.finding_rationale(entry),
+                        "text": plain.finding_rationale(entry, zone),
                         "rule_id": entry.get("rule_id", ""), "source": entry.get("source", ""),
                         "checkin": entry.get("checkin", "")})
     return entries

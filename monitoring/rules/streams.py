@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from .engine import evaluate, merge_findings
-from .messages import Message, message, render_rationale
+from .messages import Message, Param, at_time, message, render_rationale
 from .policy import Policy
 from .types import (
     EPS,
@@ -236,17 +236,14 @@ def beyond_limit(kind: str, value: float, policy: Policy, *, temperature_offset_
     return False
 
 
-def _when(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC"
-
-
 def _why(run: Run) -> Message:
-    """What the readings showed: the value held, from when to when, how many readings and their coverage."""
-    params: dict[str, str | int | float] = {
-        "device": run.device, "first": _when(run.first), "last": _when(run.last), "readings": run.count,
+    """What the readings showed: the value held, from when to when, how many readings and their coverage. The
+    times are moments (``at_time``): a page shows them on the center's clock, the English record in UTC."""
+    params: dict[str, Param] = {
+        "device": run.device, "first": at_time(run.first), "last": at_time(run.last), "readings": run.count,
         "coverage": run.coverage_percent}
     if not run.streams:
-        return message("Device reading at {last} from {device}", last=_when(run.last), device=run.device)
+        return message("Device reading at {last} from {device}", last=at_time(run.last), device=run.device)
     if run.offset_c:
         return message("Device readings from {first} to {last} ({readings} readings, coverage "
                        "{coverage} %) from {device}, its offset of {offset:+.1f} °C applied",
@@ -390,7 +387,7 @@ def device_silence(device: str, silent_since: datetime, now: datetime, policy: P
     urgent = minutes >= policy.device_silence_urgent_minutes
     limit = policy.device_silence_urgent_minutes if urgent else policy.device_silence_minutes
     rationale = (message("No reading from {device} since {since} ({minutes} min; center limit {limit} min)",
-                         device=device, since=_when(silent_since), minutes=minutes, limit=limit),)
+                         device=device, since=at_time(silent_since), minutes=minutes, limit=limit),)
     return Finding(
         condition=DEVICE_SILENCE,
         title="A monitoring device stopped sending readings",
