@@ -24,6 +24,7 @@ from monitoring.patient_pages import (
     fourteen_days,
     next_planned_dose,
     open_assessment,
+    open_device_alert,
     watch_text,
 )
 from monitoring.services import intake
@@ -60,7 +61,12 @@ def patient_home(request: SignedInRequest, patient_id) -> HttpResponse:
     }
     # What to do after a check-in whose alert no one on the care team has acknowledged yet stays at the top
     # until then (the driving window's explanation comes from the context processor).
-    context["open_assessment"] = open_assessment(patient)
+    context["open_assessment"] = assessment = open_assessment(patient)
+    # The same for an alert raised by device readings (clinical-rules §10), above the check-in's when more urgent.
+    device_alert = open_device_alert(patient)
+    context["device_alert"] = device_alert
+    context["device_alert_first"] = bool(device_alert and (assessment is None
+                                                           or device_alert.urgency > assessment.urgency))
     for course in courses:  # in the patient's language (activated above); IL-2's with the center's limit
         setattr(course, "watch_text", watch_text(course, patient))  # noqa: B010 (read by the template)
     # Windows keyed to each recorded dose (clinical-rules §8) and the next planned dose.

@@ -1,5 +1,5 @@
-"""What monitoring adds to a patient's pages: what to do after a check-in until the care team has acknowledged
-its alert (monitoring/checkin_views.py patient_home), and why the no-driving window is
+"""What monitoring adds to a patient's pages: what to do after a check-in, or after device readings raised an
+alert, until the care team has acknowledged it (monitoring/checkin_views.py patient_home), and why the no-driving window is
 longer than the label's (clinical-rules §3; the context processor adds it beside the banner's window)."""
 
 import datetime as dt
@@ -10,8 +10,9 @@ from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import gettext
 
-from monitoring.models import AlertStatus, CheckinAssessment, DoseWindow, WindowKind
+from monitoring.models import Alert, AlertStatus, CheckinAssessment, DoseWindow, WindowKind
 from monitoring.rules import Urgency, driving
+from monitoring.rules.streams import DEVICE_SILENCE
 from tracker.dose_plans import DoseSchedule
 from tracker.dose_services import course_dose_plan, course_doses
 from tracker.models import CheckIn, Patient
@@ -32,6 +33,17 @@ def open_assessment(patient: Patient) -> CheckinAssessment | None:
         .order_by("-urgency", "-checkin__recorded_at")
         .first()
     )
+
+
+def open_device_alert(patient: Patient) -> Alert | None:
+    """An alert raised by device readings alone (clinical-rules §10: a sustained fever, low oxygen) that no one on
+    the care team has acknowledged yet, same-day and above, the most urgent (then the latest): what to do stays
+    on the patient's page as it does after a check-in, since no check-in answer told them. The silence alert has
+    its own card (the device's status). One query."""
+    return (Alert.objects.filter(patient=patient, status=AlertStatus.OPEN, urgency__gte=Urgency.SAME_DAY,
+                                 first_checkin__isnull=True)
+            .exclude(condition=DEVICE_SILENCE).select_related("patient__center")
+            .order_by("-urgency", "-updated_at").first())
 
 
 def driving_extension(windows, today: dt.date) -> dict | None:

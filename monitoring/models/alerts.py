@@ -97,6 +97,28 @@ class Alert(models.Model):
     def urgency_class(self) -> str:
         return urgency_class(self.urgency)
 
+    @property
+    def is_emergency(self) -> bool:
+        return self.urgency >= Urgency.EMERGENCY
+
+    @property
+    def patient_heading(self) -> str:
+        """What to do, as the heading of the patient's card (clinical-rules "Urgency levels")."""
+        return str(PATIENT_HEADINGS[Urgency(self.urgency)])
+
+    @property
+    def patient_paragraphs(self) -> list[str]:
+        """What to do, in the language active now (the reader's): the urgency's headline with the center's 24/7
+        number, then the rule's instruction (the patient's card of an alert raised by device readings, which no
+        check-in answer showed; the patient and center are read: select them with the alert)."""
+        from django.utils.translation import gettext
+
+        from monitoring.rules import instruction_messages_from_stored, render_instruction
+
+        found = [{"urgency": self.urgency_label, "patient_instruction": self.patient_instruction}]
+        return render_instruction(instruction_messages_from_stored(self.urgency, found,
+                                                                   self.patient.center.phone_24_7), translate=gettext)
+
     def is_overdue(self, now=None) -> bool:
         now = now or timezone.now()
         return self.status == AlertStatus.OPEN and self.next_escalation_at is not None and self.next_escalation_at <= now

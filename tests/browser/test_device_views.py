@@ -110,3 +110,28 @@ def test_patient_phone_shows_the_patch_connected_or_gone_quiet(live_server, ward
     expect(quiet).to_contain_text("Check it is on your skin and your phone is nearby.")
     keep(other, "device_patient_quiet_360")
     assert other.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def test_patient_phone_shows_what_to_do_after_a_patch_fever_until_the_team_has_seen_it(live_server, ward, new_page):
+    """A fever the patch found (§10: >= 38.0 °C sustained 10 minutes) while no check-in told the patient: her home page
+    says what to do at the top, in words and tap-to-call, as after a check-in (Lucia, after CAR T)."""
+    from monitoring.services.stream_grading import readings_grade
+
+    now = timezone.now()
+    maria = PatientFactory(care_team=ward["maria"].care_team, first_name="Lucia", last_name="Perez",
+                           user=UserFactory(username="lucia", role=Role.PATIENT, first_name="Lucia"))
+    CourseFactory(patient=maria)
+    patch = DeviceAssignmentFactory(patient=maria, started_at=now - dt.timedelta(hours=2), assigned_by=ward["nurse"])
+    add_readings(patch, 1, [36.9] * 20 + [38.3, 38.4, 38.6, 38.5, 38.7, 38.6, 38.8], end=now - dt.timedelta(minutes=1))
+    graded = readings_grade(patient_id=maria.pk, since=now - dt.timedelta(minutes=60))
+    assert graded.alert_ids
+    phone = new_page(360, 740)
+    sign_in(phone, live_server.url, "lucia")
+    phone.goto(f"{live_server.url}/patients/{maria.uuid}/")
+    card = phone.locator(".device-alert")
+    expect(card).to_be_visible()
+    expect(card.locator("h1")).not_to_be_empty()
+    expect(card).to_contain_text("From your monitoring device's readings")
+    expect(card.locator("a.call")).to_have_count(1)  # urgent: the center's 24/7 number (911 is for emergencies)
+    keep(phone, "device_patient_fever_card_360")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360

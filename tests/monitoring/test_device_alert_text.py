@@ -10,6 +10,8 @@ import re
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from monitoring.models import Alert, AlertStatus
 from monitoring.services.stream_grading import readings_grade
@@ -199,3 +201,47 @@ def test_the_stored_alert_keeps_machine_readable_times_and_the_english_record(lo
     assert why[0].startswith("Device readings from {first} to {last}")
     assert why[1]["first"] == ["{time}", {"time": FIRST.isoformat()}]
     assert low_oxygen.rationale.startswith("Device readings from 2025-02-12 19:05 UTC to 2025-02-12 19:12 UTC")
+
+
+# --- The patient's card ---------------------------------------------------------------------------------------
+
+def device_card(html: str) -> str | None:
+    found = re.search(r'<section class="[^"]*device-alert[^"]*".*?</section>', html, re.S)
+    return text_of(found.group(0)) if found else None
+
+
+def test_the_patient_reads_what_to_do_after_a_device_emergency_in_their_language(low_oxygen, on_lenalidomide):
+    """No check-in answer told the patient: their home page does, at the top, until the team acknowledges it."""
+    html = get(signed_in(on_lenalidomide.user), f"/patients/{on_lenalidomide.uuid}/")
+    card = device_card(html)
+    assert card is not None and html.index("device-alert") < html.index('class="greeting"')
+    assert card.startswith("Llame al 911 ahora: es una emergencia Llamar al 911")  # §10 < 90 %: emergency
+    assert "Su monitor de oxígeno ha mostrado un nivel de oxígeno bajo durante varios minutos." in card
+    assert card.endswith("Según las lecturas de su dispositivo de control, mié 12 Feb, 14:15 EST. Su equipo de "
+                         "atención ya recibió el aviso; esto se queda aquí hasta que lo haya visto.")
+    assert 'href="tel:911"' in html
+    low_oxygen.status, low_oxygen.acknowledged_at = AlertStatus.ACKNOWLEDGED, NOW
+    low_oxygen.save()
+    assert device_card(get(signed_in(on_lenalidomide.user), f"/patients/{on_lenalidomide.uuid}/")) is None
+
+
+def test_a_silence_alert_has_no_what_to_do_card_its_device_status_says_it(patient):
+    silent_patch(patient)
+    assert scan_at(FIRST + dt.timedelta(minutes=30))["raised"] == 1
+    with time_machine.travel(FIRST + dt.timedelta(minutes=30), tick=False):
+        assert device_card(get(signed_in(patient.user), f"/patients/{patient.uuid}/")) is None
+
+
+def test_the_device_card_costs_no_query_more_than_the_home_page_without_it(low_oxygen, on_lenalidomide):
+    client = signed_in(on_lenalidomide.user)
+    url = f"/patients/{on_lenalidomide.uuid}/"
+    get(client, url)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            get(client, url)
+        return len(captured)
+
+    with_card = queries()
+    Alert.objects.filter(pk=low_oxygen.pk).update(status=AlertStatus.ACKNOWLEDGED, acknowledged_at=NOW)
+    assert queries() == with_card
