@@ -72,9 +72,10 @@ from ingest import CpuMeter, KeepAlive, checkin_requests, closed_loop, drain  # 
 
 from tests.services import FakeOutside, RedisServer, wait_until  # noqa: E402
 
-DB_INGEST = "car_t_rbench_ingest"
-DB_SILENCE = "car_t_rbench_silence"
-DB_DAY = "car_t_rbench_day"
+# The run's own databases (its process id in the name), so two runs on one machine never drop each other's.
+DB_INGEST = f"car_t_rbench_ingest_{os.getpid()}"
+DB_SILENCE = f"car_t_rbench_silence_{os.getpid()}"
+DB_DAY = f"car_t_rbench_day_{os.getpid()}"
 ingest_bench.DB_NAME = DB_INGEST  # whose PostgreSQL backends ingest.CpuMeter counts
 OUT = ROOT / "var" / "bench" / "readings.json"
 
