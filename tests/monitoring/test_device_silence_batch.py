@@ -124,7 +124,8 @@ def test_a_batch_shows_people_what_raising_one_device_at_a_time_shows(ward, monk
     assert batched[0] == one_at_a_time[0] == {"raised": 7, "ended": 1}
     assert batched[1] == one_at_a_time[1]
     assert batched[2] == one_at_a_time[2]
-    assert len(batched[2]) == 8  # each event of the scan: 5 opened, 1 reopened, 2 evidence (resolved: device back)
+    assert sorted(kind for _, kind in batched[2]) == [  # the nurse is told of each change, once
+        "evidence", "evidence", "opened", "opened", "opened", "opened", "reopened", "resolved"]
 
 
 def what_people_see() -> dict:
