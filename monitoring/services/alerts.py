@@ -3,6 +3,8 @@ resolved by staff. Every change is an AlertEvent row."""
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,7 +14,7 @@ from monitoring.rules import Finding, Policy, Urgency
 from monitoring.rules.messages import literal, render_message
 from monitoring.signals import alert_changed
 from tracker.errors import ConflictError, InputError
-from tracker.models import CheckIn, User
+from tracker.models import CheckIn, Patient, User
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +117,18 @@ def _merged(previous: dict, entry: dict) -> dict:
     return {**entry, "device": new, "recorded_at": new.get("last_measured_at") or entry["recorded_at"]}
 
 
+@dataclass(frozen=True)
+class FindingRecord:
+    """One finding to record (`alerts_record_findings`): the patient, the finding, their center's policy, and its
+    evidence: the check-in, or `device`, what device readings showed."""
+
+    patient: Patient
+    finding: Finding
+    policy: Policy
+    checkin: CheckIn | None = None
+    device: dict | None = None
+
+
 def alert_record_finding(*, patient, finding: Finding, policy: Policy, checkin: CheckIn | None = None,
                          device: dict | None = None, now=None) -> Alert:
     """Open an alert for the finding's condition, or add the finding to the one already open. The evidence is
@@ -125,36 +139,120 @@ def alert_record_finding(*, patient, finding: Finding, policy: Policy, checkin: 
 
     The caller holds a lock on the patient row, so two check-ins (or a check-in and a batch of readings) cannot
     race to open the same alert."""
-    if (checkin is None) == (device is None):
-        raise ValueError("alert evidence is a check-in or device readings")
-    now = now or timezone.now()
-    urgency = int(finding.urgency)
-    entry = _evidence_entry(finding, checkin) if checkin is not None else _device_entry(finding, device or {}, now)
-    alert = Alert.objects.filter(patient=patient, condition=finding.condition).exclude(
-        status=AlertStatus.RESOLVED).first()
-    delay = escalation_delay(urgency, policy)
-    if alert is None:
-        alert = Alert.objects.create(
-            patient=patient, condition=finding.condition, urgency=urgency, min_grade=finding.min_grade,
-            grading_system=finding.grading_system, title=finding.title, rationale=finding.staff_rationale,
-            rationale_messages=[_rationale_messages(finding)],
-            patient_instruction=_instruction_text(finding), rule_ids=[finding.rule_id], sources=[finding.source],
-            evidence=[entry], first_checkin=checkin, last_checkin=checkin,
-            opened_at=now, updated_at=now, next_escalation_at=now + delay if delay else None,
-        )
-        AlertEvent.objects.create(alert=alert, kind=AlertEvent.Kind.OPENED, at=now, new_status=AlertStatus.OPEN,
-                                  new_urgency=urgency, checkin=checkin, note=finding.staff_rationale)
-        _notify_on_commit(alert, "opened")
-        return alert
+    record = FindingRecord(patient=patient, finding=finding, policy=policy, checkin=checkin, device=device)
+    return alerts_record_findings(records=[record], now=now)[0]
 
+
+def alerts_record_findings(*, records: Sequence[FindingRecord], now=None) -> list[Alert]:
+    """`alert_record_finding` for many findings at once (a scan's batch), in a fixed number of queries: the open
+    alerts of their patients and conditions, one INSERT of the new alerts, one UPDATE of those changed (of the
+    fields a finding changes; two when some only had their device evidence replaced), one INSERT of the events. Each finding is applied in order
+    exactly as `alert_record_finding` applies it alone, so two findings of one patient and condition are one
+    alert with both (opened, then an evidence event). Returns each record's alert, in order; `alert_changed` is
+    sent after commit for each event, in order. The caller holds the patients' locks."""
+    for record in records:
+        if (record.checkin is None) == (record.device is None):
+            raise ValueError("alert evidence is a check-in or device readings")
+    if not records:
+        return []
+    now = now or timezone.now()
+    open_alerts = _open_alerts({(record.patient.pk, record.finding.condition) for record in records})
+    new: list[Alert] = []  # inserted as they are after the last of their findings
+    saved: dict[int, Alert] = {}  # the open alerts changed, by pk
+    whole: set[int] = set()  # of those, the ones with an event (the others: only their device evidence replaced)
+    events: list[AlertEvent] = []
+    notices: list[tuple[Alert, str]] = []
+    result: list[Alert] = []
+    for record in records:
+        key = (record.patient.pk, record.finding.condition)
+        alert = open_alerts.get(key)
+        event: AlertEvent | None
+        if alert is None:
+            alert, event = _opened(record, now)
+            open_alerts[key] = alert
+            new.append(alert)
+        else:
+            event = _added(alert, record, now)
+            if alert.pk is not None:
+                saved[alert.pk] = alert
+                if event is not None:
+                    whole.add(alert.pk)
+        if event is not None:
+            events.append(event)
+            notices.append((alert, event.kind))
+        result.append(alert)
+    if new:
+        Alert.objects.bulk_create(new)
+    _save_alerts([alert for pk, alert in saved.items() if pk not in whole], ["evidence", "updated_at"])
+    _save_alerts([alert for pk, alert in saved.items() if pk in whole], ADDED_FIELDS)
+    if events:
+        AlertEvent.objects.bulk_create(events)
+    for alert, kind in notices:
+        _notify_on_commit(alert, kind)
+    return result
+
+
+def _open_alerts(keys: set[tuple[int, str]]) -> dict[tuple[int, str], Alert]:
+    """The open alert of each (patient id, condition), in one query (at most one each: alert_one_open_per_condition)."""
+    if len(keys) == 1:
+        ((patient_id, condition),) = keys
+        query = Alert.objects.filter(patient_id=patient_id, condition=condition)
+    else:
+        query = Alert.objects.filter(patient_id__in={k[0] for k in keys}, condition__in={k[1] for k in keys})
+    return {(a.patient_id, a.condition): a for a in query.exclude(status=AlertStatus.RESOLVED)
+            if (a.patient_id, a.condition) in keys}
+
+
+def _save_alerts(alerts: list[Alert], fields: list[str]) -> None:
+    """One UPDATE of these fields of the alerts."""
+    if len(alerts) == 1:
+        alerts[0].save(update_fields=fields)
+    elif alerts:
+        Alert.objects.bulk_update(alerts, fields)
+
+
+def _opened(record: FindingRecord, now: dt.datetime) -> tuple[Alert, AlertEvent]:
+    """A new alert for the finding (not saved) and its `opened` event."""
+    finding, checkin = record.finding, record.checkin
+    urgency = int(finding.urgency)
+    delay = escalation_delay(urgency, record.policy)
+    alert = Alert(
+        patient=record.patient, condition=finding.condition, urgency=urgency, min_grade=finding.min_grade,
+        grading_system=finding.grading_system, title=finding.title, rationale=finding.staff_rationale,
+        rationale_messages=[_rationale_messages(finding)],
+        patient_instruction=_instruction_text(finding), rule_ids=[finding.rule_id], sources=[finding.source],
+        evidence=[_entry(record, now)], first_checkin=checkin, last_checkin=checkin,
+        opened_at=now, updated_at=now, next_escalation_at=now + delay if delay else None,
+    )
+    return alert, AlertEvent(alert=alert, kind=AlertEvent.Kind.OPENED, at=now, new_status=AlertStatus.OPEN,
+                             new_urgency=urgency, checkin=checkin, note=finding.staff_rationale)
+
+
+def _entry(record: FindingRecord, now: dt.datetime) -> dict:
+    if record.checkin is not None:
+        return _evidence_entry(record.finding, record.checkin)
+    return _device_entry(record.finding, record.device or {}, now)
+
+
+# What adding a finding to an open alert may change (`_added`): what is written back.
+ADDED_FIELDS = ["evidence", "rationale_messages", "rule_ids", "sources", "first_checkin", "last_checkin", "updated_at",
+                "min_grade", "title", "urgency", "rationale", "patient_instruction", "grading_system", "status",
+                "acknowledged_at", "acknowledged_by", "escalation_level", "next_escalation_at"]
+
+
+def _added(alert: Alert, record: FindingRecord, now: dt.datetime) -> AlertEvent | None:
+    """Add the finding to the open alert (in memory). Returns the event to record, or None when device evidence
+    only replaced the alert's latest entry (nothing a person sees changed: no event, evidence and updated_at)."""
+    finding, checkin = record.finding, record.checkin
+    urgency = int(finding.urgency)
+    entry = _entry(record, now)
     old_status, old_urgency = alert.status, alert.urgency
     previous = alert.evidence[-1] if alert.evidence else None
     if checkin is None and previous is not None and _continues(previous, entry):
         alert.evidence = [*alert.evidence[:-1], _merged(previous, entry)]
         if urgency <= old_urgency and (finding.min_grade or 0) <= (alert.min_grade or 0):
             alert.updated_at = now
-            alert.save(update_fields=["evidence", "updated_at"])
-            return alert
+            return None
     else:
         alert.evidence = [*alert.evidence, entry]
     alert.rationale_messages = _rationale_history(finding, alert)
@@ -169,6 +267,7 @@ def alert_record_finding(*, patient, finding: Finding, policy: Policy, checkin: 
         alert.title = finding.title
     kind = AlertEvent.Kind.EVIDENCE
     if urgency > old_urgency:
+        delay = escalation_delay(urgency, record.policy)
         alert.urgency = urgency
         alert.title = finding.title
         alert.rationale = finding.staff_rationale + "\n\nEarlier: " + alert.rationale
@@ -184,12 +283,9 @@ def alert_record_finding(*, patient, finding: Finding, policy: Policy, checkin: 
         alert.next_escalation_at = now + delay if delay else None
     else:
         alert.rationale = finding.staff_rationale + "\n\nEarlier: " + alert.rationale
-    alert.save()
-    AlertEvent.objects.create(alert=alert, kind=kind, at=now, old_status=old_status, new_status=alert.status,
-                              old_urgency=old_urgency, new_urgency=alert.urgency, checkin=checkin,
-                              note=finding.staff_rationale)
-    _notify_on_commit(alert, kind)
-    return alert
+    return AlertEvent(alert=alert, kind=kind, at=now, old_status=old_status, new_status=alert.status,
+                      old_urgency=old_urgency, new_urgency=alert.urgency, checkin=checkin,
+                      note=finding.staff_rationale)
 
 
 @transaction.atomic

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
@@ -31,7 +32,7 @@ from django.utils import timezone
 from monitoring.models import Alert, AlertStatus, DeviceSilence, DoseWindow, DoseWindowKind, Window, WindowKind
 from monitoring.rules import Policy
 from monitoring.rules.streams import DEVICE_SILENCE, device_silence
-from monitoring.services.alerts import alert_close_device_back, alert_record_finding
+from monitoring.services.alerts import FindingRecord, alert_close_device_back, alerts_record_findings
 from tracker.models import DeviceAssignment, Patient
 from tracker.models.devices import STREAMING_KINDS
 from tracker.models.therapies import CourseStatus
@@ -66,26 +67,61 @@ def _label(assignment: DeviceAssignment) -> str:
     return f"{device.maker} {device.model_name} #{device.serial}"
 
 
-def silence_record(*, assignment: DeviceAssignment, since: dt.datetime, open_silence: DeviceSilence | None,
-                   policy: Policy, now: dt.datetime) -> DeviceSilence | None:
-    """Raise (or make urgent) the silence of one device (assignment with its device and patient loaded). Returns
-    the silence, or None when it is not due. The caller holds the assignment's row (the scan's claim)."""
-    finding = device_silence(_label(assignment), since, now, policy)
-    if finding is None:
-        return None
-    stage = DeviceSilence.Stage.URGENT if finding.rule_id.endswith("_urgent") else DeviceSilence.Stage.SAME_DAY
-    if open_silence is not None and open_silence.stage >= stage and open_silence.silent_since == since:
-        return open_silence
-    device = {"stream_rule": "device_silence", "device": _label(assignment), "silent_since": since,
-              "silent_minutes": finding.evidence["silent_minutes"]}
-    alert = alert_record_finding(patient=assignment.patient, finding=finding, policy=policy, device=device, now=now)
-    if open_silence is None:
-        return DeviceSilence.objects.create(assignment=assignment, patient=assignment.patient, alert=alert,
-                                            silent_since=since, stage=stage, opened_at=now,
-                                            escalated_at=now if stage == DeviceSilence.Stage.URGENT else None)
-    open_silence.stage, open_silence.alert, open_silence.escalated_at = stage, alert, now
-    open_silence.save(update_fields=["stage", "alert", "escalated_at"])
-    return open_silence
+@dataclass(frozen=True)
+class SilentDevice:
+    """An assignment whose device has been silent `since` (loaded with its device and patient, its row held by the
+    caller: the scan's claim), its open silence if any, and its center's policy."""
+
+    assignment: DeviceAssignment
+    since: dt.datetime
+    open_silence: DeviceSilence | None
+    policy: Policy
+
+
+def silences_record(*, silent: Sequence[SilentDevice], now: dt.datetime) -> list[DeviceSilence | None]:
+    """Raise (or make urgent) the silence of each device, in a fixed number of queries however many: the alerts
+    through `alerts_record_findings` (one per patient, each device an evidence entry, in order), one INSERT of the
+    new `DeviceSilence` rows, one UPDATE of those raised to urgent. Returns each one's silence, in order: None
+    when it is not due, the open silence unchanged when it has already raised this stage. The caller holds the
+    patients' locks."""
+    results: list[DeviceSilence | None] = [None] * len(silent)
+    due: list[tuple[int, SilentDevice, DeviceSilence.Stage]] = []
+    records: list[FindingRecord] = []
+    for index, item in enumerate(silent):
+        finding = device_silence(_label(item.assignment), item.since, now, item.policy)
+        if finding is None:
+            continue
+        stage = DeviceSilence.Stage.URGENT if finding.rule_id.endswith("_urgent") else DeviceSilence.Stage.SAME_DAY
+        before = item.open_silence
+        if before is not None and before.stage >= stage and before.silent_since == item.since:
+            results[index] = before
+            continue
+        device = {"stream_rule": "device_silence", "device": _label(item.assignment), "silent_since": item.since,
+                  "silent_minutes": finding.evidence["silent_minutes"]}
+        records.append(FindingRecord(patient=item.assignment.patient, finding=finding, policy=item.policy,
+                                     device=device))
+        due.append((index, item, stage))
+    alerts = alerts_record_findings(records=records, now=now)
+    opened: list[DeviceSilence] = []
+    raised: list[DeviceSilence] = []
+    for (index, item, stage), alert in zip(due, alerts, strict=True):
+        silence = item.open_silence
+        if silence is None:
+            silence = DeviceSilence(assignment=item.assignment, patient=item.assignment.patient, alert=alert,
+                                    silent_since=item.since, stage=stage, opened_at=now,
+                                    escalated_at=now if stage == DeviceSilence.Stage.URGENT else None)
+            opened.append(silence)
+        else:
+            silence.stage, silence.alert, silence.escalated_at = stage, alert, now
+            raised.append(silence)
+        results[index] = silence
+    if opened:
+        DeviceSilence.objects.bulk_create(opened)
+    if len(raised) == 1:
+        raised[0].save(update_fields=["stage", "alert", "escalated_at"])
+    elif raised:
+        DeviceSilence.objects.bulk_update(raised, ["stage", "alert", "escalated_at"])
+    return results
 
 
 def silence_end(*, silences: Sequence[DeviceSilence], reason: str, now: dt.datetime) -> list[int]:

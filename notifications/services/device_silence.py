@@ -21,9 +21,10 @@ from django.utils import timezone
 from monitoring.models import DeviceSilence, PolicySetting
 from monitoring.rules.policy import POLICY_FIELDS
 from monitoring.services.device_silence import (
+    SilentDevice,
     in_risk_period,
     silence_end,
-    silence_record,
+    silences_record,
     silent_since,
     streaming_assignments,
 )
@@ -95,16 +96,18 @@ def _work(rows: list[Any], now: dt.datetime, cache: ScanCache) -> dict[int, str]
     caregivers: dict[int, list] = {}
     for link in CaregiverLink.objects.filter(patient_id__in={r.patient_id for r in rows}).select_related("user"):
         caregivers.setdefault(link.patient_id, []).append(link.user)
-    results: dict[int, str] = {}
+    old_stages = [silences[r.silence_id].stage if r.silence_id in silences else 0 for r in rows]
+    recorded = silences_record(silent=[
+        SilentDevice(assignment=row, since=row.heard_at, open_silence=silences.get(row.silence_id),
+                     policy=policies[row.patient.center_id]) for row in rows], now=now)
+    raised = [(row, silence) for row, old_stage, silence in zip(rows, old_stages, recorded, strict=True)
+              if silence is not None and silence.stage != old_stage]
+    # Everyone to remind, their preferences read at once (the cache keeps them for _reminders).
+    cache.preferences(u.pk for row, _ in raised for u in [row.patient.user, *caregivers.get(row.patient_id, [])]
+                      if u is not None)
+    results: dict[int, str] = {row.pk: "not due" for row in rows}
     notices: list[dict] = []
-    for row in rows:
-        before = silences.get(row.silence_id)
-        old_stage = before.stage if before else 0
-        silence = silence_record(assignment=row, since=row.heard_at, open_silence=before,
-                                 policy=policies[row.patient.center_id], now=now)
-        if silence is None or silence.stage == old_stage:
-            results[row.pk] = "not due"
-            continue
+    for row, silence in raised:
         notices += _reminders(row.patient, silence, caregivers.get(row.patient_id, []), cache)
         results[row.pk] = Stage(silence.stage).name.lower()
     if notices:

@@ -150,15 +150,17 @@ def test_a_batch_with_nothing_due_is_one_claim_query(patient, patch, team_a):
     assert len(queries) == 3, [q["sql"][:100] for q in queries]  # savepoint, the claim, release
 
 
-# A batch: savepoint, the claim, the patients' lock, their centers' policies, open silences, caregivers, the
-# reminders' preferences, the reminder rows (one INSERT), release. Each new silence: the open alert, the alert, its
-# event, the silence row, and the alert's ... (measured: 5).
-FIXED = 8
-PER_NEW_SILENCE = 5
+# A batch that raises silences, however many: savepoint, the claim, the patients' lock, their centers' policies,
+# caregivers, the open alerts, one INSERT of the new alerts, one of their events, one of the silence rows, the
+# reminders' preferences, the reminder rows (one INSERT) and their in-app attempts, release. It was 8 plus 5 per
+# device (the alert, its event and the silence written one by one, each patient's preferences read alone).
+RAISING_BATCH = 13
+# Raising open silences to urgent: the open silences read, the alerts and the silences updated instead of inserted.
+URGENT_BATCH = 14
 
 
-@pytest.mark.parametrize("due", [1, 4])
-def test_a_batch_raising_silences_costs_fixed_queries_plus_the_alert_writes_per_device(team_a, due):
+@pytest.mark.parametrize("due", [1, 4, 40])
+def test_a_batch_raising_silences_costs_the_same_queries_for_any_number_of_devices(team_a, due):
     for _ in range(due):
         other = PatientFactory(care_team=team_a)
         CourseFactory(patient=other)
@@ -168,5 +170,22 @@ def test_a_batch_raising_silences_costs_fixed_queries_plus_the_alert_writes_per_
         claimed, results = device_silence_batch(now=ON + dt.timedelta(minutes=31), same_day=dt.timedelta(minutes=30),
                                                 urgent=dt.timedelta(minutes=120))
     assert len(claimed) == due and set(results.values()) == {"same_day"}
-    assert len(queries) == FIXED + PER_NEW_SILENCE * due, [q["sql"][:100] for q in queries]
+    assert len(queries) == RAISING_BATCH, [q["sql"][:100] for q in queries]
+    assert Alert.objects.filter(condition="device_silence").count() == DeviceSilence.objects.count() == due
 
+
+@pytest.mark.parametrize("due", [4, 40])
+def test_a_batch_making_silences_urgent_costs_the_same_queries_for_any_number_of_devices(team_a, due):
+    for _ in range(due):
+        other = PatientFactory(care_team=team_a)
+        CourseFactory(patient=other)
+        wear(other, started_at=ON)
+    scan_at(ON + dt.timedelta(minutes=31))
+    with time_machine.travel(ON + dt.timedelta(minutes=121), tick=False), \
+            CaptureQueriesContext(connection) as queries:
+        claimed, results = device_silence_batch(now=ON + dt.timedelta(minutes=121),
+                                                same_day=dt.timedelta(minutes=30), urgent=dt.timedelta(minutes=120))
+    assert len(claimed) == due and set(results.values()) == {"urgent"}
+    assert len(queries) == URGENT_BATCH, [q["sql"][:100] for q in queries]
+    assert set(Alert.objects.filter(condition="device_silence").values_list("urgency", flat=True)) == {3}
+    assert AlertEvent.objects.filter(kind=AlertEvent.Kind.URGENCY_RAISED).count() == due
