@@ -39,7 +39,7 @@ def publish(task_name: str, *args, what: str, queue: str | None = None) -> bool:
         if queue:
             task.apply_async(args, queue=queue)
         else:
-            task.apply_async(args)
+            task.delay(*args)
     except BROKER_ERRORS as exc:
         _broker_down_until = time.monotonic() + BROKER_RETRY_SECONDS
         logger.warning("Broker unavailable; %s waits for the scans: %r", what, exc)
