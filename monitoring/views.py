@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from monitoring import plain, selectors
 from monitoring.dashboard import PAGE_SIZE, DashboardFilters, dashboard_page
+from monitoring.dashboard_markup import rows_markup
 from monitoring.devices import DEVICE_CHART_HOURS, device_chart_series, device_temperature_of, reading_age
 from monitoring.models import AlertEvent, AlertStatus, DoseWindow
 from monitoring.rules import Urgency
@@ -176,10 +177,11 @@ def dashboard(request: SignedInRequest) -> HttpResponse:
     now, zone = timezone.now(), request_zone(request)
     with timezone.override(zone):
         shown = _display_rows(rows, now=now)
+    # One token for every row's forms (rendering {% csrf_token %} twice a row was a good part of the page).
+    csrf_input = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
     context = {
-        "rows": shown, "filters": filters, "now": now, "next": request.get_full_path(),
-        # One token for every row's forms (rendering {% csrf_token %} twice a row was a good part of the page).
-        "csrf_input": format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)),
+        "rows": shown, "filters": filters, "now": now, "next": request.get_full_path(), "csrf_input": csrf_input,
+        "rows_markup": rows_markup(shown, csrf_input=csrf_input, next_url=request.get_full_path()),
         "open_counts": _open_counts(request.user), "poll_seconds": settings.DASHBOARD_POLL_SECONDS,
         "unseen_rows": sum(1 for row in shown if row["new"]),
     }
