@@ -26,13 +26,21 @@ RATE_LIMIT_READINGS and RATE_LIMIT_CHECKIN are raised for the run (the throttles
    stay-near-the-center window, each with an open assignment of a patch, 2 % silent for 45 minutes. One pass
    of notifications.services.device_silence.device_silence_scan (what the beat task calls), then a second pass
    (nothing new due). Wall time and queries. Target <= 1 s.
-5. A day of readings: 10,000 patients x 1 per minute x 24 h = 14.4 M rows (--quick: 1,000 patients, 1.44 M)
-   loaded with INSERT ... SELECT generate_series (time-major, as they arrive) into the partitioned table; load
-   time and size; then the query a dashboard page needs for its device column: each patient's latest
-   temperature and its age, for 50 and 500 patients, 200 runs each (p50/p95). The dashboard does not read
-   readings yet, so this is the index-friendly query written here (LATERAL ... ORDER BY measured_at DESC LIMIT 1
-   on the primary key (patient_id, type, measured_at, device_id), bounded to the last 24 h so only those days'
-   partitions are read), through Django's connection. The page's target is p95 <= 150 ms in all.
+5. A day of readings and the nurse's dashboard page (its own database, Django in a subprocess on
+   config.settings.production through bench/settings.py, as bench/dashboard.py measures the page): 10,000 CAR T
+   patients (--quick: 1,000) at one center in care teams of 200, a nurse member of the first team, a patch
+   assigned to every patient. The nurse's /staff/ page (her 200 patients) is measured first with the patches
+   assigned and no readings (the comparator), then again after a day of their readings, 1 a minute x 24 h =
+   14.4 M rows, loaded for those patients' own patches with INSERT ... SELECT over generate_series(minutes) and
+   unnest(patients, devices), time-major (every patch's reading of a minute before the next minute's, as they
+   arrive), each assignment's last_measured_at / last_received_at set to its last reading, VACUUM ANALYZE. The page
+   through django.test.Client and the whole stack, with bench/dashboard.py's two-factor-verified client and
+   `measure`: p50/p95/max of 50 requests after 5 warm-up ones, on the data's clock (time-machine), the queries
+   per page, their SQL time and slowest statement, Django's CPU; beside it the page's device column query alone
+   (monitoring.devices.device_annotations for the 200 patients, 100 runs), and each patient's latest temperature
+   through LATEST_SQL (LATERAL ... ORDER BY measured_at DESC LIMIT 1 within the last 24 h) for 50 and 500
+   patients, 200 runs each. Load time and size; a cProfile of 10 page requests on the day is written to
+   var/bench/readings-day-profile.txt. Target: the page's p95 < 150 ms (bench/dashboard.py's).
 
 Prints one table and writes it as JSON to var/bench/readings.json. Numbers depend on what else runs on the
 machine: the load average at start is printed.
