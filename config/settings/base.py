@@ -246,7 +246,7 @@ else:
 # shows in the health check (`readings_grading`).
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 READINGS_QUEUE = "readings"
-CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(READINGS_QUEUE))
+CELERY_TASK_QUEUES = tuple(Queue(name, routing_key=name) for name in (CELERY_TASK_DEFAULT_QUEUE, READINGS_QUEUE))
 # The readings' hourly upkeep (new day partitions, roll-up, an index rebuilt) is bulk work too.
 CELERY_TASK_ROUTES = {"notifications.tasks.reading_partitions_maintain_task": {"queue": READINGS_QUEUE}}
 CELERY_TASK_ACKS_LATE = True

@@ -109,3 +109,22 @@ def test_what_beat_and_the_services_send_lands_on_its_queue(task, queue):
     from config.celery import app
 
     assert app.amqp.router.route({}, task, (), {})["queue"].name == queue
+
+
+def test_each_task_lands_on_its_own_queue_in_redis_and_on_no_other(settings):
+    """What the broker holds after one publish to each queue: one message each, none copied to the other (the
+    queues are bound by their own names)."""
+    import redis
+
+    from notifications.services.enqueue import publish
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    names = [settings.CELERY_TASK_DEFAULT_QUEUE, settings.READINGS_QUEUE]
+    client.delete(*names)
+    assert publish(GRADE, 1, NOW.isoformat(), what="ordinary", queue=settings.READINGS_QUEUE)
+    assert publish(GRADE, 2, NOW.isoformat(), what="ahead")
+    held = {name: client.lrange(name, 0, -1) for name in names}
+    client.delete(*names)
+    assert {name: len(messages) for name, messages in held.items()} == {names[0]: 1, names[1]: 1}
+    assert b'"argsrepr": "(1,' in held[settings.READINGS_QUEUE][0]
+    assert b'"argsrepr": "(2,' in held[settings.CELERY_TASK_DEFAULT_QUEUE][0]
