@@ -1,6 +1,7 @@
 """Shared helpers for the monitoring integration tests (full stack: APIClient and the test client)."""
 
 import datetime as dt
+import html as html_lib
 import re
 
 from django.test import Client
@@ -76,3 +77,8 @@ def parse_dt(value: str | None) -> dt.datetime | None:
 def banner_text(ends_on: dt.date, days_left: int) -> str:
     unit = "day" if days_left == 1 else "days"
     return f"No driving until {ends_on.day} {ends_on:%b} ({days_left} {unit} left)"
+
+
+def text_of(fragment: str) -> str:
+    """What a reader sees of an HTML fragment: tags removed, entities decoded, whitespace collapsed."""
+    return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", fragment))).strip()

@@ -18,7 +18,7 @@ from monitoring.models import Alert, AlertEvent
 from monitoring.services.alerts import alert_acknowledge
 from monitoring.services.intake import checkin_submit
 from tests.factories import UserFactory
-from tests.monitoring.support import signed_in
+from tests.monitoring.support import signed_in, text_of
 from tracker.models import AuditEvent, Role
 from tracker.questions import YES_NO_QUESTIONS, required_fields
 from tracker.selectors import patient_question_groups
@@ -32,10 +32,6 @@ JULY = dt.datetime(2025, 7, 9, 17, 0, tzinfo=dt.UTC)  # 13:00 EDT
 def frozen():
     with time_machine.travel(NOW, tick=False):
         yield NOW
-
-
-def text_of(fragment: str) -> str:
-    return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", fragment))).strip()
 
 
 def without_details(html: str) -> str:

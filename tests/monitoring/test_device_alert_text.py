@@ -5,7 +5,6 @@ center's clock with its zone ("14:05 EST"), in the reader's language, while the 
 Through the full stack with the test client."""
 
 import datetime as dt
-import html as html_lib
 import re
 
 import pytest
@@ -18,7 +17,7 @@ from monitoring.services.stream_grading import readings_grade
 from notifications.services.device_silence import device_silence_scan
 from tests.factories import CourseFactory, PatientFactory, UserFactory
 from tests.monitoring.stream_support import store, wear
-from tests.monitoring.support import signed_in
+from tests.monitoring.support import signed_in, text_of
 from tracker.models import ReadingType, Role, Therapy
 from tracker.models.devices import DeviceKind
 
@@ -36,10 +35,6 @@ SILENCE_URGENT = {"en": "A monitoring device has sent no readings for a long tim
 def frozen():
     with time_machine.travel(NOW, tick=False):
         yield NOW
-
-
-def text_of(fragment: str) -> str:
-    return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]+>", " ", fragment))).strip()
 
 
 def get(client, url) -> str:
