@@ -33,7 +33,8 @@ RATE_LIMIT_READINGS and RATE_LIMIT_CHECKIN are raised for the run (the throttles
    assigned and no readings (the comparator), then again after a day of their readings, 1 a minute x 24 h =
    14.4 M rows, loaded for those patients' own patches with INSERT ... SELECT over generate_series(minutes) and
    unnest(patients, devices), time-major (every patch's reading of a minute before the next minute's, as they
-   arrive), each assignment's last_measured_at / last_received_at set to its last reading, VACUUM ANALYZE. The page
+   arrive), each assignment's last_measured_at / last_received_at and latest temperature set to its last reading
+   (what the ingest keeps), VACUUM ANALYZE. The page
    through django.test.Client and the whole stack, with bench/dashboard.py's two-factor-verified client and
    `measure`: p50/p95/max of 50 requests after 5 warm-up ones, on the data's clock (time-machine), the queries
    per page, their SQL time and slowest statement, Django's CPU; beside it the page's device column query alone
@@ -593,6 +594,7 @@ def part_day(database: str, patients: int, runs: int, pages: list[int]) -> dict:
 
     from config.wsgi import load_and_freeze
     from tracker.models import DeviceAssignment
+    from tracker.readings import assignments_refresh_temperature
 
     load_and_freeze()  # as the production WSGI entry point does at start-up
     now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
@@ -615,8 +617,9 @@ def part_day(database: str, patients: int, runs: int, pages: list[int]) -> dict:
         load_s = time.perf_counter() - t0
         # What the ingest keeps on each open assignment, true for the day loaded (the silence scan and the page
         # read them): every patch was last heard at the last minute.
-        DeviceAssignment.objects.filter(device_id__in=[d for _, d in worn], ended_at__isnull=True).update(
-            last_measured_at=last, last_received_at=last + dt.timedelta(seconds=20))
+        patches = DeviceAssignment.objects.filter(device_id__in=[d for _, d in worn], ended_at__isnull=True)
+        patches.update(last_measured_at=last, last_received_at=last + dt.timedelta(seconds=20))
+        assignments_refresh_temperature(patches)  # each patch's last reading, as the ingest keeps it
         t0 = time.perf_counter()
         cursor.execute("VACUUM (ANALYZE) tracker_reading")
         vacuum_s = time.perf_counter() - t0

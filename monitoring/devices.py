@@ -2,16 +2,14 @@
 age, whether a streaming device has gone quiet, and the readings for the staff charts. Reads only; the ingest
 (storing readings) and the silence scan (opening the `device_silence` alert) are elsewhere.
 
-The latest reading of a type is the primary key (patient_id, type, measured_at, device_id) read backwards, one
-index probe per patient; whether the device is worn now is a separate EXISTS on the open assignments (a device
-filter inside that subquery makes PostgreSQL read and sort every reading of the patient instead:
-bench/device_latest.py)."""
+The latest device temperature is kept on each assignment by the ingest (`last_temperature`,
+`last_temperature_at`), so the dashboard and the patient's page read only the patient's few assignments, never the
+readings table (a day of 10,000 patches is 14.4 M readings: bench/readings.py). The charts read the readings."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 from django.db.models import Avg, Exists, F, OuterRef, Subquery
 from django.db.models.functions import TruncMinute
@@ -35,12 +33,6 @@ def open_assignments(patient_ref=None):
                                            ended_at__isnull=True)
 
 
-def latest_reading(reading_type: int, patient_ref=None):
-    """The patient's newest reading of a type, newest first (to slice [:1] in a Subquery)."""
-    patient: Any = patient_ref if patient_ref is not None else OuterRef("pk")
-    return Reading.objects.filter(patient=patient, type=reading_type).order_by("-measured_at")
-
-
 def open_silence_alerts(patient_ref=None):
     return Alert.objects.filter(patient=patient_ref if patient_ref is not None else OuterRef("pk"),
                                 condition=DEVICE_SILENCE).exclude(status=AlertStatus.RESOLVED)
@@ -48,15 +40,16 @@ def open_silence_alerts(patient_ref=None):
 
 def device_annotations() -> dict:
     """Columns for a Patient queryset (the dashboard's rows): `has_temperature_device` (an open assignment of a
-    patch or thermometer), the latest device temperature and when it was measured, `device_silent` (an open
-    `device_silence` alert) and `device_last_at` (the last reading of the open streaming assignment that has been
-    quiet longest: the one the silence is about)."""
-    temperature = latest_reading(ReadingType.TEMPERATURE)
+    patch or thermometer), the latest device temperature and when it was measured (the newest kept on any of the
+    patient's assignments), `device_silent` (an open `device_silence` alert) and `device_last_at` (the last reading
+    of the open streaming assignment that has been quiet longest: the one the silence is about)."""
+    temperature = (DeviceAssignment.objects.filter(patient=OuterRef("pk"), last_temperature_at__isnull=False)
+                   .order_by(F("last_temperature_at").desc()))
     streaming = open_assignments().filter(device__kind__in=STREAMING_KINDS, last_measured_at__isnull=False)
     return {
         "has_temperature_device": Exists(open_assignments().filter(device__kind__in=TEMPERATURE_KINDS)),
-        "device_temperature": Subquery(temperature.values("value")[:1]),
-        "device_temperature_at": Subquery(temperature.values("measured_at")[:1]),
+        "device_temperature": Subquery(temperature.values("last_temperature")[:1]),
+        "device_temperature_at": Subquery(temperature.values("last_temperature_at")[:1]),
         "device_silent": Exists(open_silence_alerts()),
         "device_last_at": Subquery(streaming.order_by(F("last_measured_at").asc()).values("last_measured_at")[:1]),
     }
@@ -108,7 +101,7 @@ def reading_age_words(at: dt.datetime, now: dt.datetime) -> str:
 def patient_device_status(patient: Patient, now: dt.datetime) -> dict | None:
     """For the patient's home page: the streaming device worn now (a patch first), its newest reading and
     whether it is quiet (no reading for QUIET_AFTER_INTERVALS expected intervals, or the silence alert open).
-    None without an open assignment of a streaming device. Two queries."""
+    None without an open assignment of a streaming device. One query."""
     assignments = list(open_assignments(patient).filter(device__kind__in=STREAMING_KINDS).select_related("device")
                        .annotate(silent=Exists(open_silence_alerts(patient))))
     if not assignments:
@@ -116,17 +109,13 @@ def patient_device_status(patient: Patient, now: dt.datetime) -> dict | None:
     assignments.sort(key=lambda a: (a.device.kind != DeviceKind.TEMPERATURE_PATCH, a.started_at))
     worn = assignments[0]
     last = worn.last_measured_at
-    temperature = None
-    if worn.device.kind in TEMPERATURE_KINDS:
-        temperature = latest_reading(ReadingType.TEMPERATURE, patient).filter(device=worn.device).values(
-            "value", "measured_at").first()
-        last = max(filter(None, [last, temperature and temperature["measured_at"]]), default=None)
+    temperature = worn.last_temperature if worn.device.kind in TEMPERATURE_KINDS else None
     quiet_after = dt.timedelta(seconds=worn.device.expected_interval_seconds * QUIET_AFTER_INTERVALS)
     quiet = worn.silent or last is None or now - last > quiet_after
     return {"kind": worn.device.kind, "device": worn.device, "last_at": last, "quiet": quiet,
             "silence_alert": worn.silent, "age": reading_age_words(last, now) if last else "",
             # One decimal as a Decimal, like a typed temperature (a float's 36.89999… would show as 36.8).
-            "temperature_c": Decimal(f"{temperature['value']:.1f}") if temperature else None}
+            "temperature_c": Decimal(f"{temperature:.1f}") if temperature is not None else None}
 
 
 # The staff patient page's charts draw the device readings of the last DEVICE_CHART_HOURS, at most one point a

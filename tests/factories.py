@@ -14,6 +14,7 @@ from tracker.models import (
     DeviceAssignment,
     Patient,
     Reading,
+    ReadingType,
     Role,
     Therapy,
     TreatmentCourse,
@@ -172,7 +173,7 @@ def add_readings(assignment: DeviceAssignment, reading_type: int, values, *, end
                  every: dt.timedelta = dt.timedelta(minutes=2), touch: bool = True) -> list[Reading]:
     """Readings of `assignment`'s device, one per value, the last at `end` (now), spaced by `every`, stored as the
     ingest stores them (canonical unit, the patient's offset); `touch` moves the assignment's last_measured_at and
-    last_received_at to the newest one, as the ingest does."""
+    last_received_at (and for temperatures its latest temperature) to the newest one, as the ingest does."""
     end = end or timezone.now()
     values = list(values)
     times = [end - every * (len(values) - 1 - i) for i in range(len(values))]
@@ -185,6 +186,11 @@ def add_readings(assignment: DeviceAssignment, reading_type: int, values, *, end
     if touch and rows and (assignment.last_measured_at is None or end > assignment.last_measured_at):
         DeviceAssignment.objects.filter(pk=assignment.pk).update(last_measured_at=end, last_received_at=end)
         assignment.last_measured_at = assignment.last_received_at = end
+    if touch and rows and reading_type == ReadingType.TEMPERATURE and (
+            assignment.last_temperature_at is None or end > assignment.last_temperature_at):
+        DeviceAssignment.objects.filter(pk=assignment.pk).update(last_temperature=rows[-1].value,
+                                                                 last_temperature_at=end)
+        assignment.last_temperature, assignment.last_temperature_at = rows[-1].value, end
     return rows
 
 

@@ -32,7 +32,8 @@ from bench.readings import (
 from monitoring.dashboard import PAGE_SIZE
 from monitoring.rules.streams import TEMPERATURE, Point, Series, sustained_run
 from tests.factories import DeviceAssignmentFactory, DeviceFactory, PatientFactory
-from tracker.models import Reading, ReadingType, ReadingUnit
+from tracker.models import DeviceAssignment, Reading, ReadingType, ReadingUnit
+from tracker.readings import assignments_refresh_temperature
 
 START = dt.datetime(2026, 12, 1, 6, 0, tzinfo=dt.UTC)
 
@@ -153,6 +154,7 @@ def test_the_pages_device_column_shows_what_the_latest_temperature_query_finds(d
         Reading(patient_id=a.patient_id, type=ReadingType.TEMPERATURE, measured_at=now - dt.timedelta(minutes=m),
                 device_id=a.device_id, value=36.0 + m / 10 + n, unit=ReadingUnit.CEL, utc_offset_minutes=0,
                 received_at=now) for n, a in enumerate(worn) for m in (30, 5, 50)])
+    assignments_refresh_temperature(DeviceAssignment.objects.filter(pk__in=[a.pk for a in worn]))
     ids = [a.patient_id for a in worn] + [bare.pk]
     with connection.cursor() as cursor:
         cursor.execute(LATEST_SQL, {"ids": ids, "type": ReadingType.TEMPERATURE, "now": now,

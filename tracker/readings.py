@@ -15,7 +15,8 @@ out-of-order readings are stored like any other; rows are never updated. °F arr
 temperature), with the unit sent kept beside it, and the offset measured_at was sent with is kept.
 
 The assignments the batch touched move their newest measured/received times forward (never backwards) in the same
-transaction; the caller owns the transaction (monitoring.services.readings)."""
+transaction, and so does their newest temperature (value and time) when the batch stored a newer one; the caller
+owns the transaction (monitoring.services.readings)."""
 
 import datetime as dt
 import math
@@ -23,10 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Value
+from django.db.models import Case, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Greatest
 
-from tracker.models import Device, DeviceAssignment, ReadingType, ReadingUnit
+from tracker.models import Device, DeviceAssignment, Reading, ReadingType, ReadingUnit
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)  # §10: readings more than 5 minutes in the future are refused
 
@@ -124,6 +125,7 @@ def readings_store(*, device: Device, items: Sequence[ReadingInput], received_at
                        .filter(started_at__lte=latest).exclude(ended_at__lte=earliest).order_by("started_at"))
     rows = []
     touched: dict[int, tuple[DeviceAssignment, dt.datetime]] = {}
+    temperatures: dict[tuple[int, dt.datetime], tuple[DeviceAssignment, float]] = {}
     for item, value in checked:
         assignment = _covering(assignments, item.measured_at)
         if assignment is None:
@@ -135,40 +137,60 @@ def readings_store(*, device: Device, items: Sequence[ReadingInput], received_at
                      int(offset.total_seconds() // 60), received_at))
         newest = touched.get(assignment.pk, (assignment, item.measured_at))[1]
         touched[assignment.pk] = (assignment, max(newest, item.measured_at))
+        if item.type == ReadingType.TEMPERATURE:
+            temperatures.setdefault((assignment.patient_id, item.measured_at), (assignment, value))
     result.refused.sort(key=lambda r: r.index)
     if not rows:
         return result
-    for patient_id, measured_at in _insert(rows):
+    # The newest temperature this batch stored, per assignment (a duplicate keeps the value stored first).
+    newest_temperature: dict[int, tuple[dt.datetime, float]] = {}
+    for patient_id, type_, measured_at in _insert(rows):
         result.stored += 1
         if patient_id not in result.earliest_new or measured_at < result.earliest_new[patient_id]:
             result.earliest_new[patient_id] = measured_at
+        if type_ == ReadingType.TEMPERATURE and (patient_id, measured_at) in temperatures:
+            assignment, value = temperatures[(patient_id, measured_at)]
+            if assignment.pk not in newest_temperature or measured_at > newest_temperature[assignment.pk][0]:
+                newest_temperature[assignment.pk] = (measured_at, value)
     result.duplicates = len(rows) - result.stored
     for assignment, newest in touched.values():
         DeviceAssignment.objects.filter(pk=assignment.pk).update(
             last_measured_at=Coalesce(Greatest("last_measured_at", Value(newest)), Value(newest)),
-            last_received_at=Coalesce(Greatest("last_received_at", Value(received_at)), Value(received_at)))
+            last_received_at=Coalesce(Greatest("last_received_at", Value(received_at)), Value(received_at)),
+            **_temperature_update(newest_temperature.get(assignment.pk)))
     return result
+
+
+def _temperature_update(newest: tuple[dt.datetime, float] | None) -> dict:
+    """The assignment's latest temperature moved to `newest` (measured_at, value) unless it holds a later one: a
+    late reading never replaces a newer value."""
+    if newest is None:
+        return {}
+    at, value = newest
+    later = Q(last_temperature_at__isnull=True) | Q(last_temperature_at__lt=at)
+    return {"last_temperature": Case(When(later, then=Value(value)), default="last_temperature"),
+            "last_temperature_at": Case(When(later, then=Value(at)), default="last_temperature_at")}
 
 
 _COLUMNS = "patient_id, type, measured_at, device_id, value, unit, utc_offset_minutes, received_at"
 
 
-def _insert(rows: list[tuple]) -> list[tuple[int, dt.datetime]]:
-    """One INSERT for the whole batch; the (patient id, measured_at) of each row that was new."""
+def _insert(rows: list[tuple]) -> list[tuple[int, int, dt.datetime]]:
+    """One INSERT for the whole batch; the (patient id, type, measured_at) of each row that was new."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             columns = list(zip(*rows, strict=True))
             cursor.execute(
                 f"INSERT INTO tracker_reading ({_COLUMNS}) SELECT * FROM unnest(%s::bigint[], %s::smallint[], "  # noqa: S608
                 "%s::timestamptz[], %s::bigint[], %s::float8[], %s::smallint[], %s::smallint[], %s::timestamptz[]) "
-                "ON CONFLICT DO NOTHING RETURNING patient_id, measured_at", [list(c) for c in columns])
+                "ON CONFLICT DO NOTHING RETURNING patient_id, type, measured_at", [list(c) for c in columns])
             return list(cursor.fetchall())
         placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
         params = [connection.ops.adapt_datetimefield_value(v) if isinstance(v, dt.datetime) else v
                   for row in rows for v in row]
         cursor.execute(f"INSERT INTO tracker_reading ({_COLUMNS}) VALUES {placeholders} "  # noqa: S608
-                       "ON CONFLICT DO NOTHING RETURNING patient_id, measured_at", params)
-        return [(patient_id, _parse_sqlite(measured_at)) for patient_id, measured_at in cursor.fetchall()]
+                       "ON CONFLICT DO NOTHING RETURNING patient_id, type, measured_at", params)
+        return [(patient_id, type_, _parse_sqlite(measured_at)) for patient_id, type_, measured_at in cursor.fetchall()]
 
 
 def _parse_sqlite(value) -> dt.datetime:
@@ -176,3 +198,18 @@ def _parse_sqlite(value) -> dt.datetime:
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     parsed = dt.datetime.fromisoformat(str(value))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def assignments_refresh_temperature(assignments) -> int:
+    """Set each of `assignments` (a DeviceAssignment queryset) to its newest stored temperature reading, read from
+    the readings: for readings written other than through `readings_store` (a bulk load). Returns rows updated."""
+    newest = (Reading.objects.filter(patient_id=OuterRef("patient_id"), type=ReadingType.TEMPERATURE,
+                                     device_id=OuterRef("device_id"), measured_at__gte=OuterRef("started_at"))
+              .order_by("-measured_at"))
+    updated = assignments.filter(ended_at__isnull=True).update(
+        last_temperature=Subquery(newest.values("value")[:1]),
+        last_temperature_at=Subquery(newest.values("measured_at")[:1]))
+    ended = newest.filter(measured_at__lt=OuterRef("ended_at"))
+    return updated + assignments.filter(ended_at__isnull=False).update(
+        last_temperature=Subquery(ended.values("value")[:1]),
+        last_temperature_at=Subquery(ended.values("measured_at")[:1]))

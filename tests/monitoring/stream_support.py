@@ -7,6 +7,7 @@ import itertools
 from monitoring.signals import readings_stored
 from tracker.models import Device, DeviceAssignment, Reading, ReadingType
 from tracker.models.devices import DeviceKind, ReadingUnit
+from tracker.readings import assignments_refresh_temperature
 
 _serials = itertools.count(1)
 UNITS = {ReadingType.TEMPERATURE: ReadingUnit.CEL, ReadingType.HEART_RATE: ReadingUnit.PER_MIN,
@@ -36,6 +37,8 @@ def store(assignment, values, *, start, every=120, type=ReadingType.TEMPERATURE,
     newest = max(moments)
     DeviceAssignment.objects.filter(pk=assignment.pk).update(
         last_measured_at=max(newest, assignment.last_measured_at or newest), last_received_at=received)
+    if type == ReadingType.TEMPERATURE:
+        assignments_refresh_temperature(DeviceAssignment.objects.filter(pk=assignment.pk))
     assignment.refresh_from_db()
     if signal:
         readings_stored.send(sender=Reading, patients={assignment.patient_id: start})

@@ -124,7 +124,7 @@ def test_in_spanish_in_the_patients_unit(patient):
             "Su parche no ha enviado ninguna lectura desde las 10:43. Compruebe que lo tiene sobre la piel")
 
 
-def test_the_device_line_costs_two_queries(patient):
+def test_the_device_line_costs_no_query_beyond_the_open_assignments_and_never_reads_the_readings(patient):
     client = signed_in(patient.user)
     home(client, patient)
     with CaptureQueriesContext(connection) as without:
@@ -134,7 +134,8 @@ def test_the_device_line_costs_two_queries(patient):
     home(client, patient)
     with CaptureQueriesContext(connection) as worn:
         home(client, patient)
-    assert len(worn) == len(without) + 1  # the open assignments are read either way; the temperature once more
+    assert len(worn) == len(without)  # the open assignments are read either way; the temperature is kept on them
+    assert not [q for q in worn.captured_queries if "tracker_reading" in q["sql"]]
 
 
 def test_the_alert_page_shows_the_latest_device_temperature_and_the_silent_flag(patient, nurse):

@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from monitoring.signals import readings_stored
 from tests.factories import DeviceAssignmentFactory, DeviceFactory, PatientFactory
 from tracker.models import DeviceAssignment, DeviceCredential, Reading, ReadingType, ReadingUnit
+from tracker.readings import assignments_refresh_temperature
 
 URL = "/api/v1/readings/"
 NOW = dt.datetime(2026, 12, 2, 15, 0, tzinfo=dt.UTC)
@@ -89,6 +90,49 @@ def test_late_and_out_of_order_readings_are_accepted_and_times_never_go_back(wor
     assert answer["stored"] == 3
     assignment.refresh_from_db()
     assert assignment.last_measured_at == NOW  # the newest reading, not the last batch's
+
+
+def kept(assignment) -> tuple:
+    assignment.refresh_from_db()
+    return assignment.last_temperature, assignment.last_temperature_at
+
+
+def test_each_assignment_keeps_its_newest_temperature_and_a_late_one_never_replaces_it(worn):
+    """What the dashboard and the patient's page show without reading the readings table."""
+    assignment, key = worn
+    assert kept(assignment) == (None, None)
+    post(key, {"readings": [reading(6, 37.1), reading(2, 37.6), reading(4, 37.3), reading(0, 96, "heart_rate", "/min")]})
+    assert kept(assignment) == (37.6, NOW - dt.timedelta(minutes=2))
+    post(key, {"readings": [reading(3, 39.0), reading(30, 39.5)]})  # late: stored, but older than what is kept
+    assert kept(assignment) == (37.6, NOW - dt.timedelta(minutes=2))
+    post(key, {"readings": [reading(2, 40.0)]})  # the same moment again with another value: a duplicate
+    assert kept(assignment) == (37.6, NOW - dt.timedelta(minutes=2))
+    post(key, {"readings": [reading(0, 99.5, unit="[degF]"), reading(0, 80, "heart_rate", "/min")]})
+    assert kept(assignment)[0] == pytest.approx(37.5) and kept(assignment)[1] == NOW
+    post(key, {"readings": [reading(-1, 70, "heart_rate", "/min")]})  # other vitals leave it alone
+    assert kept(assignment)[1] == NOW
+
+
+def test_a_reassigned_patch_keeps_each_patients_temperature_on_their_own_assignment(worn, patient, nurse):
+    first, key = worn
+    first.ended_at = NOW - dt.timedelta(hours=1)
+    first.save()
+    second = DeviceAssignment.objects.create(device=first.device, patient=PatientFactory(care_team=patient.care_team),
+                                             started_at=NOW - dt.timedelta(minutes=30), assigned_by=nurse)
+    post(key, {"readings": [reading(5, 36.9), reading(70, 38.2), reading(90, 38.0)]})
+    assert kept(first) == (38.2, NOW - dt.timedelta(minutes=70))
+    assert kept(second) == (36.9, NOW - dt.timedelta(minutes=5))
+
+
+def test_a_bulk_load_is_brought_up_to_date_from_the_readings(worn, patient):
+    """assignments_refresh_temperature: readings written without the ingest (a bench load) set what it keeps."""
+    assignment, _ = worn
+    Reading.objects.bulk_create([
+        Reading(patient=patient, type=ReadingType.TEMPERATURE, measured_at=NOW - dt.timedelta(minutes=m),
+                device=assignment.device, value=36.0 + m / 10, unit=ReadingUnit.CEL, utc_offset_minutes=0,
+                received_at=NOW) for m in (9, 3, 7)])
+    assert assignments_refresh_temperature(DeviceAssignment.objects.filter(pk=assignment.pk)) == 1
+    assert kept(assignment) == (36.3, NOW - dt.timedelta(minutes=3))
 
 
 def test_future_readings_are_refused_by_index_and_the_rest_kept(worn, patient):
@@ -316,3 +360,26 @@ def test_the_openapi_schema_documents_that_the_rest_of_a_batch_is_kept(admin_use
     assert "/api/v1/readings/" in text
     assert "the rest of the batch is stored" in text
     assert "application/fhir+json" in text
+
+
+def test_the_migration_fills_what_existing_assignments_keep_from_their_readings(worn, patient, nurse):
+    """tracker 0018 sets the newest temperature of the assignments already holding readings (the current model
+    registry stands in for the migration's historical one)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    backfill = import_module("tracker.migrations.0018_assignment_last_temperature").backfill
+    first, _ = worn
+    first.ended_at = NOW - dt.timedelta(hours=1)
+    first.save()
+    second = DeviceAssignment.objects.create(device=first.device, patient=patient, assigned_by=nurse,
+                                             started_at=NOW - dt.timedelta(minutes=30))
+    Reading.objects.bulk_create([
+        Reading(patient=patient, type=type_, measured_at=NOW - dt.timedelta(minutes=m), device=first.device,
+                value=value, unit=unit, utc_offset_minutes=0, received_at=NOW)
+        for m, type_, value, unit in [(90, 1, 38.1, 1), (70, 1, 38.4, 1), (20, 1, 37.0, 1), (10, 2, 88, 3)]])
+    DeviceAssignment.objects.update(last_measured_at=NOW)
+    backfill(apps, None)
+    assert kept(first) == (38.4, NOW - dt.timedelta(minutes=70))
+    assert kept(second) == (37.0, NOW - dt.timedelta(minutes=20))

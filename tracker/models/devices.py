@@ -79,8 +79,10 @@ class DeviceAssignment(models.Model):
     """A device worn by one patient from `started_at` until `ended_at` (open while worn). A device is never
     assigned to two patients at once (tracker.device_services checks overlaps under a lock on the device).
 
-    `last_measured_at`/`last_received_at` are the newest reading's times, kept up to date by the ingest (the
-    silence scan reads them)."""
+    `last_measured_at`/`last_received_at` are the newest reading's times, and `last_temperature` (°C, raw as
+    stored, no offset) / `last_temperature_at` the newest temperature reading, all kept up to date by the ingest
+    (the silence scan reads the first two, the dashboard and the patient's page the last two, so neither reads
+    the readings table)."""
 
     device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="assignments")
     patient = models.ForeignKey("tracker.Patient", on_delete=models.PROTECT, related_name="device_assignments")
@@ -91,6 +93,8 @@ class DeviceAssignment(models.Model):
                                  related_name="+")
     last_measured_at = models.DateTimeField(null=True, blank=True)
     last_received_at = models.DateTimeField(null=True, blank=True)
+    last_temperature = models.FloatField(null=True, blank=True)
+    last_temperature_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["device", "-started_at"]
