@@ -4,6 +4,7 @@ language, and every time on it is the center's clock with the zone's abbreviatio
 One formatter (`format_time`, the `staff_time` template filter) is used by every staff template and by the
 dashboard rows, which are worked out in Python."""
 
+import datetime as dt
 import functools
 import zoneinfo
 
@@ -13,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.template.defaultfilters import date as date_filter
 from django.utils import timezone, translation
+from django.utils.dates import MONTHS_3
 
 from tracker.language import reader_language
 from tracker.models import Center
@@ -50,13 +52,32 @@ def request_zone(request) -> zoneinfo.ZoneInfo:
     return zone
 
 
+def _month(local: dt.datetime) -> str:
+    return MONTHS_3[local.month].title()  # as Django's "M": "Feb", "Ene"
+
+
+# The styles written out directly: Django's date filter reads its format string on every call (about 30 µs; a
+# dashboard of 200 rows formats 400-600 times). The same text as the filter, but the zone is named in the
+# hour a clock change repeats too ("01:30 EDT", then "01:30 EST"), where the filter leaves it out.
+_WRITTEN = {
+    STYLES["time"]: lambda t: f"{t.hour:02d}:{t.minute:02d} {t.tzname()}",
+    STYLES["seconds"]: lambda t: f"{t.hour:02d}:{t.minute:02d}:{t.second:02d} {t.tzname()}",
+    STYLES["datetime"]: lambda t: f"{t.day} {_month(t)} {t.hour:02d}:{t.minute:02d} {t.tzname()}",
+    STYLES["full"]: lambda t: f"{t.day} {_month(t)} {t.year:04d} {t.hour:02d}:{t.minute:02d} {t.tzname()}",
+}
+
+
 def format_time(value, style: str = "time", zone=None) -> str:
     """`value` on the center's clock (the active time zone unless `zone` is given), e.g. "14:05 EST",
     "12 Feb 14:05 EST"; "" for None."""
     if value is None or value == "":
         return ""
-    local = timezone.localtime(value, zone) if timezone.is_aware(value) else value
-    return date_filter(local, STYLES.get(style, style))
+    pattern = STYLES.get(style, style)
+    if isinstance(value, dt.datetime) and timezone.is_aware(value):
+        local = timezone.localtime(value, zone)
+        written = _WRITTEN.get(pattern)
+        return written(local) if written else date_filter(local, pattern)
+    return date_filter(value, pattern)
 
 
 def render_staff(request, template: str, context: dict, *, zone=None, status: int = 200):
