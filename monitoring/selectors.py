@@ -28,24 +28,26 @@ def policy_from_settings(rows: Iterable[dict]) -> Policy:
     return Policy(**{row["name"]: PolicySetting(name=row["name"], value=row["value"]).typed_value() for row in rows})
 
 
+def _policies_by_center(settings: QuerySet[PolicySetting]) -> dict[int, Policy]:
+    """center id -> Policy of the centers with settings among `settings` (one query)."""
+    named: dict[int, dict] = defaultdict(dict)
+    for setting in settings.only("center_id", "name", "value"):
+        named[setting.center_id][setting.name] = setting.typed_value()
+    return {center_id: Policy(**values) for center_id, values in named.items()}
+
+
 def policies_for_centers(center_ids: Iterable[int]) -> dict[int, Policy]:
     """`policy_for_center` for many centers in one query: center id -> Policy."""
     ids = set(center_ids)
-    values: dict[int, dict] = {center_id: {} for center_id in ids}
-    if ids:
-        for setting in PolicySetting.objects.filter(center_id__in=ids):
-            values[setting.center_id][setting.name] = setting.typed_value()
-    return {center_id: Policy(**named) for center_id, named in values.items()}
+    found = _policies_by_center(PolicySetting.objects.filter(center_id__in=ids)) if ids else {}
+    return {center_id: found.get(center_id, Policy()) for center_id in ids}
 
 
 def policies_of_patients(patient_ids: Iterable[int]) -> list[Policy]:
     """The policies of the patients' centers in one query, with the published defaults first (a center without
     settings has them)."""
-    values: dict[int, dict] = defaultdict(dict)
-    for row in PolicySetting.objects.filter(center__in=Patient.objects.filter(pk__in=list(patient_ids))
-                                            .values("center_id")).values("center_id", "name", "value"):
-        values[row["center_id"]][row["name"]] = PolicySetting(name=row["name"], value=row["value"]).typed_value()
-    return [Policy(), *(Policy(**named) for named in values.values())]
+    centers = Patient.objects.filter(pk__in=list(patient_ids)).values("center_id")
+    return [Policy(), *_policies_by_center(PolicySetting.objects.filter(center__in=centers)).values()]
 
 
 def window_status(window: Window, today: dt.date) -> driving.WindowStatus:
