@@ -24,7 +24,31 @@ class AlertStatus(models.TextChoices):
     RESOLVED = "resolved", _("Resolved")
 
 
-class Alert(models.Model):
+class UrgencyShown:
+    """How an alert's or a check-in assessment's stored urgency is shown (both have an `urgency` column)."""
+
+    urgency: int
+
+    @property
+    def urgency_label(self) -> str:
+        """"same-day": the stored level's label (monitoring.rules.Urgency)."""
+        return Urgency(self.urgency).label
+
+    @property
+    def urgency_class(self) -> str:
+        return urgency_class(self.urgency)
+
+    @property
+    def is_emergency(self) -> bool:
+        return self.urgency >= Urgency.EMERGENCY
+
+    @property
+    def patient_heading(self) -> str:
+        """What to do, as the heading of the patient's card or result (clinical-rules "Urgency levels")."""
+        return str(PATIENT_HEADINGS[Urgency(self.urgency)])
+
+
+class Alert(UrgencyShown, models.Model):
     """One open alert per patient and condition; new findings for the condition update it."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -87,24 +111,6 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_urgency_display()} {self.title} ({self.get_status_display()})"
-
-    @property
-    def urgency_label(self) -> str:
-        """"same-day": the stored level's label (monitoring.rules.Urgency)."""
-        return Urgency(self.urgency).label
-
-    @property
-    def urgency_class(self) -> str:
-        return urgency_class(self.urgency)
-
-    @property
-    def is_emergency(self) -> bool:
-        return self.urgency >= Urgency.EMERGENCY
-
-    @property
-    def patient_heading(self) -> str:
-        """What to do, as the heading of the patient's card (clinical-rules "Urgency levels")."""
-        return str(PATIENT_HEADINGS[Urgency(self.urgency)])
 
     @property
     def patient_paragraphs(self) -> list[str]:
@@ -192,7 +198,7 @@ class AlertView(models.Model):
         return f"{self.user} saw alert {self.alert_id} at {self.seen_at:%Y-%m-%d %H:%M}"
 
 
-class CheckinAssessment(models.Model):
+class CheckinAssessment(UrgencyShown, models.Model):
     """What the rules found in one check-in and what the patient was told."""
 
     checkin = models.OneToOneField("tracker.CheckIn", on_delete=models.PROTECT, related_name="assessment")
@@ -212,26 +218,8 @@ class CheckinAssessment(models.Model):
         return f"Assessment of {self.checkin_id}: {self.get_urgency_display()}"
 
     @property
-    def urgency_label(self) -> str:
-        """"same-day": the stored level's label (monitoring.rules.Urgency)."""
-        return Urgency(self.urgency).label
-
-    @property
-    def urgency_class(self) -> str:
-        return urgency_class(self.urgency)
-
-    @property
-    def is_emergency(self) -> bool:
-        return self.urgency >= Urgency.EMERGENCY
-
-    @property
     def shows_call_buttons(self) -> bool:
         return self.urgency >= CALL_BUTTONS_FROM
-
-    @property
-    def patient_heading(self) -> str:
-        """What to do, as the heading of the patient's result (clinical-rules "Urgency levels")."""
-        return str(PATIENT_HEADINGS[Urgency(self.urgency)])
 
     @property
     def staff_findings(self) -> list[dict]:
